@@ -1,5 +1,35 @@
-"""synthdb: synthetic twins of tables and relational databases."""
+"""synthdb: synthetic twins of tables and relational databases.
+
+Most users need only these names::
+
+    from synthdb import Synthesizer, TrainingConfig, evaluate
+
+They are imported on first use, so ``synthdb --help`` answers without loading PyTorch.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from synthdb.config import TrainingConfig
+    from synthdb.evaluation.accuracy import AccuracyReport
+    from synthdb.scoring import evaluate
+    from synthdb.synthesizer import Synthesizer
+
+_EXPORTS = {
+    "AccuracyReport": "synthdb.evaluation.accuracy",
+    "Synthesizer": "synthdb.synthesizer",
+    "TrainingConfig": "synthdb.config",
+    "evaluate": "synthdb.scoring",
+}
+__all__ = ["AccuracyReport", "Synthesizer", "TrainingConfig", "__version__", "evaluate"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'synthdb' has no attribute {name!r}")

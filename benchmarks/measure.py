@@ -1,0 +1,154 @@
+"""Run one command and record its wall time and the peak RSS of its whole process tree.
+
+Every tool in a side-by-side is measured by this one helper, so that time and memory mean the
+same thing for all of them: wall seconds from launch to exit, and the highest sum of resident
+set sizes over the process and all its descendants, sampled every 0.1 s with psutil. Summing
+over the tree matters because some tools fork workers (joblib, DataLoader) whose memory a
+``getrusage`` of the parent alone would miss. Shared pages are counted once per process, so the
+figure is an upper bound, the same kind of bound for every tool.
+
+Runs inside ``.bench-venv`` (psutil lives there, not in the project's ``.venv``)::
+
+    .bench-venv/bin/python benchmarks/measure.py --json m.json [--log run.log] -- CMD [ARGS...]
+
+The exit status is the command's own; the JSON holds ``returncode``, ``wall_seconds``,
+``peak_rss_mb`` (MiB, 2**20 bytes) and ``samples``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+POLL_SECONDS = 0.1
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one measured run produced."""
+
+    command: list[str]
+    returncode: int
+    wall_seconds: float
+    peak_rss_mb: float
+    samples: int
+    timed_out: bool
+
+
+def tree_rss_bytes(root: psutil.Process) -> int:
+    """Sum the RSS of ``root`` and every descendant that is still alive at this instant."""
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return total
+
+
+def _kill_tree(root: psutil.Process) -> None:
+    """Kill the command and its descendants (children first), ignoring those already gone."""
+    try:
+        procs = [*root.children(recursive=True), root]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            continue
+
+
+def measure(
+    command: list[str],
+    *,
+    log_path: Path | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> Measurement:
+    """Run ``command`` to completion, polling the tree's RSS every 0.1 s.
+
+    ``proc.wait(timeout=0.1)`` doubles as the sleep, so the wall time ends when the command
+    exits rather than at the next polling tick.
+    """
+    log_file = log_path.open("wb") if log_path is not None else None
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT if log_file is not None else None,
+            cwd=cwd,
+            env=env,
+        )
+        root = psutil.Process(proc.pid)
+        peak, samples, timed_out = 0, 0, False
+        while True:
+            peak = max(peak, tree_rss_bytes(root))
+            samples += 1
+            try:
+                proc.wait(timeout=POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if timeout is not None and time.perf_counter() - start > timeout:
+                timed_out = True
+                _kill_tree(root)
+                proc.wait()
+                break
+        wall = time.perf_counter() - start
+    finally:
+        if log_file is not None:
+            log_file.close()
+    return Measurement(
+        command=list(command),
+        returncode=proc.returncode,
+        wall_seconds=round(wall, 3),
+        peak_rss_mb=round(peak / MIB, 1),
+        samples=samples,
+        timed_out=timed_out,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Run a command; record wall seconds and peak RSS of its process tree.",
+        usage="%(prog)s [--json PATH] [--log PATH] [--timeout S] -- COMMAND [ARGS...]",
+    )
+    parser.add_argument("--json", type=Path, help="write the measurement here as JSON")
+    parser.add_argument("--log", type=Path, help="send the command's stdout and stderr here")
+    parser.add_argument("--timeout", type=float, help="kill the command after this many seconds")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given (put it after --)")
+    result = measure(command, log_path=args.log, timeout=args.timeout)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(asdict(result), indent=2) + "\n")
+    print(
+        f"[measure] rc={result.returncode} wall={result.wall_seconds:.1f}s "
+        f"peak_rss={result.peak_rss_mb:.0f} MiB ({result.samples} samples)",
+        file=sys.stderr,
+    )
+    if result.timed_out:
+        return 124
+    return result.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""Train MOSTLY AI's open-source TabularARGN (mostlyai-engine) on a CSV and generate from it.
+
+This is the rival that synthdb must beat (DESIGN.md sections 3, 6, 8), run exactly as a user
+would: the engine's own pipeline of verbs (split, analyze, encode, train, generate) with every
+default left alone, no differential privacy, on CPU. Only the random seed is fixed.
+
+The work is split into sub-commands so that the side-by-side driver can measure training and
+generation as separate processes (peak memory of training alone, like ``synthdb train``)::
+
+    python run_mostlyai.py train    --train T.csv --workspace WS --json train.json
+    python run_mostlyai.py generate --workspace WS --rows 39074 --output S.csv --json gen.json
+    python run_mostlyai.py generate --workspace WS --rows 1000000 --output 1M.csv --delete-output
+    python run_mostlyai.py all      --train T.csv --workspace WS --output S.csv --json all.json
+
+Runs inside ``.bench-venv``. The JSON figures are measured inside the process (they exclude
+interpreter start-up and imports); the driver adds the process-level wall time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+# The engine is purely local here; make sure nothing it imports tries to reach a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import pandas as pd  # noqa: E402
+from mostlyai import engine  # noqa: E402
+
+DEFAULT_SEED = 42
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV so that only empty fields become NULL, as split_adult.py wrote it."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def _progress(workspace: Path) -> pd.DataFrame | None:
+    """The engine's per-epoch log (epoch, val_loss, is_checkpoint, total_time), if present."""
+    path = workspace / "ModelStore" / "model-data" / "progress-messages.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def _encoding_types(workspace: Path) -> dict[str, str]:
+    """Which encoding the engine's auto heuristics chose per column (for the record)."""
+    path = workspace / "ModelStore" / "tgt-stats" / "stats.json"
+    if not path.is_file():
+        return {}
+    stats = json.loads(path.read_text())
+    return {name: col.get("encoding_type", "?") for name, col in stats.get("columns", {}).items()}
+
+
+def train(train_csv: Path, workspace: Path, seed: int) -> dict[str, Any]:
+    """Fit TabularARGN with default settings; return timings and what the log tells."""
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    engine.set_random_state(seed)
+    df = read_csv(train_csv)
+    t0 = time.perf_counter()
+    engine.split(tgt_data=df, workspace_dir=workspace)
+    engine.analyze(workspace_dir=workspace)
+    engine.encode(workspace_dir=workspace)
+    t_prepared = time.perf_counter()
+    engine.train(workspace_dir=workspace)
+    t_done = time.perf_counter()
+    result: dict[str, Any] = {
+        "rows": len(df),
+        "columns": len(df.columns),
+        "seed": seed,
+        "prepare_seconds": round(t_prepared - t0, 3),
+        "fit_seconds": round(t_done - t_prepared, 3),
+        "train_seconds": round(t_done - t0, 3),
+        "encoding_types": _encoding_types(workspace),
+    }
+    progress = _progress(workspace)
+    if progress is not None and "epoch" in progress:
+        epochs = progress.dropna(subset=["val_loss"]) if "val_loss" in progress else progress
+        n_epochs = float(epochs["epoch"].max()) if len(epochs) else 0.0
+        result["epochs"] = n_epochs
+        if "is_checkpoint" in epochs and len(epochs):
+            best = epochs[epochs["is_checkpoint"] == 1]
+            result["best_epoch"] = float(best["epoch"].max()) if len(best) else None
+            result["best_val_loss"] = float(best["val_loss"].min()) if len(best) else None
+        if "total_time" in progress and n_epochs > 0:
+            result["loop_seconds"] = round(float(progress["total_time"].max()), 3)
+            result["seconds_per_epoch"] = round(result["loop_seconds"] / n_epochs, 3)
+        if "learn_rate" in progress and len(progress):
+            result["initial_learn_rate"] = float(progress["learn_rate"].iloc[0])
+            result["final_learn_rate"] = float(progress["learn_rate"].iloc[-1])
+    return result
+
+
+def generate(
+    workspace: Path, rows: int, output: Path, seed: int, delete_output: bool
+) -> dict[str, Any]:
+    """Generate ``rows`` rows to ``output`` as CSV (empty field = NULL); time each part."""
+    engine.set_random_state(seed)
+    t0 = time.perf_counter()
+    engine.generate(workspace_dir=workspace, sample_size=rows)
+    t_sampled = time.perf_counter()
+    synthetic = pd.concat(
+        [pd.read_parquet(p) for p in sorted((workspace / "SyntheticData").glob("*.parquet"))],
+        ignore_index=True,
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    synthetic.to_csv(output, index=False, na_rep="")
+    t_written = time.perf_counter()
+    total = t_written - t0
+    if delete_output:
+        output.unlink()
+    return {
+        "rows": len(synthetic),
+        "seed": seed,
+        "sample_seconds": round(t_sampled - t0, 3),
+        "write_csv_seconds": round(t_written - t_sampled, 3),
+        "generate_seconds": round(total, 3),
+        "rows_per_second": round(len(synthetic) / total, 1) if total > 0 else None,
+        "output": None if delete_output else str(output),
+    }
+
+
+def run_all(
+    train_csv: Path, workspace: Path, output: Path, rows: int, rows_big: int, seed: int
+) -> dict[str, Any]:
+    """Train, generate ``rows`` rows, then time ``rows_big`` rows to a temporary file."""
+    trained = train(train_csv, workspace, seed)
+    small = generate(workspace, rows, output, seed, delete_output=False)
+    with tempfile.TemporaryDirectory(prefix="mostlyai_1m_") as tmp:
+        big = generate(workspace, rows_big, Path(tmp) / "big.csv", seed, delete_output=True)
+    return {
+        "tool": "mostlyai-engine",
+        "version": version("mostlyai-engine"),
+        "model": "TabularARGN (MOSTLY_AI/Medium), defaults, no DP",
+        **{k: v for k, v in trained.items() if k not in {"rows", "columns"}},
+        "generate_seconds": small["generate_seconds"],
+        "generate_rows": small["rows"],
+        "generate_1m_seconds": big["generate_seconds"],
+        "generate_1m_rows": big["rows"],
+        "rows_per_second": big["rows_per_second"],
+        "output": str(output),
+    }
+
+
+def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
+    text = json.dumps(payload, indent=2, default=str) + "\n"
+    if path is None:
+        print(text, end="")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_train = sub.add_parser("train", help="fit TabularARGN with default settings")
+    p_gen = sub.add_parser("generate", help="generate rows from a trained workspace")
+    p_all = sub.add_parser("all", help="train, generate N rows, time 1M rows")
+    for p in (p_train, p_gen, p_all):
+        p.add_argument("--workspace", type=Path, required=True, help="engine workspace folder")
+        p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        p.add_argument("--json", type=Path, help="write figures here (default: stdout)")
+    for p in (p_train, p_all):
+        p.add_argument("--train", type=Path, required=True, help="training CSV")
+    for p in (p_gen, p_all):
+        p.add_argument("--output", type=Path, required=True, help="synthetic CSV to write")
+        p.add_argument("--rows", type=int, default=39_074)
+    p_gen.add_argument("--delete-output", action="store_true", help="time only; delete the CSV")
+    p_all.add_argument("--rows-big", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+
+    if args.command == "train":
+        payload = train(args.train, args.workspace, args.seed)
+    elif args.command == "generate":
+        payload = generate(args.workspace, args.rows, args.output, args.seed, args.delete_output)
+    else:
+        payload = run_all(
+            args.train, args.workspace, args.output, args.rows, args.rows_big, args.seed
+        )
+    payload["mostlyai_engine_version"] = version("mostlyai-engine")
+    _write_json(args.json, payload)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

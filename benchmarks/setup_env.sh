@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Create the benchmark virtual environment <repo>/.bench-venv, idempotently.
+#
+# The rivals (mostlyai-engine) and the referee (mostlyai-qa) live in their own venv, never in
+# synthdb's .venv, so that their dependency pins cannot leak into the product's environment.
+# Re-running the script is cheap: pip skips what is already installed at the pinned version.
+#
+# Notes learned the hard way (DESIGN.md section 8):
+#   * torch==2.13.0 must be installed FIRST: that version is served as a CPU wheel from local
+#     disk; letting a resolver pick torch pulls a multi-GB CUDA build.
+#   * mostlyai-engine requires torchvision/torchaudio, whose wheels come as CUDA builds that
+#     break its import; the tabular model uses neither, so both are uninstalled afterwards.
+#   * pandas stays below 3 for the sake of packages that have not caught up with it yet.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO/.bench-venv"
+PY="${PYTHON:-python3.11}"
+
+TORCH_VERSION="2.13.0"
+ENGINE_VERSION="2.7.3"
+QA_VERSION="1.10.11"
+
+say() { printf '[setup_env] %s\n' "$*"; }
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    say "creating virtual environment $VENV with $PY"
+    "$PY" -m venv "$VENV"
+else
+    say "virtual environment $VENV already exists; reusing it"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+say "installing torch==$TORCH_VERSION first (CPU wheel)"
+"${PIP[@]}" install --quiet "torch==$TORCH_VERSION"
+
+say "installing mostlyai-engine==$ENGINE_VERSION, mostlyai-qa==$QA_VERSION, psutil, scikit-learn"
+"${PIP[@]}" install --quiet \
+    "torch==$TORCH_VERSION" \
+    "mostlyai-engine==$ENGINE_VERSION" \
+    "mostlyai-qa==$QA_VERSION" \
+    "psutil>=5.9.5,<6" \
+    "scikit-learn>=1.4" \
+    "pandas>=2.2,<3"
+
+for pkg in torchvision torchaudio; do
+    if "$VENV/bin/python" -m pip show --quiet "$pkg" >/dev/null 2>&1; then
+        say "uninstalling $pkg (CUDA build that breaks mostlyai-engine's import; unused by it)"
+        "${PIP[@]}" uninstall --quiet --yes "$pkg"
+    fi
+done
+
+say "checking the imports"
+HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$VENV/bin/python" - <<'EOF'
+from importlib.metadata import version
+
+import mostlyai.engine  # noqa: F401
+import mostlyai.qa  # noqa: F401
+import psutil  # noqa: F401
+import sklearn  # noqa: F401
+import torch
+
+for name in ("torch", "mostlyai-engine", "mostlyai-qa", "pandas", "scikit-learn", "psutil"):
+    print(f"[setup_env]   {name} {version(name)}")
+assert not torch.cuda.is_available() or True
+EOF
+say "done: $VENV"

@@ -1,0 +1,164 @@
+"""A column-autoregressive network: p(x) = prod_j p(x_j | x_<j) over integer sub-columns.
+
+Why this shape (DESIGN.md section 3): every sub-column's logits come out of ONE masked forward
+pass during training (teacher forcing, as in MADE, Germain et al. 2015), and generation is one
+batched step per sub-column. Memory is linear in rows and columns, and cross-entropy on a small
+network is the friendliest setting for DP-SGD.
+
+Layout, with J sub-columns:
+- sub-column k has its own embedding of width ``d_k`` (wider for more categories); the
+  embeddings are concatenated in column order into x;
+- a masked linear layer maps x to J hidden blocks, block j (width ``h_j``) seeing only the
+  embeddings of sub-columns k < j (block 0 sees nothing: it learns the first marginal);
+- ``depth - 1`` further per-block layers, then one output head per block.
+
+Because the inputs of block j are exactly a prefix of x, generation computes block j as one
+matrix product of the prefix filled so far: dense, cache-friendly work with no wasted terms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+
+def embedding_width(cardinality: int, base: int) -> int:
+    """Wider embeddings for sub-columns with more values, ``base`` for ~16 values."""
+    return max(2, min(4 * base, round(base * (max(cardinality, 2) / 16) ** 0.25)))
+
+
+def hidden_width(cardinality: int, base: int) -> int:
+    """Wider hidden blocks where there is more to predict, ``base`` for ~16 values."""
+    return max(base // 2, min(4 * base, round(base * math.sqrt(max(cardinality, 2) / 16))))
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """Everything needed to rebuild the network before loading its weights."""
+
+    cardinalities: tuple[int, ...]
+    embedding_dim: int = 8
+    hidden: int = 48
+    depth: int = 1
+    dropout: float = 0.1
+
+    @property
+    def embedding_widths(self) -> list[int]:
+        return [embedding_width(c, self.embedding_dim) for c in self.cardinalities]
+
+    @property
+    def hidden_widths(self) -> list[int]:
+        return [hidden_width(c, self.hidden) for c in self.cardinalities]
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["cardinalities"] = list(self.cardinalities)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> NetworkShape:
+        values = dict(data)
+        values["cardinalities"] = tuple(values["cardinalities"])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _offsets(widths: list[int]) -> list[int]:
+    out = [0]
+    for width in widths:
+        out.append(out[-1] + width)
+    return out
+
+
+class AutoregressiveNet(nn.Module):
+    def __init__(self, shape: NetworkShape) -> None:
+        super().__init__()
+        self.shape = shape
+        self.cards = list(shape.cardinalities)
+        self.d = shape.embedding_widths
+        self.h = shape.hidden_widths
+        self.d_off = _offsets(self.d)
+        self.h_off = _offsets(self.h)
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(max(c, 1), w) for c, w in zip(self.cards, self.d, strict=True)
+        )
+        total_d, total_h = self.d_off[-1], self.h_off[-1]
+        self.w1 = nn.Parameter(torch.empty(total_h, max(total_d, 1)))
+        self.b1 = nn.Parameter(torch.zeros(total_h))
+        mask = torch.zeros(total_h, max(total_d, 1))
+        for j in range(len(self.cards)):
+            mask[self.h_off[j] : self.h_off[j + 1], : self.d_off[j]] = 1.0
+        self.register_buffer("mask1", mask, persistent=False)
+        self.deep = nn.ModuleList(
+            nn.ModuleList(nn.Linear(h, h) for h in self.h) for _ in range(shape.depth - 1)
+        )
+        self.heads = nn.ModuleList(
+            nn.Linear(h, max(c, 1)) for h, c in zip(self.h, self.cards, strict=True)
+        )
+        self.dropout = nn.Dropout(shape.dropout)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for embedding in self.embeddings:
+            nn.init.normal_(embedding.weight, std=1.0)  # type: ignore[arg-type]
+        for j in range(len(self.cards)):
+            fan_in = max(self.d_off[j], 1)
+            bound = fan_in**-0.5
+            nn.init.uniform_(self.w1[self.h_off[j] : self.h_off[j + 1]], -bound, bound)
+
+    def _embed(self, tokens: Tensor) -> Tensor:
+        parts = [emb(tokens[:, j]) for j, emb in enumerate(self.embeddings)]
+        return torch.cat(parts, dim=1)
+
+    def _block(self, j: int, pre: Tensor) -> Tensor:
+        """Logits of sub-column j from its first-layer pre-activation."""
+        hidden = self.dropout(F.gelu(pre))
+        for layer in self.deep:
+            hidden = self.dropout(F.gelu(layer[j](hidden)))  # type: ignore[index]
+        return self.heads[j](hidden)  # type: ignore[no-any-return]
+
+    def forward(self, tokens: Tensor) -> list[Tensor]:
+        """Logits for every sub-column given the true previous ones (teacher forcing)."""
+        x = self.dropout(self._embed(tokens))
+        pre = F.linear(x, self.w1 * self.mask1, self.b1)
+        return [
+            self._block(j, pre[:, self.h_off[j] : self.h_off[j + 1]])
+            for j in range(len(self.cards))
+        ]
+
+    def loss(self, tokens: Tensor) -> Tensor:
+        """Mean over rows of the summed cross-entropy of all sub-columns (nats per row)."""
+        per_row = self.row_loss(tokens)
+        return per_row.mean()
+
+    def row_loss(self, tokens: Tensor) -> Tensor:
+        """Summed cross-entropy per row (B,): the per-example loss DP-SGD clips."""
+        logits = self.forward(tokens)
+        total = torch.zeros(tokens.shape[0], device=tokens.device)
+        for j, column_logits in enumerate(logits):
+            total = total + F.cross_entropy(column_logits, tokens[:, j], reduction="none")
+        return total
+
+    @torch.inference_mode()
+    def sample(self, rows: int, generator: torch.Generator) -> Tensor:
+        """Draw ``rows`` token rows, one batched step per sub-column."""
+        tokens = torch.zeros(rows, len(self.cards), dtype=torch.long)
+        x = torch.zeros(rows, max(self.d_off[-1], 1))
+        weight = (self.w1 * self.mask1).t().contiguous()
+        draws = torch.rand(rows, len(self.cards), generator=generator)
+        for j, card in enumerate(self.cards):
+            lo, hi = self.h_off[j], self.h_off[j + 1]
+            if j == 0:
+                pre = self.b1[lo:hi].expand(rows, -1)
+            else:
+                pre = torch.addmm(self.b1[lo:hi], x[:, : self.d_off[j]], weight[: self.d_off[j], lo:hi])
+            logits = self._block(j, pre)
+            cumulative = torch.softmax(logits, dim=1).cumsum_(1)
+            threshold = draws[:, j : j + 1] * cumulative[:, -1:]
+            token = (cumulative < threshold).sum(1).clamp_(max=card - 1)
+            tokens[:, j] = token
+            x[:, self.d_off[j] : self.d_off[j + 1]] = self.embeddings[j](token)
+        return tokens

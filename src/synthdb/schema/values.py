@@ -1,0 +1,98 @@
+"""Convert between the source's representation and the typed view the model learns.
+
+``to_typed`` turns whatever the reader produced (strings from CSV, native types from Parquet or a
+database) into one canonical view per kind: float64 for numbers, float64 seconds since the
+epoch for datetimes, Python ``str`` (or ``None``) for categories and booleans.  ``to_source``
+goes back, so a generated table is written with the source's names, order and formats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthdb.schema.inference import to_epoch_seconds
+from synthdb.schema.table import ColumnSchema, TableSchema
+
+
+def to_typed(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """The typed view of ``frame``; key and constant columns are passed through untouched."""
+    out: dict[str, Any] = {}
+    for column in schema.columns:
+        out[column.name] = typed_column(frame[column.name], column)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def typed_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
+    if column.kind == "numeric":
+        numbers = pd.to_numeric(values, errors="coerce") if column.storage == "text" else values
+        return pd.Series(np.asarray(numbers, dtype=np.float64), index=values.index)
+    if column.kind == "datetime":
+        return pd.Series(to_epoch_seconds(values, column.datetime_format), index=values.index)
+    if column.kind in ("categorical", "boolean"):
+        if column.kind == "boolean" and column.storage != "text":
+            column_tokens = ["False", "True"]
+            mapped = values.map(lambda v: None if pd.isna(v) else column_tokens[int(bool(v))])
+            return mapped.astype(object)
+        return values.map(lambda v: None if _missing(v) else str(v)).astype(object)
+    return values
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def to_source(typed: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Write the typed view back in the source's representation and column order."""
+    return pd.DataFrame(
+        {c.name: source_column(typed[c.name], c) for c in schema.columns}, index=typed.index
+    )
+
+
+def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
+    """One column in the source's representation (see module docstring)."""
+    if column.kind == "numeric":
+        numbers = np.asarray(values, dtype=np.float64)
+        nulls = np.isnan(numbers)
+        if column.integer:
+            ints = pd.array(np.where(nulls, 0, np.round(numbers)).astype(np.int64), dtype="Int64")
+            ints[nulls] = pd.NA
+            if column.storage != "text" and not nulls.any():
+                return pd.Series(ints.astype(column.storage), index=values.index)
+            return pd.Series(ints, index=values.index)
+        if column.decimals is not None:
+            numbers = np.round(numbers, column.decimals)
+        series = pd.Series(numbers, index=values.index)
+        if column.storage not in ("text", "float64") and not nulls.any():
+            return series.astype(column.storage)
+        return series
+    if column.kind == "datetime":
+        seconds = np.asarray(values, dtype=np.float64)
+        nulls = np.isnan(seconds)
+        nanos = np.where(nulls, 0, np.round(seconds * 1e9)).astype(np.int64)
+        stamps = pd.Series(nanos.astype("datetime64[ns]"), index=values.index)
+        stamps[nulls] = pd.NaT
+        if column.datetime_format is None:
+            return stamps
+        text = stamps.dt.strftime(column.datetime_format)
+        if column.datetime_format.endswith(".%f"):
+            text = text.str.rstrip("0").str.rstrip(".")
+        return text.where(~nulls, None).astype(object)
+    if column.kind == "boolean":
+        if column.storage == "text":
+            return values.astype(object)
+        flags = values.map(lambda v: None if v is None else v == "True")
+        return flags.astype("boolean" if flags.isna().any() else "bool")
+    if column.kind == "categorical":
+        if column.storage in ("text", "object") or column.storage.startswith("string"):
+            return values.astype(object)
+        try:
+            return values.astype(column.storage)
+        except (TypeError, ValueError):
+            return values.astype(object)
+    return values

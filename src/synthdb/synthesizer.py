@@ -1,0 +1,235 @@
+"""The single-table pipeline: read -> schema -> null policy -> encode -> train -> sample.
+
+:class:`Synthesizer` is the library's front door; the CLI is a thin layer over it. It holds
+plain data only (schema, encoders, network shape, history), which is what makes the model
+file pickle-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthdb.config import TrainingConfig
+from synthdb.encoding.keys import generate_keys
+from synthdb.encoding.nulls import NullReport, apply_null_policy
+from synthdb.encoding.table import MODELLED_KINDS, TableEncoder
+from synthdb.errors import InputError, UsageError
+from synthdb.evaluation.accuracy import AccuracyReference, ColumnKind
+from synthdb.io.sources import read_table
+from synthdb.model.network import AutoregressiveNet, NetworkShape
+from synthdb.schema.inference import infer_schema
+from synthdb.schema.table import TableSchema
+from synthdb.schema.values import to_source, to_typed
+from synthdb.training.loop import (
+    LoopSettings,
+    TrainingListener,
+    TrainingResult,
+    default_batch_size,
+    train,
+)
+
+#: Rows generated per batch: memory stays flat in the number of rows asked for.
+SAMPLE_BATCH = 65_536
+#: Below this many rows there is too little to hold out: validation uses the training rows.
+MIN_ROWS_FOR_HOLDOUT = 50
+#: Synthetic rows scored against the validation slice after each epoch.
+VALIDATION_SAMPLE = (5_000, 20_000)
+
+
+def accuracy_kinds(schema: TableSchema) -> dict[str, ColumnKind]:
+    """The columns the accuracy measure compares; keys are unique by design and left out."""
+    kinds: dict[str, ColumnKind] = {}
+    for column in schema.columns:
+        if column.kind in ("numeric", "datetime"):
+            kinds[column.name] = "numeric"
+        elif column.kind in ("categorical", "boolean", "constant"):
+            kinds[column.name] = "categorical"
+    return kinds
+
+
+@dataclass
+class FittedState:
+    schema: TableSchema
+    encoder: TableEncoder
+    shape: NetworkShape
+    net: AutoregressiveNet
+    result: TrainingResult
+    nulls: NullReport
+
+
+class Synthesizer:
+    """Train on one table, then sample any number of synthetic rows.
+
+    >>> from synthdb import Synthesizer, TrainingConfig
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"x": [1, 2, 3, 4] * 10, "y": ["a", "b", "a", "b"] * 10})
+    >>> model = Synthesizer(TrainingConfig(max_epochs=2)).fit(frame)
+    >>> model.sample(5, seed=1).shape
+    (5, 2)
+    """
+
+    def __init__(self, config: TrainingConfig | None = None) -> None:
+        self.config = config or TrainingConfig()
+        self._state: FittedState | None = None
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        data: pd.DataFrame | str | Path,
+        *,
+        table: str | None = None,
+        listener: TrainingListener | None = None,
+    ) -> Synthesizer:
+        """Learn ``data`` (a DataFrame, a CSV/Parquet path or a ``sqlite:///`` URL)."""
+        if isinstance(data, pd.DataFrame):
+            frame, name = data, table or "table"
+        else:
+            frame = read_table(data, table)
+            name = table or Path(str(data).split("?")[0]).name.split(".")[0]
+        if frame.shape[1] == 0:
+            raise InputError("the table has no columns", hint="check the file's header line")
+        if len(frame) == 0:
+            raise InputError("the table has no rows", hint="synthdb needs at least one row to learn from")
+        config = self.config
+        schema = infer_schema(frame, name, config.columns)
+        typed = to_typed(frame, schema)
+        prepared, nulls = apply_null_policy(typed, schema, config.nulls)
+        encoder = TableEncoder.fit(prepared, schema)
+        tokens = encoder.encode(prepared)
+
+        rng = np.random.default_rng(config.seed)
+        order = rng.permutation(len(prepared))
+        holdout = int(round(len(prepared) * config.validation_share))
+        if len(prepared) < MIN_ROWS_FOR_HOLDOUT or holdout == 0:
+            train_idx = val_idx = order
+        else:
+            val_idx, train_idx = order[:holdout], order[holdout:]
+
+        torch.manual_seed(config.seed)
+        shape = NetworkShape(
+            cardinalities=tuple(s.cardinality for s in encoder.sub_columns),
+            embedding_dim=config.embedding_dim,
+            hidden=config.hidden,
+            depth=config.depth,
+            dropout=config.dropout,
+        )
+        net = AutoregressiveNet(shape)
+        if not encoder.encoders:
+            result = TrainingResult("converged", 0, 1.0)
+        else:
+            kinds = {c: k for c, k in accuracy_kinds(schema).items() if c in encoder.columns}
+            val_frame = prepared.iloc[val_idx][list(kinds)].reset_index(drop=True)
+            reference = AccuracyReference.fit(val_frame, kinds)
+            low, high = VALIDATION_SAMPLE
+            probe_rows = int(min(max(len(val_idx), low), high))
+
+            def validate(model: AutoregressiveNet) -> float:
+                generator = torch.Generator().manual_seed(config.seed + 1)
+                sampled = model.sample(probe_rows, generator)
+                decoded = encoder.decode(sampled.numpy(), np.random.default_rng(config.seed + 1))
+                return reference.score(decoded[list(kinds)]).overall
+
+            settings = LoopSettings(
+                max_epochs=config.max_epochs,
+                patience=config.patience,
+                min_delta=config.min_delta,
+                learning_rate=config.learning_rate,
+                batch_size=config.batch_size or default_batch_size(len(train_idx)),
+                max_time=config.max_time,
+                seed=config.seed,
+            )
+            result = train(net, tokens[train_idx], tokens[val_idx], settings, validate, listener)
+        self._state = FittedState(schema, encoder, shape, net, result, nulls)
+        return self
+
+    # ----------------------------------------------------------------- sampling
+    def sample(self, rows: int, *, seed: int = 0) -> pd.DataFrame:
+        """``rows`` synthetic rows with the source's columns; the same seed, the same rows."""
+        parts = list(self.iter_samples(rows, seed=seed))
+        return pd.concat(parts, ignore_index=True) if parts else self._empty()
+
+    def iter_samples(
+        self, rows: int, *, seed: int = 0, batch_rows: int = SAMPLE_BATCH
+    ) -> Iterator[pd.DataFrame]:
+        """Yield the rows in batches of ``batch_rows`` so memory is flat in ``rows``."""
+        state = self._fitted()
+        if rows < 1:
+            raise UsageError(f"--rows must be at least 1 (got {rows})")
+        done = 0
+        batch_index = 0
+        while done < rows:
+            count = min(batch_rows, rows - done)
+            yield self._sample_batch(state, done, count, seed, batch_index)
+            done += count
+            batch_index += 1
+
+    def _sample_batch(
+        self, state: FittedState, start: int, count: int, seed: int, batch_index: int
+    ) -> pd.DataFrame:
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + batch_index)
+        rng = np.random.default_rng([seed, batch_index])
+        if state.encoder.encoders:
+            tokens = state.net.sample(count, generator).numpy()
+            typed = state.encoder.decode(tokens, rng)
+        else:
+            typed = pd.DataFrame(index=range(count))
+        columns: dict[str, Any] = {}
+        for column in state.schema.columns:
+            if column.kind == "key":
+                columns[column.name] = generate_keys(column, start, count, rng)
+            elif column.kind == "constant":
+                columns[column.name] = pd.Series([column.constant] * count, dtype=object)
+            elif column.kind in MODELLED_KINDS:
+                columns[column.name] = typed[column.name].reset_index(drop=True)
+        return to_source(pd.DataFrame(columns), state.schema)
+
+    def _empty(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=self._fitted().schema.names)
+
+    # ----------------------------------------------------------------- state
+    def _fitted(self) -> FittedState:
+        if self._state is None:
+            raise UsageError("the synthesizer is not trained yet", hint="call fit() or load()")
+        return self._state
+
+    @property
+    def schema(self) -> TableSchema:
+        return self._fitted().schema
+
+    @property
+    def training(self) -> TrainingResult:
+        return self._fitted().result
+
+    @property
+    def null_report(self) -> NullReport:
+        return self._fitted().nulls
+
+    @property
+    def state(self) -> FittedState:
+        return self._fitted()
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> None:
+        """Write one model file: a zip of ``manifest.json`` and safetensors weights."""
+        from synthdb.modelfile import save_model
+
+        save_model(self, Path(path), overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Synthesizer:
+        """Read a model file written by :meth:`save`; never unpickles anything."""
+        from synthdb.modelfile import load_model
+
+        return load_model(Path(path))
+
+    @classmethod
+    def from_state(cls, config: TrainingConfig, state: FittedState) -> Synthesizer:
+        synthesizer = cls(config)
+        synthesizer._state = state
+        return synthesizer

@@ -1,0 +1,170 @@
+"""One training loop for every face (CLI, Python, later a web UI).
+
+Mini-batch AdamW on the network's cross-entropy; after each epoch the caller's ``validate``
+returns the accuracy of DESIGN.md section 5 on the held-out slice. Training stops when that
+accuracy has not improved by ``min_delta`` for ``patience`` epochs, when ``max_epochs`` or
+``max_time`` is reached, or on Ctrl-C, and the best epoch's weights are restored. Progress goes
+to listeners through :class:`TrainingListener` so no presentation lives here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+
+from synthdb.model.network import AutoregressiveNet
+
+StopReason = Literal["converged", "max epochs", "time limit", "interrupted"]
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+    best: bool = False
+
+
+@dataclass
+class TrainingResult:
+    stop_reason: StopReason
+    best_epoch: int
+    best_accuracy: float
+    epochs: list[EpochRecord] = field(default_factory=list)
+    seconds: float = 0.0
+    batch_size: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingResult:
+        values = dict(data)
+        values["epochs"] = [EpochRecord(**e) for e in values.get("epochs", [])]
+        return cls(**values)
+
+
+class TrainingListener(Protocol):
+    def on_start(self, max_epochs: int, steps_per_epoch: int) -> None: ...
+    def on_step(self, epoch: int, step: int, loss: float) -> None: ...
+    def on_epoch(self, record: EpochRecord) -> None: ...
+    def on_stop(self, result: TrainingResult) -> None: ...
+
+
+class QuietListener:
+    def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
+        pass
+
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        pass
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        pass
+
+    def on_stop(self, result: TrainingResult) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    max_epochs: int
+    patience: int
+    min_delta: float
+    learning_rate: float
+    batch_size: int
+    max_time: float | None
+    seed: int
+
+
+def default_batch_size(rows: int) -> int:
+    """About 64 steps per epoch, a power of two between 32 and 1024, never above the rows."""
+    target = 2 ** round(math.log2(max(rows / 64, 1)))
+    return int(max(1, min(rows, max(32, min(1024, target)))))
+
+
+def train(
+    net: AutoregressiveNet,
+    train_tokens: np.ndarray,
+    val_tokens: np.ndarray,
+    settings: LoopSettings,
+    validate: Callable[[AutoregressiveNet], float],
+    listener: TrainingListener | None = None,
+) -> TrainingResult:
+    """Train ``net`` in place; on return it holds the weights of the best epoch."""
+    listener = listener or QuietListener()
+    generator = torch.Generator().manual_seed(settings.seed)
+    data = torch.from_numpy(train_tokens.astype(np.int64))
+    val = torch.from_numpy(val_tokens.astype(np.int64))
+    rows = data.shape[0]
+    batch = min(settings.batch_size, rows)
+    steps = max(1, rows // batch)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate, weight_decay=0.0)
+    result = TrainingResult("max epochs", 0, -1.0, batch_size=batch)
+    best_state = copy.deepcopy(net.state_dict())
+    started = time.monotonic()
+    waited = 0
+    listener.on_start(settings.max_epochs, steps)
+    try:
+        for epoch in range(1, settings.max_epochs + 1):
+            epoch_start = time.monotonic()
+            net.train()
+            order = torch.randperm(rows, generator=generator)
+            total = 0.0
+            for step in range(steps):
+                idx = order[step * batch : (step + 1) * batch]
+                loss = net.loss(data[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss)
+                listener.on_step(epoch, step + 1, float(loss))
+                if _out_of_time(started, settings.max_time):
+                    break
+            net.eval()
+            with torch.no_grad():
+                val_loss = float(net.loss(val)) if len(val) else float("nan")
+            accuracy = validate(net)
+            record = EpochRecord(
+                epoch=epoch,
+                loss=total / steps,
+                val_loss=val_loss,
+                val_accuracy=accuracy,
+                seconds=time.monotonic() - epoch_start,
+            )
+            if accuracy > result.best_accuracy + settings.min_delta or result.best_epoch == 0:
+                record.best = True
+                result.best_epoch, result.best_accuracy = epoch, accuracy
+                best_state = copy.deepcopy(net.state_dict())
+                waited = 0
+            else:
+                waited += 1
+            result.epochs.append(record)
+            listener.on_epoch(record)
+            if waited >= settings.patience:
+                result.stop_reason = "converged"
+                break
+            if _out_of_time(started, settings.max_time):
+                result.stop_reason = "time limit"
+                break
+    except KeyboardInterrupt:
+        result.stop_reason = "interrupted"
+        if not result.epochs:
+            raise
+    net.load_state_dict(best_state)
+    net.eval()
+    result.seconds = time.monotonic() - started
+    listener.on_stop(result)
+    return result
+
+
+def _out_of_time(started: float, limit: float | None) -> bool:
+    return limit is not None and time.monotonic() - started >= limit
