@@ -12,13 +12,19 @@ Runs inside ``.bench-venv`` (psutil lives there, not in the project's ``.venv``)
     .bench-venv/bin/python benchmarks/measure.py --json m.json [--log run.log] -- CMD [ARGS...]
 
 The exit status is the command's own; the JSON holds ``returncode``, ``wall_seconds``,
-``peak_rss_mb`` (MiB, 2**20 bytes) and ``samples``.
+``peak_rss_mb`` (MiB, 2**20 bytes), ``cpu_seconds`` and ``other_busy_cores``.
+
+Wall time is only comparable between runs on an otherwise idle machine, so two more figures
+say how far to trust it: ``cpu_seconds`` (user + system time of the whole tree, which other
+load barely changes) and ``other_busy_cores`` (the average number of cores that something
+else kept busy during the run: system-wide busy time minus the tree's own, over wall time).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -39,6 +45,8 @@ class Measurement:
     returncode: int
     wall_seconds: float
     peak_rss_mb: float
+    cpu_seconds: float
+    other_busy_cores: float
     samples: int
     timed_out: bool
 
@@ -56,6 +64,29 @@ def tree_rss_bytes(root: psutil.Process) -> int:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return total
+
+
+def _system_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (everything but idle and iowait)."""
+    t = psutil.cpu_times()
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
+
+
+def _self_cpu_seconds() -> float:
+    """CPU seconds of this measuring process (its polling is not "something else")."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu_seconds() -> float:
+    """User + system seconds of every descendant this process has reaped so far.
+
+    Grandchildren count too once their parents have waited for them, which is how a tool's
+    worker processes end; a worker left unreaped would be missed (and shows up in
+    ``other_busy_cores`` instead).
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _kill_tree(root: psutil.Process) -> None:
@@ -85,6 +116,8 @@ def measure(
     exits rather than at the next polling tick.
     """
     log_file = log_path.open("wb") if log_path is not None else None
+    busy_before, self_before = _system_busy_seconds(), _self_cpu_seconds()
+    cpu_before = _children_cpu_seconds()
     try:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -113,11 +146,16 @@ def measure(
     finally:
         if log_file is not None:
             log_file.close()
+    tree_cpu = _children_cpu_seconds() - cpu_before
+    own = tree_cpu + _self_cpu_seconds() - self_before
+    other_busy = max(0.0, _system_busy_seconds() - busy_before - own)
     return Measurement(
         command=list(command),
         returncode=proc.returncode,
         wall_seconds=round(wall, 3),
         peak_rss_mb=round(peak / MIB, 1),
+        cpu_seconds=round(tree_cpu, 2),
+        other_busy_cores=round(other_busy / wall, 2) if wall > 0 else 0.0,
         samples=samples,
         timed_out=timed_out,
     )
@@ -142,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(asdict(result), indent=2) + "\n")
     print(
         f"[measure] rc={result.returncode} wall={result.wall_seconds:.1f}s "
-        f"peak_rss={result.peak_rss_mb:.0f} MiB ({result.samples} samples)",
+        f"peak_rss={result.peak_rss_mb:.0f} MiB cpu={result.cpu_seconds:.1f}s "
+        f"other_busy={result.other_busy_cores:.2f} cores ({result.samples} samples)",
         file=sys.stderr,
     )
     if result.timed_out:

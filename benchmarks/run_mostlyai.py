@@ -34,8 +34,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import pandas as pd  # noqa: E402
-from mostlyai import engine  # noqa: E402
+import pandas as pd
+from mostlyai import engine
 
 DEFAULT_SEED = 42
 

@@ -55,10 +55,10 @@ class TrainingConfig(BaseModel):
         0.1, gt=0.0, lt=0.5, description="share of rows held out for early stopping"
     )
     seed: int = Field(0, ge=0, description="seed for splitting, initialisation and batching")
-    embedding_dim: int = Field(16, ge=1, le=512)
-    hidden: int = Field(128, ge=4, le=4096)
+    embedding_dim: int = Field(8, ge=1, le=512)
+    hidden: int = Field(48, ge=4, le=4096)
     depth: int = Field(1, ge=1, le=8)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    dropout: float = Field(0.25, ge=0.0, lt=1.0)
     columns: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-column schema overrides, e.g. {'zip': {'kind': 'categorical'}}"
     )

@@ -13,6 +13,7 @@ import hashlib
 import json
 import platform
 import zipfile
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
@@ -92,7 +93,7 @@ def load_model(path: Path) -> Synthesizer:
             nulls=NullReport(**manifest["nulls"]),
         )
         config = TrainingConfig(**manifest["config"])
-    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorsError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
         raise ModelFileError(
             f"{path} is damaged: its manifest or weights do not fit together ({type(exc).__name__})",
             hint="train the model again",
@@ -109,7 +110,16 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes | None]:
         with zipfile.ZipFile(path) as zf:
             manifest = json.loads(zf.read(MANIFEST))
             blob = zf.read(WEIGHTS) if weights else None
-    except (zipfile.BadZipFile, KeyError, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError):
+    except (
+        zipfile.BadZipFile,
+        zlib.error,  # a damaged deflate stream
+        NotImplementedError,  # damaged header fields: "compression method not supported"
+        KeyError,
+        EOFError,
+        OSError,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ):
         raise ModelFileError(
             f"{path} is not a readable synthdb model file (corrupted or truncated)",
             hint="train the model again or copy the file again",

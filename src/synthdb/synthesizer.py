@@ -40,7 +40,7 @@ SAMPLE_BATCH = 65_536
 #: Below this many rows there is too little to hold out: validation uses the training rows.
 MIN_ROWS_FOR_HOLDOUT = 50
 #: Synthetic rows scored against the validation slice after each epoch.
-VALIDATION_SAMPLE = (5_000, 20_000)
+VALIDATION_SAMPLE = (20_000, 20_000)
 
 
 def accuracy_kinds(schema: TableSchema) -> dict[str, ColumnKind]:

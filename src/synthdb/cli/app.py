@@ -1,7 +1,10 @@
 """The ``synthdb`` command: train, generate, evaluate, run, inspect.
 
 A thin face over the library: it parses flags, shows progress and prints one-line errors.
-Exit codes: 0 success, 1 bad data or failure, 2 bad usage, 130 interrupted.
+Exit codes: 0 success, 1 bad data or failure, 2 bad usage, 130 interrupted (Ctrl-C).
+
+PyTorch is imported only by the commands that need a model, so ``--help`` and the checks of
+paths and flags answer at once.
 """
 
 from __future__ import annotations
@@ -12,242 +15,299 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from synthdb import __version__
-from synthdb.config import TrainingConfig, make_config
+from synthdb.cli.options import (
+    SAMPLE_SEED_HELP,
+    BatchOpt,
+    EncodingOpt,
+    HoldoutOpt,
+    InputArg,
+    JobOpt,
+    JsonOpt,
+    LrOpt,
+    MaxEpochsOpt,
+    MaxTimeOpt,
+    MinDeltaOpt,
+    NullsOpt,
+    OverwriteOpt,
+    PatienceOpt,
+    PurposeOpt,
+    QuietOpt,
+    RowsOpt,
+    SeedOpt,
+    TableOpt,
+)
 from synthdb.errors import SynthdbError, UsageError
-from synthdb.jobfile import load_job_file
-from synthdb.training.loop import QuietListener, TrainingListener
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from synthdb.config import TrainingConfig
+    from synthdb.synthesizer import Synthesizer
 
 app = typer.Typer(
     name="synthdb",
     help="Synthetic twins of tables: train a model on real data, generate look-alike rows, "
-    "and measure how close they are.",
+    "and measure how close they are. Exit codes: 0 success, 1 bad data or failure, "
+    "2 bad usage, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+# Messages are printed with soft_wrap: rich must not cut a one-line error into several lines.
+err = Console(stderr=True, highlight=False, emoji=False)
+out = Console(highlight=False, emoji=False, soft_wrap=True)
 
 
-class PurposeChoice(str, Enum):
-    testing = "testing"
-    analytics = "analytics"
-    ml = "ml"
+@dataclass
+class _Session:
+    debug: bool = bool(os.environ.get("SYNTHDB_DEBUG"))
+    quiet: bool = False
+    #: outputs completed so far, so an interrupted ``run`` can say which of them are whole
+    written: list[str] = field(default_factory=list)
 
 
-class NullsChoice(str, Enum):
-    replace = "replace"
-    drop = "drop"
-    keep = "keep"
+_session = _Session()
 
 
-_state: dict[str, bool] = {"debug": bool(os.environ.get("SYNTHDB_DEBUG"))}
+def _say(text: str) -> None:
+    """A status line on stderr, unless --quiet (stdout stays for results)."""
+    if not _session.quiet:
+        err.print(text, markup=False, soft_wrap=True)
 
-# ---------------------------------------------------------------- shared options
-InputArg = Annotated[
-    str, typer.Argument(help="CSV (.csv, .csv.gz), Parquet (.parquet) or sqlite:///file.db")
-]
-TableOpt = Annotated[
-    str | None, typer.Option("--table", help="table to read when the input is a database")
-]
-PurposeOpt = Annotated[
-    PurposeChoice | None,
-    typer.Option(
-        "--purpose",
-        help="preset: testing = 15 max epochs + nulls replace (brief: 10-20); analytics = 35 + "
-        "drop (20-50); ml = 75 + drop (50-100). Default: analytics. Explicit flags win.",
-    ),
-]
-MaxEpochsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--max-epochs",
-        help="upper bound on epochs, 1-100000; training stops earlier when validation "
-        "accuracy stops improving. Default: from --purpose.",
-    ),
-]
-NullsOpt = Annotated[
-    NullsChoice | None,
-    typer.Option(
-        "--nulls",
-        help="replace: numbers -> mean (rounded for integers), dates -> mean instant, "
-        "categories/booleans -> most frequent value; drop: remove rows with any NULL; keep: "
-        "model NULL as a value. Default: from --purpose.",
-    ),
-]
-PatienceOpt = Annotated[
-    int | None,
-    typer.Option("--patience", help="epochs without improvement before stopping, 1-1000. Default: 4."),
-]
-MinDeltaOpt = Annotated[
-    float | None,
-    typer.Option("--min-delta", help="accuracy gain that counts as improvement, 0-1. Default: 0.0005."),
-]
-MaxTimeOpt = Annotated[
-    float | None,
-    typer.Option("--max-time", help="stop training after this many seconds (> 0), keeping the best model. Default: none."),
-]
-BatchOpt = Annotated[
-    int | None,
-    typer.Option("--batch-size", help="rows per gradient step, >= 1. Default: about rows/64, 32-1024."),
-]
-LrOpt = Annotated[
-    float | None,
-    typer.Option("--learning-rate", help="AdamW step size, 0-1. Default: 0.003."),
-]
-SeedOpt = Annotated[
-    int | None, typer.Option("--seed", help="training seed, >= 0 (same data + seed = same model). Default: 0.")
-]
-JobOpt = Annotated[
-    Path | None,
-    typer.Option("--job", help="YAML or TOML job file with the same keys as these flags, plus per-column overrides"),
-]
-EncodingOpt = Annotated[str, typer.Option("--encoding", help="text encoding of CSV input. Default: utf-8.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="replace an existing output")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors")]
-RowsOpt = Annotated[
-    int | None,
-    typer.Option("--rows", "-n", help="rows to generate, >= 1. Default: as many as the training data had."),
-]
-SampleSeedOpt = Annotated[
-    int, typer.Option("--seed", help="generation seed: the same seed gives byte-identical output. Default: 0.")
-]
+
+def _fail(text: str) -> None:
+    err.print(text, markup=False, soft_wrap=True)
 
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks on errors")] = False,
-    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="show the traceback behind an error (or set SYNTHDB_DEBUG=1). Default: off.",
+            show_default=False,
+        ),
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="print the version and exit", show_default=False)
+    ] = False,
 ) -> None:
     if debug:
-        _state["debug"] = True
+        _session.debug = True
     if version:
         out.print(f"synthdb {__version__}")
         raise typer.Exit(0)
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def _errors(command: str, quiet: bool = False) -> Iterator[None]:
     """Turn every failure into one line on stderr and the documented exit code."""
+    _session.quiet = quiet
+    _session.written.clear()
     try:
         yield
     except SynthdbError as exc:
-        err.print(f"error: {exc}", markup=False)
-        if _state["debug"]:
-            traceback.print_exc()
+        _traceback()
+        message = str(exc)
+        if isinstance(exc, UsageError) and exc.hint is None:
+            message += f" (see 'synthdb {command} --help')"
+        _fail(f"error: {message}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err.print("interrupted: nothing was written", markup=False)
+        _traceback()
+        kept = ", ".join(_session.written)
+        done = (
+            f"{kept} was complete and is kept; nothing else was written"
+            if kept
+            else "nothing was written"
+        )
+        _fail(f"interrupted (Ctrl-C): {done}")
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise
+    except MemoryError:
+        _traceback()
+        _fail(
+            "error: out of memory (ask for fewer --rows, a smaller --batch-size, or use a "
+            "machine with more memory)"
+        )
+        raise typer.Exit(1) from None
     except Exception as exc:  # a bug: say so, but keep it to one line unless --debug
-        if _state["debug"]:
-            traceback.print_exc()
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        err.print(
-            f"error: unexpected {type(exc).__name__}: {message} (rerun with --debug and report it)",
-            markup=False,
+        _traceback()
+        lines = str(exc).strip().splitlines()
+        detail = f": {lines[0]}" if lines else ""
+        _fail(
+            f"error: unexpected {type(exc).__name__}{detail} "
+            "(a bug in synthdb: rerun with --debug and report the traceback)"
         )
         raise typer.Exit(1) from None
 
 
-def _config(job: Path | None, **flags: Any) -> tuple[TrainingConfig, dict[str, Any]]:
+def _traceback() -> None:
+    if _session.debug:
+        traceback.print_exc()
+
+
+def _config(job: Path | None, **flags: Any) -> TrainingConfig:
     """Job file values, overridden by the flags actually given, validated once."""
+    from synthdb.config import make_config
+    from synthdb.jobfile import RUN_KEYS, load_job_file
+
     values = load_job_file(job) if job else {}
-    extras = {k: values.pop(k) for k in list(values) if k in ("input", "output", "table", "rows", "encoding", "holdout", "sample_seed")}
-    for key, value in flags.items():
-        if value is not None:
-            values[key] = value.value if isinstance(value, Enum) else value
-    return make_config(**values), extras
+    for key in RUN_KEYS:
+        values.pop(key, None)
+    values.update({key: value for key, value in flags.items() if value is not None})
+    return make_config(**values)
 
 
-def _listener(quiet: bool) -> TrainingListener:
-    if quiet:
-        return QuietListener()
-    from synthdb.cli.progress import EpochProgress
+def _check_sampling(rows: int | None, seed: int, seed_flag: str) -> None:
+    if rows is not None and rows < 1:
+        raise UsageError(
+            f"--rows must be at least 1 (got {rows})",
+            hint="pass --rows 1 or more, or leave it out to match the training data",
+        )
+    if seed < 0:
+        raise UsageError(
+            f"{seed_flag} must be at least 0 (got {seed})", hint=f"pass {seed_flag} 0 or more"
+        )
 
-    return EpochProgress(err)
+
+def _check_output(location: str, table: str | None, overwrite: bool) -> None:
+    from synthdb.io.sinks import check_output
+
+    check_output(location, table=table, overwrite=overwrite)
+
+
+def _open_input(source: str, table: str | None, encoding: str) -> tuple[str, str]:
+    """Check that the input exists; return its name fit for messages and its table's name."""
+    from synthdb.io.sources import open_source
+
+    opened = open_source(source, table=table, encoding=encoding)
+    tables = opened.tables()
+    name = table or (tables[0] if len(tables) == 1 else "table")
+    return opened.location, name
 
 
 def _train(
-    source: str, table: str | None, encoding: str, config: TrainingConfig, quiet: bool
-) -> Any:
+    source: str,
+    shown: str,
+    table: str | None,
+    name: str,
+    encoding: str,
+    config: TrainingConfig,
+) -> tuple[Synthesizer, pd.DataFrame]:
     from synthdb.io.sources import read_table
-    from synthdb.synthesizer import Synthesizer
 
     frame = read_table(source, table, encoding=encoding)
-    if not quiet:
-        err.print(
-            f"training on {source}: {len(frame):,} rows x {frame.shape[1]} columns, purpose "
-            f"{config.purpose}, max {config.max_epochs} epochs, nulls {config.nulls}"
-        )
-    name = table or Path(source.split("?")[0]).name.split(".")[0]
-    synthesizer = Synthesizer(config).fit(frame, table=name, listener=_listener(quiet))
-    if not quiet:
+    # Said once the data is ready to learn, so that a problem found while preparing it (say, a
+    # NULL policy that drops every row) is the only line printed.
+    header = (
+        f"training on {shown}: {len(frame):,} rows x {frame.shape[1]} columns, purpose "
+        f"{config.purpose}, max {config.max_epochs} epochs, nulls {config.nulls}"
+    )
+    from synthdb.synthesizer import Synthesizer
+
+    if _session.quiet:
+        from synthdb.training.loop import QuietListener
+
+        synthesizer = Synthesizer(config).fit(frame, table=name, listener=QuietListener())
+    else:
+        from synthdb.cli.progress import EpochProgress
+
+        progress = EpochProgress(err, header=header)
+        try:
+            synthesizer = Synthesizer(config).fit(frame, table=name, listener=progress)
+        finally:
+            progress.close()
+        if not progress.started:  # nothing to learn (one row, constants): no epoch ran
+            _say(header)
         _print_nulls(synthesizer.null_report.to_dict())
-    return synthesizer
+    return synthesizer, frame
 
 
 def _print_nulls(report: dict[str, Any]) -> None:
     policy = report["policy"]
     if policy == "drop":
-        err.print(f"nulls drop: removed {report['rows_dropped']:,} of {report['rows_before']:,} rows")
+        _say(f"nulls drop: removed {report['rows_dropped']:,} of {report['rows_before']:,} rows")
     elif policy == "replace":
         cells = report["cells_replaced"]
         if cells:
-            detail = ", ".join(f"{c} {n:,} (-> {report['replaced_with'][c]})" for c, n in cells.items())
-            err.print(f"nulls replace: {detail}", markup=False)
+            detail = ", ".join(
+                f"{c} {n:,} (-> {report['replaced_with'][c]})" for c, n in cells.items()
+            )
+            _say(f"nulls replace: {detail}")
         else:
-            err.print("nulls replace: no NULL cells")
+            _say("nulls replace: nothing to replace")
     for warning in report.get("warnings", []):
-        err.print(f"warning: {warning}", markup=False)
+        _say(f"warning: {warning}")
 
 
-def _generate(synthesizer: Any, output: str, rows: int, seed: int, table: str | None, overwrite: bool, quiet: bool) -> None:
+def _save(synthesizer: Synthesizer, path: Path, overwrite: bool) -> None:
+    synthesizer.save(path, overwrite=overwrite)
+    _session.written.append(str(path))
+    _say(f"saved model to {path}")
+
+
+def _generate(
+    synthesizer: Synthesizer,
+    output: str,
+    rows: int,
+    seed: int,
+    table: str,
+    overwrite: bool,
+) -> str:
+    """Write ``rows`` synthetic rows, all or nothing; return the output's name for messages."""
     from synthdb.cli.progress import row_progress
-    from synthdb.io.sinks import write_batches
+    from synthdb.io.sinks import open_sink
 
-    if rows < 1:
-        raise UsageError(f"--rows must be at least 1 (got {rows})")
+    sink = open_sink(output, table=table, overwrite=overwrite)
+    _say(f"generating {rows:,} rows to {sink.location}")
     batches = synthesizer.iter_samples(rows, seed=seed)
-    name = table or synthesizer.schema.name
-    if quiet:
-        write_batches(batches, output, table=name, overwrite=overwrite)
-        return
-    with row_progress(err, "generating") as progress:
-        task = progress.add_task("rows", total=rows)
+    with row_progress(err, "generating", rows, shown=not _session.quiet) as advance:
 
-        def counted() -> Iterator[Any]:
+        def counted() -> Iterator[pd.DataFrame]:
             for batch in batches:
                 yield batch
-                progress.advance(task, len(batch))
+                advance(len(batch))
 
-        write_batches(counted(), output, table=name, overwrite=overwrite)
-    err.print(f"wrote {rows:,} rows to {output}")
+        sink.write_batches(table, counted())
+    _session.written.append(sink.location)
+    _say(f"wrote {rows:,} rows to {sink.location}")
+    return sink.location
 
 
-def _check_output(output: str, table: str | None, overwrite: bool) -> None:
-    from synthdb.io.sinks import check_output
+def _write_json(path: Path, data: dict[str, Any], overwrite: bool) -> None:
+    from synthdb.io.sinks import atomic_path
 
-    check_output(output, table=table, overwrite=overwrite)
+    _check_output(str(path), None, overwrite)
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    _session.written.append(str(path))
 
 
 # ---------------------------------------------------------------- commands
 @app.command()
 def train(
     source: InputArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="model file to write (.synthdb)")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="model file to write, such as adult.synthdb.",
+            show_default=False,
+        ),
+    ],
     table: TableOpt = None,
     purpose: PurposeOpt = None,
     max_epochs: MaxEpochsOpt = None,
@@ -263,71 +323,132 @@ def train(
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a model on a table and save it to one file."""
-    with _errors():
-        config, _ = _config(
-            job, purpose=purpose, max_epochs=max_epochs, nulls=nulls, patience=patience,
-            min_delta=min_delta, max_time=max_time, batch_size=batch_size,
-            learning_rate=learning_rate, seed=seed,
+    """Train a model on a table and save it to one file.
+
+    Ctrl-C after the first epoch stops training and saves the best epoch so far (stop reason
+    "interrupted"); before that, or while saving, nothing is written.
+    """
+    with _errors("train", quiet):
+        config = _config(
+            job,
+            purpose=purpose,
+            max_epochs=max_epochs,
+            nulls=nulls,
+            patience=patience,
+            min_delta=min_delta,
+            max_time=max_time,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
         )
+        shown, name = _open_input(source, table, encoding)
         _check_output(str(output), None, overwrite)
-        synthesizer = _train(source, table, encoding, config, quiet)
-        synthesizer.save(output, overwrite=overwrite)
-        if not quiet:
-            err.print(f"saved model to {output}")
+        synthesizer, _ = _train(source, shown, table, name, encoding, config)
+        _save(synthesizer, output, overwrite)
 
 
 @app.command()
 def generate(
-    model: Annotated[Path, typer.Argument(help="model file written by 'synthdb train'")],
-    output: Annotated[str, typer.Option("--output", "-o", help="CSV, Parquet or sqlite:///file.db")],
+    model: Annotated[
+        Path, typer.Argument(help="model file written by 'synthdb train'", show_default=False)
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="where to write: CSV/TSV (optionally compressed), Parquet or a database URL "
+            "such as sqlite:///file.db.",
+            show_default=False,
+        ),
+    ],
     rows: RowsOpt = None,
-    seed: SampleSeedOpt = 0,
-    table: Annotated[str | None, typer.Option("--table", help="table name when writing to a database")] = None,
+    seed: Annotated[int, typer.Option("--seed", help=SAMPLE_SEED_HELP, show_default=False)] = 0,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="table to write when the output is a database. Default: the model's table name.",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate synthetic rows from a model file."""
-    from synthdb.synthesizer import Synthesizer
+    from synthdb.io._locations import is_url
 
-    with _errors():
-        if rows is not None and rows < 1:
-            raise UsageError(f"--rows must be at least 1 (got {rows})")
+    with _errors("generate", quiet):
+        _check_sampling(rows, seed, "--seed")
+        if not is_url(output):  # a file: check it now, before the slower model load
+            _check_output(output, table or "synthetic", overwrite)
+        from synthdb.synthesizer import Synthesizer
+
         synthesizer = Synthesizer.load(model)
-        _check_output(output, table or synthesizer.schema.name, overwrite)
         count = rows if rows is not None else synthesizer.null_report.rows_before
-        _generate(synthesizer, output, count, seed, table, overwrite, quiet)
+        _generate(synthesizer, output, count, seed, table or synthesizer.schema.name, overwrite)
 
 
 @app.command()
 def evaluate(
-    real: Annotated[str, typer.Argument(help="the real table (the model's training data)")],
-    synthetic: Annotated[str, typer.Argument(help="the synthetic table")],
-    holdout: Annotated[str | None, typer.Option("--holdout", help="real rows NOT used for training: gives the accuracy ceiling")] = None,
-    table: TableOpt = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="also write every figure to this JSON file")] = None,
+    real: Annotated[
+        str, typer.Argument(help="the real table (the model's training data)", show_default=False)
+    ],
+    synthetic: Annotated[str, typer.Argument(help="the synthetic table", show_default=False)],
+    holdout: HoldoutOpt = None,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="table to read from each input that is a database. Default: its only table.",
+            show_default=False,
+        ),
+    ] = None,
+    json_path: JsonOpt = None,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Accuracy of synthetic data against real data (DESIGN.md section 5)."""
-    from synthdb.scoring import evaluate as score
-
-    with _errors():
-        report = score(real, synthetic, holdout, table=table)
+    """Accuracy of synthetic data against real data: 1 - total variation distance of binned
+    columns, pairs and triples (DESIGN.md section 5)."""
+    with _errors("evaluate", quiet):
         if json_path is not None:
-            _write_json(json_path, report.to_dict())
+            _check_output(str(json_path), None, overwrite)
+        from synthdb.scoring import evaluate as score
+
+        report = score(real, synthetic, holdout, table=table).to_dict()
+        if json_path is not None:
+            _write_json(json_path, report, overwrite)
         if not quiet:
-            _print_accuracy(report.to_dict())
+            from synthdb.cli.tables import accuracy_table
+
+            out.print(accuracy_table(report))
 
 
 @app.command()
 def run(
     source: InputArg,
-    output: Annotated[str, typer.Option("--output", "-o", help="synthetic output: CSV, Parquet or sqlite:///file.db")],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="synthetic rows: CSV/TSV (optionally compressed), Parquet or a database URL "
+            "such as sqlite:///file.db.",
+            show_default=False,
+        ),
+    ],
     rows: RowsOpt = None,
-    sample_seed: Annotated[int, typer.Option("--sample-seed", help="generation seed. Default: 0.")] = 0,
-    model: Annotated[Path | None, typer.Option("--model", help="also keep the model file here")] = None,
-    holdout: Annotated[str | None, typer.Option("--holdout", help="real rows not used for training: the accuracy ceiling")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="write the accuracy figures to this JSON file")] = None,
+    sample_seed: Annotated[
+        int, typer.Option("--sample-seed", help=SAMPLE_SEED_HELP, show_default=False)
+    ] = 0,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", help="also keep the model file here. Default: none.", show_default=False
+        ),
+    ] = None,
+    holdout: HoldoutOpt = None,
+    json_path: JsonOpt = None,
     table: TableOpt = None,
     purpose: PurposeOpt = None,
     max_epochs: MaxEpochsOpt = None,
@@ -343,44 +464,75 @@ def run(
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train, generate and evaluate in one go."""
-    from synthdb.scoring import evaluate as score
+    """Train, generate and evaluate in one go.
 
-    with _errors():
-        config, _ = _config(
-            job, purpose=purpose, max_epochs=max_epochs, nulls=nulls, patience=patience,
-            min_delta=min_delta, max_time=max_time, batch_size=batch_size,
-            learning_rate=learning_rate, seed=seed,
+    Ctrl-C during training after the first epoch goes on with the best epoch so far.
+    """
+    with _errors("run", quiet):
+        config = _config(
+            job,
+            purpose=purpose,
+            max_epochs=max_epochs,
+            nulls=nulls,
+            patience=patience,
+            min_delta=min_delta,
+            max_time=max_time,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
         )
-        if rows is not None and rows < 1:
-            raise UsageError(f"--rows must be at least 1 (got {rows})")
-        _check_output(output, table, overwrite)
+        _check_sampling(rows, sample_seed, "--sample-seed")
+        shown, name = _open_input(source, table, encoding)
+        # Every output is checked before training, which may take hours.
+        _check_output(output, name, overwrite)
         if model is not None:
             _check_output(str(model), None, overwrite)
-        synthesizer = _train(source, table, encoding, config, quiet)
-        if model is not None:
-            synthesizer.save(model, overwrite=overwrite)
-        count = rows if rows is not None else synthesizer.null_report.rows_before
-        _generate(synthesizer, output, count, sample_seed, table, overwrite, quiet)
-        report = score(source, output, holdout, table=table)
         if json_path is not None:
-            _write_json(json_path, report.to_dict())
+            _check_output(str(json_path), None, overwrite)
+        synthesizer, frame = _train(source, shown, table, name, encoding, config)
+        if model is not None:
+            _save(synthesizer, model, overwrite)
+        count = rows if rows is not None else synthesizer.null_report.rows_before
+        _generate(synthesizer, output, count, sample_seed, name, overwrite)
+
+        from synthdb.io.sources import read_table
+        from synthdb.scoring import evaluate as score
+
+        synthetic = read_table(output, name)
+        report = score(frame, synthetic, holdout, table=table).to_dict()
+        if json_path is not None:
+            _write_json(json_path, report, overwrite)
         if not quiet:
-            _print_accuracy(report.to_dict())
+            from synthdb.cli.tables import accuracy_table
+
+            out.print(accuracy_table(report))
 
 
 @app.command()
 def inspect(
-    path: Annotated[str, typer.Argument(help="a data file / sqlite:/// URL, or a .synthdb model file")],
-    table: TableOpt = None,
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="a table (CSV/TSV, Parquet, database URL) or a model file", show_default=False
+        ),
+    ],
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="table to read when the input is a database. Default: its only table.",
+            show_default=False,
+        ),
+    ] = None,
     encoding: EncodingOpt = "utf-8",
 ) -> None:
-    """Print the inferred schema of a table, or the summary of a model file."""
-    from synthdb.schema.inference import infer_schema
+    """Print the inferred schema of a table, or the summary and schema of a model file."""
+    from synthdb.cli.tables import schema_table
     from synthdb.schema.table import TableSchema
 
-    with _errors():
-        if path.endswith(".synthdb"):
+    with _errors("inspect"):
+        schema: TableSchema
+        if _is_model_file(path):
             from synthdb.modelfile import read_manifest
 
             manifest = read_manifest(Path(path))
@@ -390,73 +542,59 @@ def inspect(
                 f"model {path}: format {manifest['format_version']}, synthdb "
                 f"{manifest['versions']['synthdb']}, stop reason {manifest['stop_reason']}, "
                 f"{len(training['epochs'])} epochs, best epoch {training['best_epoch']} "
-                f"(validation accuracy {training['best_accuracy']:.4f})"
+                f"(validation accuracy {training['best_accuracy']:.4f}), "
+                f"nulls {manifest['nulls']['policy']}"
             )
         else:
             from synthdb.io.sources import read_table
+            from synthdb.schema.inference import infer_schema
 
+            _, name = _open_input(path, table, encoding)
             frame = read_table(path, table, encoding=encoding)
-            schema = infer_schema(frame, table or Path(path).name.split(".")[0])
-        _print_schema(schema)
+            schema = infer_schema(frame, name)
+        out.print(schema_table(schema))
 
 
-def _print_schema(schema: Any) -> None:
-    grid = Table(title=f"{schema.name}: {schema.rows:,} rows", title_justify="left")
-    for header in ("column", "kind", "details", "distinct", "nulls"):
-        grid.add_column(header)
-    for column in schema.columns:
-        details = []
-        if column.kind == "numeric":
-            details.append("integer" if column.integer else f"decimal ({column.decimals} places)" if column.decimals is not None else "decimal")
-            if column.minimum is not None:
-                details.append(f"{column.minimum:g} .. {column.maximum:g}")
-        elif column.kind == "datetime":
-            details.append(column.datetime_format or column.storage)
-        elif column.kind == "boolean" and column.boolean_tokens:
-            details.append("/".join(column.boolean_tokens))
-        elif column.kind == "key":
-            details.append(f"{column.key_format}, regenerated unique")
-        elif column.kind == "constant":
-            details.append(f"always {column.constant!r}")
-        grid.add_row(column.name, column.kind, ", ".join(details), f"{column.distinct:,}", f"{column.null_count:,}")
-    out.print(grid)
+def _is_model_file(path: str) -> bool:
+    """Named .synthdb, or a zip under a name that is no table format (``inspect my.model``)."""
+    from synthdb.io._locations import file_format, is_url
+
+    if is_url(path):
+        return False
+    location = Path(path)
+    if location.suffix.lower() == ".synthdb":
+        return True
+    if file_format(location) is not None or not location.is_file():
+        return False
+    with location.open("rb") as stream:
+        return stream.read(4) == b"PK\x03\x04"
 
 
-def _print_accuracy(report: dict[str, Any]) -> None:
-    holdout = report.get("holdout")
-    grid = Table(title="accuracy (1 - total variation distance of binned columns)", title_justify="left")
-    grid.add_column("measure")
-    grid.add_column("synthetic", justify="right")
-    if holdout:
-        grid.add_column("holdout ceiling", justify="right")
-    for key in ("overall", "univariate", "bivariate", "trivariate"):
-        if report.get(key) is None:
-            continue
-        row = [key, f"{report[key]:.4f}"]
-        if holdout:
-            row.append(f"{holdout[key]:.4f}" if holdout.get(key) is not None else "")
-        grid.add_row(*row)
-    out.print(grid)
+def _usage_message(exc: typer.TyperException) -> str:
+    """Click's usage error, on one line, pointing at the help that lists the valid values."""
+    message = exc.format_message().replace("Value error, ", "").strip()
+    context = getattr(exc, "ctx", None)
+    command = getattr(context, "command_path", None) or "synthdb"
+    return f"{message} (see '{command} --help')"
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from synthdb.io.sinks import atomic_path
-
-    if not path.parent.exists():
-        raise UsageError(f"folder {path.parent} does not exist", hint="create it first")
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
     """Console entry point."""
     try:
-        app()
-    except KeyboardInterrupt:  # outside any command body
-        err.print("interrupted")
+        code = app(args=args, prog_name="synthdb", standalone_mode=False)
+    except typer.TyperException as exc:  # flags that do not parse: no command ran
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+        else:
+            _fail(f"error: {_usage_message(exc)}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # outside any command body: nothing had started writing
+        _fail("interrupted (Ctrl-C): nothing was written")
         sys.exit(130)
+    except typer.Abort:
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
     main()
-

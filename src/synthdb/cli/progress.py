@@ -1,6 +1,13 @@
-"""Rich presentation of training and generation progress; the training loop only emits events."""
+"""Rich presentation of training and generation progress; the training loop only emits events.
+
+The live bars are drawn only on a terminal. Redirected to a file or a pipe, stderr gets the
+plain one-line-per-epoch log instead, which is what a log file or a CI job wants to keep.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import (
@@ -17,58 +24,87 @@ from synthdb.training.loop import EpochRecord, TrainingResult
 
 
 class EpochProgress:
-    """A bar over epochs showing loss, validation accuracy and time left, plus one line per epoch."""
+    """A bar over epochs with loss, validation accuracy and time left; one log line per epoch."""
 
-    def __init__(self, console: Console, label: str = "training") -> None:
+    def __init__(self, console: Console, label: str = "training", header: str = "") -> None:
         self.console = console
         self.label = label
+        self.header = header
+        self.started = False
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.steps = 1
+        self.accuracy = ""
+
+    def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
+        self.steps = steps_per_epoch
+        self.started = True
+        if self.header:
+            self.console.print(self.header, markup=False, soft_wrap=True)
+        self.console.print(
+            f"training: up to {max_epochs} epochs of {steps_per_epoch} steps", soft_wrap=True
+        )
+        if not self.console.is_terminal:
+            return
+        # "left" is an upper bound: it assumes every epoch up to --max-epochs will run.
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
-            TextColumn("left"),
+            TextColumn("left at most"),
             TimeRemainingColumn(),
-            console=console,
+            console=self.console,
             transient=True,
         )
-        self.task: TaskID | None = None
-        self.steps = 1
-
-    def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
-        self.steps = steps_per_epoch
         self.progress.start()
         self.task = self.progress.add_task(
             self.label, total=max_epochs * steps_per_epoch, status="epoch 1"
         )
 
     def on_step(self, epoch: int, step: int, loss: float) -> None:
-        if self.task is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.update(
                 self.task,
                 completed=(epoch - 1) * self.steps + step,
-                status=f"epoch {epoch} loss {loss:.3f}",
+                status=f"epoch {epoch} loss {loss:.3f}{self.accuracy}",
             )
 
     def on_epoch(self, record: EpochRecord) -> None:
+        self.accuracy = f" val accuracy {record.val_accuracy:.4f}"
         marker = " *" if record.best else ""
         self.console.print(
             f"  epoch {record.epoch:>3}  loss {record.loss:8.4f}  val loss {record.val_loss:8.4f}"
-            f"  val accuracy {record.val_accuracy:.4f}  {record.seconds:5.1f} s{marker}"
+            f"  val accuracy {record.val_accuracy:.4f}  {record.seconds:5.1f} s{marker}",
+            soft_wrap=True,
         )
 
     def on_stop(self, result: TrainingResult) -> None:
-        self.progress.stop()
+        self.close()
         self.console.print(
             f"stopped: {result.stop_reason} after {len(result.epochs)} epochs "
             f"({result.seconds:.1f} s); kept epoch {result.best_epoch} "
-            f"(validation accuracy {result.best_accuracy:.4f})"
+            f"(validation accuracy {result.best_accuracy:.4f})",
+            soft_wrap=True,
         )
 
+    def close(self) -> None:
+        """Take the bar off the screen; safe to call twice (Ctrl-C skips ``on_stop``)."""
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
-def row_progress(console: Console, label: str) -> Progress:
-    return Progress(
+
+@contextmanager
+def row_progress(
+    console: Console, label: str, total: int, *, shown: bool = True
+) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(rows)``, which moves a bar of generated rows on a terminal."""
+    if not (shown and console.is_terminal):
+        yield lambda rows: None
+        return
+    progress = Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -77,3 +113,6 @@ def row_progress(console: Console, label: str) -> Progress:
         console=console,
         transient=True,
     )
+    with progress:
+        task = progress.add_task(label, total=total)
+        yield lambda rows: progress.advance(task, rows)

@@ -59,7 +59,8 @@ class CategoricalEncoder:
 
     def encode(self, values: pd.Series) -> np.ndarray:
         nulls = values.isna().to_numpy()
-        known = pd.Categorical(values.astype(object), categories=self.categories).codes
+        # -1 for values outside the categories (pd.Categorical would warn, and later raise)
+        known = pd.Index(self.categories, dtype=object).get_indexer(values.astype(object))
         codes = known.astype(np.int64) + self._offset
         unseen = (known < 0) & ~nulls
         codes[unseen] = self._offset + len(self.categories) if self.rare_values else self._offset

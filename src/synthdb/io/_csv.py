@@ -78,6 +78,7 @@ def read_csv(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> pd.Dat
             f"but the header names {width}",
             hint="add the missing column names to the header row",
         )
+    _check_short_records(frame, path, fmt, encoding, name)
     return frame
 
 
@@ -302,6 +303,28 @@ def _first_long_record(
     except _UnreadableRecord:
         pass
     return None
+
+
+def _check_short_records(
+    frame: pd.DataFrame, path: Path, fmt: FileFormat, encoding: str, name: str
+) -> None:
+    """Refuse a row with too few fields, which pandas silently pads with NULL.
+
+    Padding shows up as a NULL in the last column, so only a file with such NULLs is re-scanned
+    to tell a short row from an empty last field.
+    """
+    expected = len(frame.columns)
+    if expected < 2 or not frame[frame.columns[-1]].isna().any():
+        return
+    try:
+        for start, record in _records(path, fmt, encoding, name):
+            if 0 < len(record) < expected:
+                raise InputError(
+                    f"{name}: line {start} has {len(record)} fields, expected {expected}",
+                    hint="add the missing fields (an empty field is NULL), or fix that row",
+                )
+    except _UnreadableRecord:
+        pass
 
 
 def _last_record_start(path: Path, fmt: FileFormat, encoding: str, name: str) -> int:

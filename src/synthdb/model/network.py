@@ -109,15 +109,25 @@ class AutoregressiveNet(nn.Module):
             bound = fan_in**-0.5
             nn.init.uniform_(self.w1[self.h_off[j] : self.h_off[j + 1]], -bound, bound)
 
+    @torch.no_grad()
+    def init_marginals(self, tokens: Tensor) -> None:
+        """Start every head at its column's observed frequencies (log-probabilities).
+
+        The first epochs then learn dependencies instead of re-learning marginals.
+        """
+        for j, head in enumerate(self.heads):
+            counts = torch.bincount(tokens[:, j], minlength=head.out_features).float()
+            head.bias.copy_(torch.log((counts + 0.5) / (counts.sum() + 0.5 * counts.numel())))
+
     def _embed(self, tokens: Tensor) -> Tensor:
         parts = [emb(tokens[:, j]) for j, emb in enumerate(self.embeddings)]
         return torch.cat(parts, dim=1)
 
     def _block(self, j: int, pre: Tensor) -> Tensor:
         """Logits of sub-column j from its first-layer pre-activation."""
-        hidden = self.dropout(F.gelu(pre))
+        hidden = self.dropout(F.relu(pre))
         for layer in self.deep:
-            hidden = self.dropout(F.gelu(layer[j](hidden)))  # type: ignore[index]
+            hidden = self.dropout(F.relu(layer[j](hidden)))  # type: ignore[index]
         return self.heads[j](hidden)  # type: ignore[no-any-return]
 
     def forward(self, tokens: Tensor) -> list[Tensor]:
@@ -156,9 +166,11 @@ class AutoregressiveNet(nn.Module):
             else:
                 pre = torch.addmm(self.b1[lo:hi], x[:, : self.d_off[j]], weight[: self.d_off[j], lo:hi])
             logits = self._block(j, pre)
-            cumulative = torch.softmax(logits, dim=1).cumsum_(1)
+            # inverse-CDF sampling on unnormalised probabilities: one uniform per row
+            cumulative = (logits - logits.max(dim=1, keepdim=True).values).exp_().cumsum_(1)
             threshold = draws[:, j : j + 1] * cumulative[:, -1:]
-            token = (cumulative < threshold).sum(1).clamp_(max=card - 1)
+            token = torch.searchsorted(cumulative, threshold, right=True).squeeze_(1)
+            token = token.clamp_(max=card - 1)
             tokens[:, j] = token
             x[:, self.d_off[j] : self.d_off[j + 1]] = self.embeddings[j](token)
         return tokens

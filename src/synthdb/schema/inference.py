@@ -41,8 +41,9 @@ _DATETIME_FORMATS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"), "%Y-%m-%dT%H:%M:%S"),
     (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"), "%Y-%m-%d %H:%M"),
     (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$"), "%Y-%m-%dT%H:%M"),
-    (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,6}$"), "%Y-%m-%d %H:%M:%S.%f"),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{1,6}$"), "%Y-%m-%dT%H:%M:%S.%f"),
+    # Whole seconds may omit the fraction (Python's isoformat does), as our writer also does.
+    (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$"), "%Y-%m-%d %H:%M:%S.%f"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"), "%Y-%m-%dT%H:%M:%S.%f"),
 ]
 #: Below this many rows a column of distinct values is too little evidence for "identifier".
 _MIN_ROWS_FOR_TEXT_KEY = 20
@@ -148,8 +149,8 @@ def _describe(column: ColumnSchema, kind: Kind, present: pd.Series, storage: str
         column.constant = _plain(present.iloc[0]) if len(present) else None
     elif kind == "boolean":
         if storage == "text":
-            column.boolean_tokens = _boolean_tokens(present) or sorted(present.unique())[:2]
-            if len(column.boolean_tokens) != 2:
+            column.boolean_tokens = _boolean_tokens(present) or sorted(present.unique())
+            if len(column.boolean_tokens) > 2:
                 raise UsageError(f"column {name!r} has more than two values; it is not boolean")
     elif kind == "numeric":
         numbers = _to_numbers(name, present, storage)
@@ -158,8 +159,7 @@ def _describe(column: ColumnSchema, kind: Kind, present: pd.Series, storage: str
         if storage == "text":
             column.integer = bool(present.str.fullmatch(_INT).all())
             if not column.integer:
-                fractions = present.str.extract(r"\.(\d+)", expand=False).dropna()
-                column.decimals = int(fractions.str.len().max()) if len(fractions) else 0
+                column.decimals = _decimals(present)
         else:
             column.integer = pd.api.types.is_integer_dtype(present.dtype) or bool(
                 len(numbers) and np.all(np.mod(numbers, 1) == 0)
@@ -240,23 +240,39 @@ def _datetime_format(text: pd.Series) -> str | None:
     sample = text.iloc[:1000]
     for pattern, fmt in _DATETIME_FORMATS:
         if sample.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all():
-            parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+            parsed = _parse_datetimes(text, fmt)
             return fmt if not parsed.isna().any() else None
     return None
 
 
+def _parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
+    if fmt is None:
+        return pd.to_datetime(values, errors="coerce")
+    if fmt.endswith(".%f"):
+        # strptime's %f insists on a fraction; the shapes were checked by _DATETIME_FORMATS.
+        return pd.to_datetime(values, format="ISO8601", errors="coerce")
+    return pd.to_datetime(values, format=fmt, errors="coerce")
+
+
+def _decimals(text: pd.Series) -> int:
+    """Most digits after the point, counting an exponent: "2.5e-3" has 4, "1.5e2" has 0."""
+    parts = text.str.extract(r"(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
+    fraction = parts[0].fillna("").str.len()
+    exponent = pd.to_numeric(parts[1], errors="coerce").fillna(0).astype(int)
+    return int((fraction - exponent).clip(lower=0).max()) if len(text) else 0
+
+
 def to_epoch_seconds(values: pd.Series, fmt: str | None) -> np.ndarray:
     """Seconds since 1970 as float64 (NaN for NULL): the numeric view the model learns."""
-    if fmt is not None:
-        stamps = pd.to_datetime(values, format=fmt, errors="coerce")
-    else:
-        stamps = pd.to_datetime(values, errors="coerce")
+    stamps = _parse_datetimes(values, fmt)
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    stamps = stamps.astype("datetime64[ns]")
-    nanos = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-    nanos[np.isnat(stamps.to_numpy(dtype="datetime64[ns]"))] = np.nan
-    return nanos / 1e9
+    # Microseconds, not nanoseconds: ns overflows outside 1677-2262 (a "9999-12-31" sentinel),
+    # and float64 seconds cannot hold more than microsecond precision anyway.
+    raw = stamps.to_numpy(dtype="datetime64[us]")
+    micros = raw.astype(np.int64).astype(np.float64)
+    micros[np.isnat(raw)] = np.nan
+    return micros / 1e6
 
 
 def _plain(value: Any) -> Any:

@@ -66,7 +66,7 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
                 return pd.Series(ints.astype(column.storage), index=values.index)
             return pd.Series(ints, index=values.index)
         if column.decimals is not None:
-            numbers = np.round(numbers, column.decimals)
+            numbers = np.round(numbers, column.decimals) + 0.0  # + 0.0: no "-0.0" in output
         series = pd.Series(numbers, index=values.index)
         if column.storage not in ("text", "float64") and not nulls.any():
             return series.astype(column.storage)
@@ -74,11 +74,12 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
     if column.kind == "datetime":
         seconds = np.asarray(values, dtype=np.float64)
         nulls = np.isnan(seconds)
-        nanos = np.where(nulls, 0, np.round(seconds * 1e9)).astype(np.int64)
-        stamps = pd.Series(nanos.astype("datetime64[ns]"), index=values.index)
+        # Microseconds, as in to_epoch_seconds: nanoseconds overflow past the year 2262.
+        micros = np.where(nulls, 0, np.round(seconds * 1e6)).astype(np.int64)
+        stamps = pd.Series(micros.astype("datetime64[us]"), index=values.index)
         stamps[nulls] = pd.NaT
         if column.datetime_format is None:
-            return stamps
+            return _as_datetime_storage(stamps, column.storage)
         text = stamps.dt.strftime(column.datetime_format)
         if column.datetime_format.endswith(".%f"):
             text = text.str.rstrip("0").str.rstrip(".")
@@ -86,7 +87,7 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
     if column.kind == "boolean":
         if column.storage == "text":
             return values.astype(object)
-        flags = values.map(lambda v: None if v is None else v == "True")
+        flags = values.map(lambda v: None if _missing(v) else v == "True")
         return flags.astype("boolean" if flags.isna().any() else "bool")
     if column.kind == "categorical":
         if column.storage in ("text", "object") or column.storage.startswith("string"):
@@ -96,3 +97,16 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
         except (TypeError, ValueError):
             return values.astype(object)
     return values
+
+
+def _as_datetime_storage(stamps: pd.Series, storage: str) -> pd.Series:
+    """Naive UTC stamps in the source's dtype: its time zone and unit come back."""
+    try:
+        dtype = pd.api.types.pandas_dtype(storage)
+    except TypeError:
+        return stamps
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return stamps.dt.tz_localize("UTC").dt.tz_convert(dtype.tz).astype(dtype)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return stamps.astype(dtype)
+    return stamps

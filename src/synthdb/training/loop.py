@@ -103,11 +103,16 @@ def train(
     listener = listener or QuietListener()
     generator = torch.Generator().manual_seed(settings.seed)
     data = torch.from_numpy(train_tokens.astype(np.int64))
+    net.init_marginals(data)
     val = torch.from_numpy(val_tokens.astype(np.int64))
     rows = data.shape[0]
     batch = min(settings.batch_size, rows)
     steps = max(1, rows // batch)
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate, weight_decay=0.0)
+    # halve the step size when validation loss stalls (as TabularARGN does), down to 1/10
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=2, min_lr=0.1 * settings.learning_rate
+    )
     result = TrainingResult("max epochs", 0, -1.0, batch_size=batch)
     best_state = copy.deepcopy(net.state_dict())
     started = time.monotonic()
@@ -125,13 +130,15 @@ def train(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += float(loss)
-                listener.on_step(epoch, step + 1, float(loss))
+                total += loss.item()
+                listener.on_step(epoch, step + 1, loss.item())
                 if _out_of_time(started, settings.max_time):
                     break
             net.eval()
             with torch.no_grad():
                 val_loss = float(net.loss(val)) if len(val) else float("nan")
+            if len(val):
+                scheduler.step(val_loss)
             accuracy = validate(net)
             record = EpochRecord(
                 epoch=epoch,

@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   virtual environment + install + train on bundled Adult + generate + accuracy
+#   make test   the same environment plus dev tools, then lint, type checks and every test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+OUT := out
+
+.PHONY: demo test lint typecheck unit clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch first, pinned: the CPU wheel. An unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet "torch==2.13.*"
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	mkdir -p $(OUT)
+	$(BIN)/synthdb run data/adult.csv.gz -o $(OUT)/adult_synthetic.csv \
+		--model $(OUT)/adult.synthdb --json $(OUT)/adult_accuracy.json --overwrite
+	@echo "synthetic rows: $(OUT)/adult_synthetic.csv  model: $(OUT)/adult.synthdb"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,172 @@
+"""The command-line options shared by several commands, each documenting its range and default.
+
+Typer's own ``[default: x]`` is switched off: it cannot say "from --purpose" or "none", and two
+spellings of the same fact in one help screen would disagree sooner or later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from synthdb.config import DEFAULT_PURPOSE, PRESETS, TrainingConfig
+
+Purpose = Literal["testing", "analytics", "ml"]
+Nulls = Literal["replace", "drop", "keep"]
+
+_DEFAULTS = TrainingConfig.model_fields
+
+
+def _preset(key: str) -> str:
+    return ", ".join(f"{name} {values[key]}" for name, values in PRESETS.items())
+
+
+def _option(*names: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(*names, help=help, show_default=False)
+
+
+InputArg = Annotated[
+    str,
+    typer.Argument(
+        help="the table to learn from: CSV/TSV (.csv, .tsv, optionally .gz/.bz2/.xz/.zst), "
+        "Parquet (.parquet) or a database URL such as sqlite:///file.db",
+        show_default=False,
+    ),
+]
+TableOpt = Annotated[
+    str | None,
+    _option(
+        "--table",
+        help="table to read when the input is a database, and the table to write when the "
+        "output is one. Default: the database's only table / the input's name.",
+    ),
+]
+PurposeOpt = Annotated[
+    Purpose | None,
+    _option(
+        "--purpose",
+        help=f"preset for --max-epochs and --nulls: testing (max epochs 10-20: "
+        f"{PRESETS['testing']['max_epochs']}, nulls {PRESETS['testing']['nulls']}), analytics "
+        f"(20-50: {PRESETS['analytics']['max_epochs']}, {PRESETS['analytics']['nulls']}), ml "
+        f"(50-100: {PRESETS['ml']['max_epochs']}, {PRESETS['ml']['nulls']}); flags given "
+        f"explicitly win. Default: {DEFAULT_PURPOSE}.",
+    ),
+]
+MaxEpochsOpt = Annotated[
+    int | None,
+    _option(
+        "--max-epochs",
+        help="upper bound on passes over the data; training stops earlier once validation "
+        f"accuracy stops improving. Range: 1-100000. Default: from --purpose "
+        f"({_preset('max_epochs')}).",
+    ),
+]
+NullsOpt = Annotated[
+    Nulls | None,
+    _option(
+        "--nulls",
+        help="what to do with NULL cells. replace: numbers -> mean (rounded for integers), "
+        "dates -> mean instant, categories/booleans -> most frequent value; drop: remove every "
+        "row that has a NULL; keep: learn NULL as a value of its own. "
+        f"Default: from --purpose ({_preset('nulls')}).",
+    ),
+]
+PatienceOpt = Annotated[
+    int | None,
+    _option(
+        "--patience",
+        help="epochs without improvement before training stops. "
+        f"Range: 1-1000. Default: {_DEFAULTS['patience'].default}.",
+    ),
+]
+MinDeltaOpt = Annotated[
+    float | None,
+    _option(
+        "--min-delta",
+        help="validation accuracy gain that counts as an improvement. "
+        f"Range: 0-1. Default: {_DEFAULTS['min_delta'].default}.",
+    ),
+]
+MaxTimeOpt = Annotated[
+    float | None,
+    _option(
+        "--max-time",
+        help="stop training after this many seconds, keeping the best epoch. "
+        "Range: > 0. Default: no limit.",
+    ),
+]
+BatchOpt = Annotated[
+    int | None,
+    _option(
+        "--batch-size",
+        help="rows per gradient step. Range: 1-1000000. "
+        "Default: about rows/64, a power of two between 32 and 1024.",
+    ),
+]
+LrOpt = Annotated[
+    float | None,
+    _option(
+        "--learning-rate",
+        help="AdamW step size. Range: > 0 and <= 1. "
+        f"Default: {_DEFAULTS['learning_rate'].default}.",
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    _option(
+        "--seed",
+        help="training seed: the same data and seed give the same model. "
+        f"Range: >= 0. Default: {_DEFAULTS['seed'].default}.",
+    ),
+]
+JobOpt = Annotated[
+    Path | None,
+    _option(
+        "--job",
+        help="YAML or TOML job file with the same keys as these flags, plus per-column "
+        "overrides; flags given explicitly win. Default: none.",
+    ),
+]
+EncodingOpt = Annotated[
+    str,
+    _option(
+        "--encoding",
+        help="text encoding of CSV input, such as utf-8, latin-1 or cp1252. Default: utf-8.",
+    ),
+]
+OverwriteOpt = Annotated[
+    bool,
+    _option(
+        "--overwrite",
+        help="replace outputs that already exist. Default: off (an existing output is refused).",
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    _option("--quiet", "-q", help="print nothing but errors. Default: off."),
+]
+RowsOpt = Annotated[
+    int | None,
+    _option(
+        "--rows",
+        "-n",
+        help="rows to generate. Range: >= 1. Default: as many as the training data had.",
+    ),
+]
+SAMPLE_SEED_HELP = (
+    "generation seed: the same model and seed give byte-identical output. Range: >= 0. Default: 0."
+)
+HoldoutOpt = Annotated[
+    str | None,
+    _option(
+        "--holdout",
+        help="real rows NOT used for training (same columns): scored like the synthetic rows, "
+        "they show the accuracy ceiling. Default: none.",
+    ),
+]
+JsonOpt = Annotated[
+    Path | None,
+    _option("--json", help="also write every accuracy figure to this JSON file. Default: none."),
+]

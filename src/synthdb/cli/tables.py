@@ -1,0 +1,67 @@
+"""Rich tables for what ``inspect``, ``evaluate`` and ``run`` print on stdout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from synthdb.schema.table import ColumnSchema, TableSchema
+
+
+def schema_table(schema: TableSchema) -> Table:
+    grid = Table(title=f"{schema.name}: {schema.rows:,} rows", title_justify="left")
+    for header in ("column", "kind", "details", "distinct", "nulls"):
+        grid.add_column(header)
+    for column in schema.columns:
+        grid.add_row(
+            column.name,
+            column.kind,
+            _details(column),
+            f"{column.distinct:,}",
+            f"{column.null_count:,}",
+        )
+    return grid
+
+
+def _details(column: ColumnSchema) -> str:
+    details: list[str] = []
+    if column.kind == "numeric":
+        if column.integer:
+            details.append("integer")
+        elif column.decimals is not None:
+            details.append(f"decimal ({column.decimals} places)")
+        else:
+            details.append("decimal")
+        if column.minimum is not None and column.maximum is not None:
+            details.append(f"{column.minimum:g} .. {column.maximum:g}")
+    elif column.kind == "datetime":
+        details.append(column.datetime_format or column.storage)
+    elif column.kind == "boolean" and column.boolean_tokens:
+        details.append("/".join(column.boolean_tokens))
+    elif column.kind == "key":
+        details.append(f"{column.key_format}, regenerated unique")
+    elif column.kind == "constant":
+        details.append(f"always {column.constant!r}")
+    if column.storage != "text":
+        details.append(f"stored as {column.storage}")
+    return ", ".join(details)
+
+
+def accuracy_table(report: dict[str, Any]) -> Table:
+    holdout = report.get("holdout")
+    grid = Table(
+        title="accuracy (1 - total variation distance of binned columns)", title_justify="left"
+    )
+    grid.add_column("measure")
+    grid.add_column("synthetic", justify="right")
+    if holdout:
+        grid.add_column("holdout ceiling", justify="right")
+    for key in ("overall", "univariate", "bivariate", "trivariate"):
+        if report.get(key) is None:
+            continue
+        row = [key, f"{report[key]:.4f}"]
+        if holdout:
+            row.append(f"{holdout[key]:.4f}" if holdout.get(key) is not None else "")
+        grid.add_row(*row)
+    return grid

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pytest
+import torch
+
+from synthdb.model.network import AutoregressiveNet, NetworkShape
+from synthdb.training.loop import (
+    EpochRecord,
+    LoopSettings,
+    TrainingResult,
+    default_batch_size,
+    train,
+)
+
+State = dict[str, torch.Tensor]
+
+
+def _net() -> AutoregressiveNet:
+    torch.manual_seed(0)
+    return AutoregressiveNet(NetworkShape((4, 4), embedding_dim=4, hidden=8, dropout=0.0))
+
+
+def _tokens(rows: int, seed: int = 0) -> np.ndarray:
+    """Two sub-columns where the second copies the first: easy to learn, so loss falls."""
+    first = np.random.default_rng(seed).integers(0, 4, rows)
+    return np.stack([first, first], axis=1)
+
+
+def _settings(**overrides: object) -> LoopSettings:
+    values: dict[str, object] = {
+        "max_epochs": 20,
+        "patience": 2,
+        "min_delta": 0.0,
+        "learning_rate": 0.01,
+        "batch_size": 64,
+        "max_time": None,
+        "seed": 0,
+    }
+    values.update(overrides)
+    return LoopSettings(**values)  # type: ignore[arg-type]
+
+
+class ScriptedValidation:
+    """Returns the scripted accuracies in order and snapshots the weights it was shown."""
+
+    def __init__(self, accuracies: Iterable[float]) -> None:
+        self.accuracies = list(accuracies)
+        self.snapshots: list[State] = []
+
+    def __call__(self, net: AutoregressiveNet) -> float:
+        self.snapshots.append(copy.deepcopy(net.state_dict()))
+        return self.accuracies[len(self.snapshots) - 1]
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
+        self.events.append(("start", (max_epochs, steps_per_epoch)))
+
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        self.events.append(("step", (epoch, step)))
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self.events.append(("epoch", record.epoch))
+
+    def on_stop(self, result: TrainingResult) -> None:
+        self.events.append(("stop", result.stop_reason))
+
+
+def _same(a: State, b: State) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_stops_converged_and_restores_the_best_epochs_weights() -> None:
+    # Setup: best at epoch 2, then two epochs without improvement (patience 2)
+    net = _net()
+    validate = ScriptedValidation([0.50, 0.70, 0.60, 0.65, 0.99, 0.99])
+
+    # Run
+    result = train(net, _tokens(256), _tokens(64, seed=1), _settings(), validate)
+
+    # Assert
+    assert result.stop_reason == "converged"
+    assert (result.best_epoch, result.best_accuracy) == (2, 0.70)
+    assert len(validate.snapshots) == 4
+    assert _same(net.state_dict(), validate.snapshots[1])
+    assert not _same(net.state_dict(), validate.snapshots[3])  # training did move on
+    assert not net.training  # handed back ready to sample
+
+
+def test_history_records_every_epoch() -> None:
+    validate = ScriptedValidation([0.50, 0.70, 0.60, 0.65])
+
+    result = train(_net(), _tokens(256), _tokens(64, seed=1), _settings(), validate)
+
+    assert [e.epoch for e in result.epochs] == [1, 2, 3, 4]
+    assert [e.val_accuracy for e in result.epochs] == [0.50, 0.70, 0.60, 0.65]
+    assert [e.best for e in result.epochs] == [True, True, False, False]
+    assert all(math.isfinite(e.loss) and math.isfinite(e.val_loss) for e in result.epochs)
+    assert all(e.seconds >= 0 for e in result.epochs)
+    assert result.batch_size == 64
+    assert TrainingResult.from_dict(result.to_dict()) == result
+
+
+def test_gains_below_min_delta_do_not_count_as_improvement() -> None:
+    validate = ScriptedValidation([0.500, 0.5004, 0.5008, 0.9])
+
+    result = train(
+        _net(), _tokens(128), _tokens(32), _settings(min_delta=0.001, patience=2), validate
+    )
+
+    assert result.stop_reason == "converged"
+    assert result.best_epoch == 1
+    assert len(result.epochs) == 3
+
+
+def test_steady_improvement_runs_to_max_epochs_and_keeps_the_last_weights() -> None:
+    net = _net()
+    validate = ScriptedValidation([0.1, 0.2, 0.3])
+
+    result = train(net, _tokens(128), _tokens(32), _settings(max_epochs=3), validate)
+
+    assert result.stop_reason == "max epochs"
+    assert result.best_epoch == 3
+    assert _same(net.state_dict(), validate.snapshots[2])
+
+
+def test_max_time_stops_with_time_limit_after_the_epoch_in_progress() -> None:
+    validate = ScriptedValidation([0.1] * 20)
+
+    result = train(_net(), _tokens(512), _tokens(32), _settings(max_time=1e-9), validate)
+
+    assert result.stop_reason == "time limit"
+    assert len(result.epochs) == 1
+    assert result.best_epoch == 1
+
+
+def test_ctrl_c_after_an_epoch_stops_interrupted_with_the_best_weights() -> None:
+    # Setup: the second validation is interrupted, as if the user pressed Ctrl-C
+    net = _net()
+    snapshots: list[State] = []
+
+    def validate(model: AutoregressiveNet) -> float:
+        snapshots.append(copy.deepcopy(model.state_dict()))
+        if len(snapshots) == 2:
+            raise KeyboardInterrupt
+        return 0.5
+
+    # Run
+    try:
+        result = train(net, _tokens(128), _tokens(32), _settings(), validate)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C after a finished epoch must end training, not escape it")
+
+    # Assert
+    assert result.stop_reason == "interrupted"
+    assert [e.epoch for e in result.epochs] == [1]
+    assert _same(net.state_dict(), snapshots[0])
+
+
+def test_listener_hears_start_every_step_every_epoch_and_stop_in_order() -> None:
+    listener = RecordingListener()
+    validate = ScriptedValidation([0.1, 0.2])
+
+    train(_net(), _tokens(128), _tokens(32), _settings(max_epochs=2), validate, listener)
+
+    steps = [("step", (epoch, step)) for epoch in (1, 2) for step in (1, 2)]
+    assert listener.events == [
+        ("start", (2, 2)),
+        *steps[:2],
+        ("epoch", 1),
+        *steps[2:],
+        ("epoch", 2),
+        ("stop", "max epochs"),
+    ]
+
+
+def test_training_lowers_the_validation_loss() -> None:
+    validate = ScriptedValidation(0.1 * i for i in range(1, 11))
+
+    result = train(_net(), _tokens(512), _tokens(128, seed=1), _settings(max_epochs=10), validate)
+
+    first, last = result.epochs[0].val_loss, result.epochs[-1].val_loss
+    # the second column is a copy of the first: its ln(4) nats should mostly be learned
+    assert last < first - 0.5 * math.log(4)
+
+
+def test_the_same_seed_trains_to_the_same_weights() -> None:
+    nets = [_net(), _net()]
+
+    for net in nets:
+        train(net, _tokens(256), _tokens(32), _settings(max_epochs=2), lambda _: 0.5)
+
+    assert _same(nets[0].state_dict(), nets[1].state_dict())
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [(10, 10), (100, 32), (3_000, 64), (10_000, 128), (48_842, 1024), (10_000_000, 1024)],
+)
+def test_default_batch_size_aims_at_64_steps_within_bounds(rows: int, expected: int) -> None:
+    assert default_batch_size(rows) == expected
