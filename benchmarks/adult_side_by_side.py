@@ -50,6 +50,9 @@ REFEREE_SEED = 42
 STEP_TIMEOUT_S = 3 * 3600
 # Average cores kept busy by other processes during a step above which its wall time is suspect.
 BUSY_WARN_CORES = 0.25
+# Priority of measured steps (see measure.py): keeps a busy neighbour from inflating wall times
+# on a shared machine; a no-op on an idle one and where negative nice values are not allowed.
+DEFAULT_NICE = -10
 KNOWN_TOOLS = ("synthdb", "mostlyai")
 
 
@@ -108,7 +111,7 @@ def count_rows(csv_path: Path) -> int:
         return max(0, sum(1 for _ in fh) - 1)
 
 
-def measured(name: str, command: list[str], logs: Path) -> dict[str, Any]:
+def measured(name: str, command: list[str], logs: Path, nice: int) -> dict[str, Any]:
     """Run ``command`` under measure.py; return wall seconds, peak MiB, CPU seconds and load.
 
     Wall figures are only as good as a quiet machine, so the CPU seconds of the step's process
@@ -128,6 +131,8 @@ def measured(name: str, command: list[str], logs: Path) -> dict[str, Any]:
         str(log),
         "--timeout",
         str(STEP_TIMEOUT_S),
+        "--nice",
+        str(nice),
         "--",
         *command,
     ]
@@ -151,6 +156,7 @@ def measured(name: str, command: list[str], logs: Path) -> dict[str, Any]:
         "cpu_seconds": m["cpu_seconds"],
         "other_busy_cores": m["other_busy_cores"],
         "load_before": load_before,
+        "priority": m.get("priority", "default"),
     }
 
 
@@ -227,7 +233,7 @@ def synthdb_available() -> str | None:
     return None
 
 
-def run_synthdb(train: Path, logs: Path) -> dict[str, Any]:
+def run_synthdb(train: Path, logs: Path, nice: int) -> dict[str, Any]:
     """synthdb through its CLI, exactly as a user would call it."""
     model = WORK / "adult.synthdb"
     synthetic = WORK / "synthdb_synth.csv"
@@ -237,17 +243,20 @@ def run_synthdb(train: Path, logs: Path) -> dict[str, Any]:
         "synthdb_train",
         [cli, "train", str(train), "-o", str(model), "--nulls", "keep", "--quiet", "--overwrite"],
         logs,
+        nice,
     )
     gen_args = ["--seed", str(SYNTHDB_SEED), "--quiet", "--overwrite"]
     gen = measured(
         "synthdb_generate",
         [cli, "generate", str(model), "-o", str(synthetic), "--rows", str(ROWS), *gen_args],
         logs,
+        nice,
     )
     gen_big = measured(
         "synthdb_generate_1m",
         [cli, "generate", str(model), "-o", str(big), "--rows", str(ROWS_BIG), *gen_args],
         logs,
+        nice,
     )
     rows_small, rows_big = count_rows(synthetic), count_rows(big)
     big.unlink()
@@ -270,7 +279,7 @@ def run_synthdb(train: Path, logs: Path) -> dict[str, Any]:
     }
 
 
-def run_mostlyai(train: Path, logs: Path) -> dict[str, Any]:
+def run_mostlyai(train: Path, logs: Path, nice: int) -> dict[str, Any]:
     """mostlyai-engine TabularARGN with default settings, via run_mostlyai.py in .bench-venv."""
     script, ws = str(BENCH / "run_mostlyai.py"), WORK / "mostlyai_ws"
     synthetic = WORK / "mostlyai_synth.csv"
@@ -292,6 +301,7 @@ def run_mostlyai(train: Path, logs: Path) -> dict[str, Any]:
             *seed,
         ],
         logs,
+        nice,
     )
     gen = measured(
         "mostlyai_generate",
@@ -310,6 +320,7 @@ def run_mostlyai(train: Path, logs: Path) -> dict[str, Any]:
             *seed,
         ],
         logs,
+        nice,
     )
     gen_big = measured(
         "mostlyai_generate_1m",
@@ -329,6 +340,7 @@ def run_mostlyai(train: Path, logs: Path) -> dict[str, Any]:
             *seed,
         ],
         logs,
+        nice,
     )
     inner_train, inner_gen, inner_big = (json.loads(p.read_text()) for p in (j_train, j_gen, j_big))
     epochs, best = inner_train.get("epochs"), inner_train.get("best_epoch")
@@ -374,10 +386,11 @@ def _conditions(*steps: dict[str, Any]) -> dict[str, Any]:
         "cpu_seconds": {n: s["cpu_seconds"] for n, s in zip(names, steps, strict=True)},
         "other_busy_cores": {n: s["other_busy_cores"] for n, s in zip(names, steps, strict=True)},
         "load_before": {n: s["load_before"] for n, s in zip(names, steps, strict=True)},
+        "priority": steps[0]["priority"],
     }
 
 
-RUNNERS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
+RUNNERS: dict[str, Callable[[Path, Path, int], dict[str, Any]]] = {
     "synthdb": run_synthdb,
     "mostlyai": run_mostlyai,
 }
@@ -464,6 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-setup", action="store_true", help="do not run setup_env.sh")
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="adult.csv")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=DEFAULT_NICE,
+        help="priority of measured steps (0: leave as is; negative values need root)",
+    )
     args = parser.parse_args(argv)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = [t for t in tools if t not in KNOWN_TOOLS]
@@ -508,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         say(f"=== {tool} ===")
         try:
-            entry = RUNNERS[tool](train, logs)
+            entry = RUNNERS[tool](train, logs, args.nice)
         except StepFailed as err:
             say(str(err))
             entries[tool] = {

@@ -31,11 +31,19 @@ else
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
+# pip, minus the one-line-per-package notices about configured local index folders that do not
+# hold a package (harmless, and they would bury what this script says).
+run_pip() {
+    local status=0
+    "${PIP[@]}" "$@" 2> >(grep -v 'is neither a file nor a directory' >&2) || status=$?
+    return "$status"
+}
+
 say "installing torch==$TORCH_VERSION first (CPU wheel)"
-"${PIP[@]}" install --quiet "torch==$TORCH_VERSION"
+run_pip install --quiet "torch==$TORCH_VERSION"
 
 say "installing mostlyai-engine==$ENGINE_VERSION, mostlyai-qa==$QA_VERSION, psutil, scikit-learn"
-"${PIP[@]}" install --quiet \
+run_pip install --quiet \
     "torch==$TORCH_VERSION" \
     "mostlyai-engine==$ENGINE_VERSION" \
     "mostlyai-qa==$QA_VERSION" \
@@ -46,7 +54,7 @@ say "installing mostlyai-engine==$ENGINE_VERSION, mostlyai-qa==$QA_VERSION, psut
 for pkg in torchvision torchaudio; do
     if "$VENV/bin/python" -m pip show --quiet "$pkg" >/dev/null 2>&1; then
         say "uninstalling $pkg (CUDA build that breaks mostlyai-engine's import; unused by it)"
-        "${PIP[@]}" uninstall --quiet --yes "$pkg"
+        run_pip uninstall --quiet --yes "$pkg"
     fi
 done
 
@@ -62,6 +70,7 @@ import torch
 
 for name in ("torch", "mostlyai-engine", "mostlyai-qa", "pandas", "scikit-learn", "psutil"):
     print(f"[setup_env]   {name} {version(name)}")
-assert not torch.cuda.is_available() or True
+if torch.version.cuda is not None:
+    print("[setup_env]   WARNING: torch is a CUDA build; install torch==2.13.0 (CPU) first")
 EOF
 say "done: $VENV"

@@ -32,14 +32,13 @@ class TrainingConfig(BaseModel):
 
     purpose: Purpose = Field(
         DEFAULT_PURPOSE,
-        description="preset: testing (15 epochs, nulls replace), analytics (35, drop), ml (75, drop)",
+        description="preset: testing (15 epochs, nulls replace), analytics (35, drop), "
+        "ml (75, drop)",
     )
-    max_epochs: int = Field(
-        35, ge=1, le=100_000, description="upper bound on passes over the data"
-    )
+    max_epochs: int = Field(35, ge=1, le=100_000, description="upper bound on passes over the data")
     nulls: NullPolicy = Field("drop", description="replace | drop | keep")
     patience: int = Field(
-        4, ge=1, le=1000, description="epochs without improvement before stopping early"
+        6, ge=1, le=1000, description="epochs without improvement before stopping early"
     )
     min_delta: float = Field(
         0.0005, ge=0.0, le=1.0, description="smallest accuracy gain that counts as improvement"
@@ -58,9 +57,10 @@ class TrainingConfig(BaseModel):
     embedding_dim: int = Field(8, ge=1, le=512)
     hidden: int = Field(48, ge=4, le=4096)
     depth: int = Field(1, ge=1, le=8)
-    dropout: float = Field(0.25, ge=0.0, lt=1.0)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
     columns: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="per-column schema overrides, e.g. {'zip': {'kind': 'categorical'}}"
+        default_factory=dict,
+        description="per-column schema overrides, e.g. {'zip': {'kind': 'categorical'}}",
     )
 
     @model_validator(mode="before")

@@ -65,7 +65,10 @@ def save_model(synthesizer: Synthesizer, path: Path, *, overwrite: bool = False)
         "nulls": state.nulls.to_dict(),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
-    with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as zf:
+    with (
+        atomic_path(path) as temporary,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
         zf.writestr(MANIFEST, json.dumps(manifest, indent=1, allow_nan=True))
         zf.writestr(WEIGHTS, weights)
 
@@ -95,7 +98,8 @@ def load_model(path: Path) -> Synthesizer:
         config = TrainingConfig(**manifest["config"])
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
         raise ModelFileError(
-            f"{path} is damaged: its manifest or weights do not fit together ({type(exc).__name__})",
+            f"{path} is damaged: its manifest or weights do not fit together "
+            f"({type(exc).__name__})",
             hint="train the model again",
         ) from None
     return Synthesizer.from_state(config, state)
@@ -130,7 +134,8 @@ def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes | None]:
     major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
     if major > int(FORMAT_VERSION.split(".")[0]):
         raise ModelFileError(
-            f"{path} was written by a newer synthdb (model format {version}; this one reads {FORMAT_VERSION})",
+            f"{path} was written by a newer synthdb (model format {version}; "
+            f"this one reads {FORMAT_VERSION})",
             hint="upgrade synthdb: pip install -U synthdb",
         )
     if blob is not None and hashlib.sha256(blob).hexdigest() != manifest.get("weights_sha256"):

@@ -7,6 +7,7 @@ compared value for value with the real data's numbers, dates and categories.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeAlias
 
 import pandas as pd
 
@@ -17,7 +18,7 @@ from synthdb.schema.inference import infer_schema
 from synthdb.schema.values import to_typed
 from synthdb.synthesizer import accuracy_kinds
 
-Table = pd.DataFrame | str | Path
+Table: TypeAlias = pd.DataFrame | str | Path
 
 
 def evaluate(

@@ -39,8 +39,9 @@ from synthdb.training.loop import (
 SAMPLE_BATCH = 65_536
 #: Below this many rows there is too little to hold out: validation uses the training rows.
 MIN_ROWS_FOR_HOLDOUT = 50
-#: Synthetic rows scored against the validation slice after each epoch.
-VALIDATION_SAMPLE = (20_000, 20_000)
+#: Synthetic rows scored against the validation slice after each epoch: five per validation
+#: row, within these bounds (more rows, less noise in the stopping signal).
+VALIDATION_SAMPLE = (2_000, 20_000)
 
 
 def accuracy_kinds(schema: TableSchema) -> dict[str, ColumnKind]:
@@ -96,7 +97,9 @@ class Synthesizer:
         if frame.shape[1] == 0:
             raise InputError("the table has no columns", hint="check the file's header line")
         if len(frame) == 0:
-            raise InputError("the table has no rows", hint="synthdb needs at least one row to learn from")
+            raise InputError(
+                "the table has no rows", hint="synthdb needs at least one row to learn from"
+            )
         config = self.config
         schema = infer_schema(frame, name, config.columns)
         typed = to_typed(frame, schema)
@@ -106,7 +109,7 @@ class Synthesizer:
 
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(prepared))
-        holdout = int(round(len(prepared) * config.validation_share))
+        holdout = round(len(prepared) * config.validation_share)
         if len(prepared) < MIN_ROWS_FOR_HOLDOUT or holdout == 0:
             train_idx = val_idx = order
         else:
@@ -115,6 +118,7 @@ class Synthesizer:
         torch.manual_seed(config.seed)
         shape = NetworkShape(
             cardinalities=tuple(s.cardinality for s in encoder.sub_columns),
+            hidden_inputs=tuple(i for i, s in enumerate(encoder.sub_columns) if not s.context),
             embedding_dim=config.embedding_dim,
             hidden=config.hidden,
             depth=config.depth,
@@ -128,7 +132,7 @@ class Synthesizer:
             val_frame = prepared.iloc[val_idx][list(kinds)].reset_index(drop=True)
             reference = AccuracyReference.fit(val_frame, kinds)
             low, high = VALIDATION_SAMPLE
-            probe_rows = int(min(max(len(val_idx), low), high))
+            probe_rows = int(min(max(5 * len(val_idx), low), high))
 
             def validate(model: AutoregressiveNet) -> float:
                 generator = torch.Generator().manual_seed(config.seed + 1)

@@ -35,6 +35,8 @@ def environment(**extra: str) -> dict[str, str]:
     env.pop("SYNTHDB_DEBUG", None)
     # A narrow console: an error that rich wrapped would show up as several lines.
     env.update({"COLUMNS": "80", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
+    # Runs go on side by side: one thread each keeps PyTorch from oversubscribing the cores.
+    env.setdefault("OMP_NUM_THREADS", "1")
     env.update(extra)
     return env
 

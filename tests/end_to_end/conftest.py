@@ -36,12 +36,16 @@ def _start_adult_model(
     request: pytest.FixtureRequest, jobs: Jobs, adult_csv: Path, data_dir: Path
 ) -> None:
     """Train the shared model in the background while the first tests run."""
-    if any("adult_model" in item.fixturenames for item in request.session.items):
+    here = Path(__file__).parent
+    if any(
+        "adult_model_file" in item.fixturenames and here in item.path.parents
+        for item in request.session.items
+    ):
         jobs.start("adult model", lambda: _train_adult(adult_csv, data_dir / "adult.synthdb"))
 
 
 @pytest.fixture(scope="session")
-def adult_model(jobs: Jobs, adult_csv: Path, data_dir: Path) -> Path:
+def adult_model_file(jobs: Jobs, adult_csv: Path, data_dir: Path) -> Path:
     """A model trained for one epoch on the Adult sample, with --quiet."""
     model = data_dir / "adult.synthdb"
     result: Result = jobs.result("adult model", lambda: _train_adult(adult_csv, model))

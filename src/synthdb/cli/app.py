@@ -44,7 +44,7 @@ from synthdb.cli.options import (
     SeedOpt,
     TableOpt,
 )
-from synthdb.errors import SynthdbError, UsageError
+from synthdb.errors import ModelFileError, SynthdbError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,25 +88,36 @@ def _fail(text: str) -> None:
     err.print(text, markup=False, soft_wrap=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"synthdb {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[
         bool,
         typer.Option(
             "--debug",
-            help="show the traceback behind an error (or set SYNTHDB_DEBUG=1). Default: off.",
+            help="show the traceback behind an error; may also follow the command, or set "
+            "SYNTHDB_DEBUG=1. Default: off.",
             show_default=False,
         ),
     ] = False,
     version: Annotated[
-        bool, typer.Option("--version", help="print the version and exit", show_default=False)
+        bool,
+        typer.Option(
+            "--version",
+            help="print the version and exit",
+            callback=_print_version,
+            is_eager=True,  # answered before the missing command is noticed
+            show_default=False,
+        ),
     ] = False,
 ) -> None:
     if debug:
         _session.debug = True
-    if version:
-        out.print(f"synthdb {__version__}")
-        raise typer.Exit(0)
 
 
 @contextmanager
@@ -133,7 +144,7 @@ def _errors(command: str, quiet: bool = False) -> Iterator[None]:
         )
         _fail(f"interrupted (Ctrl-C): {done}")
         raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
+    except (typer.Exit, typer.Abort, BrokenPipeError):  # typer quiets a closed pipe (| head)
         raise
     except MemoryError:
         _traceback()
@@ -164,8 +175,10 @@ def _config(job: Path | None, **flags: Any) -> TrainingConfig:
     from synthdb.jobfile import RUN_KEYS, load_job_file
 
     values = load_job_file(job) if job else {}
-    for key in RUN_KEYS:
-        values.pop(key, None)
+    # Inputs, outputs and sampling settings come from the command line only, for now.
+    ignored = sorted(key for key in RUN_KEYS if values.pop(key, None) is not None)
+    if ignored:
+        _say(f"warning: {job}: {', '.join(ignored)} ignored; give them on the command line")
     values.update({key: value for key, value in flags.items() if value is not None})
     return make_config(**values)
 
@@ -376,11 +389,14 @@ def generate(
     quiet: QuietOpt = False,
 ) -> None:
     """Generate synthetic rows from a model file."""
-    from synthdb.io._locations import is_url
-
     with _errors("generate", quiet):
         _check_sampling(rows, seed, "--seed")
-        if not is_url(output):  # a file: check it now, before the slower model load
+        from synthdb.io._locations import is_url
+
+        # Cheap checks first: loading a model means importing PyTorch, which takes seconds.
+        if not model.exists():
+            raise ModelFileError(f"model file {model} does not exist", hint="check the path")
+        if not is_url(output) or table is not None:
             _check_output(output, table or "synthetic", overwrite)
         from synthdb.synthesizer import Synthesizer
 
@@ -580,8 +596,13 @@ def _usage_message(exc: typer.TyperException) -> str:
 
 def main(args: list[str] | None = None) -> None:
     """Console entry point."""
+    argv = list(sys.argv[1:] if args is None else args)
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    if "--debug" in options:  # accepted after the command too: "synthdb train ... --debug"
+        argv.remove("--debug")
+        _session.debug = True
     try:
-        code = app(args=args, prog_name="synthdb", standalone_mode=False)
+        code = app(args=argv, prog_name="synthdb", standalone_mode=False)
     except typer.TyperException as exc:  # flags that do not parse: no command ran
         if type(exc).__name__ == "NoArgsIsHelpError":
             exc.show()  # type: ignore[attr-defined]

@@ -34,10 +34,12 @@ class EpochProgress:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.steps = 1
+        self.max_epochs = 1
         self.accuracy = ""
 
     def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
         self.steps = steps_per_epoch
+        self.max_epochs = max_epochs
         self.started = True
         if self.header:
             self.console.print(self.header, markup=False, soft_wrap=True)
@@ -50,7 +52,6 @@ class EpochProgress:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
             TextColumn("left at most"),
@@ -60,7 +61,7 @@ class EpochProgress:
         )
         self.progress.start()
         self.task = self.progress.add_task(
-            self.label, total=max_epochs * steps_per_epoch, status="epoch 1"
+            self.label, total=max_epochs * steps_per_epoch, status=f"epoch 1/{max_epochs}"
         )
 
     def on_step(self, epoch: int, step: int, loss: float) -> None:
@@ -68,11 +69,11 @@ class EpochProgress:
             self.progress.update(
                 self.task,
                 completed=(epoch - 1) * self.steps + step,
-                status=f"epoch {epoch} loss {loss:.3f}{self.accuracy}",
+                status=f"epoch {epoch}/{self.max_epochs} loss {loss:.3f}{self.accuracy}",
             )
 
     def on_epoch(self, record: EpochRecord) -> None:
-        self.accuracy = f" val accuracy {record.val_accuracy:.4f}"
+        self.accuracy = f", last val accuracy {record.val_accuracy:.4f}"
         marker = " *" if record.best else ""
         self.console.print(
             f"  epoch {record.epoch:>3}  loss {record.loss:8.4f}  val loss {record.val_loss:8.4f}"

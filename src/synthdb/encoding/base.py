@@ -16,10 +16,16 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class SubColumn:
-    """One token position the network predicts: its name and how many values it can take."""
+    """One token position the network predicts: its name and how many values it can take.
+
+    ``context`` says whether later sub-columns may condition on it. A number's position inside
+    its bin is noise with respect to the other columns; hiding it from them removes a channel
+    through which the network could memorise individual rows.
+    """
 
     name: str
     cardinality: int
+    context: bool = True
 
 
 class ColumnEncoder(Protocol):

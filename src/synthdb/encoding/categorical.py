@@ -77,7 +77,9 @@ class CategoricalEncoder:
             rare = codes == self._offset + len(self.categories)
             if rare.any():
                 weights = np.asarray(self.rare_counts, dtype=np.float64)
-                picks = rng.choice(len(self.rare_values), size=int(rare.sum()), p=weights / weights.sum())
+                picks = rng.choice(
+                    len(self.rare_values), size=int(rare.sum()), p=weights / weights.sum()
+                )
                 out[rare] = np.asarray(self.rare_values, dtype=object)[picks]
         return pd.Series(out, dtype=object)
 

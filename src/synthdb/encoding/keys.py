@@ -10,7 +10,9 @@ import pandas as pd
 from synthdb.schema.table import ColumnSchema
 
 
-def generate_keys(column: ColumnSchema, start: int, count: int, rng: np.random.Generator) -> pd.Series:
+def generate_keys(
+    column: ColumnSchema, start: int, count: int, rng: np.random.Generator
+) -> pd.Series:
     """Keys for rows ``start .. start + count``: unique across all batches of one run."""
     index = np.arange(start, start + count, dtype=np.int64)
     if column.key_format == "integer":

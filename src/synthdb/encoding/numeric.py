@@ -76,7 +76,7 @@ class NumericEncoder:
     def sub_columns(self) -> list[SubColumn]:
         first = SubColumn(self.column, max(self._offset + len(self.exact) + self._bins, 1))
         if self._bins:
-            return [first, SubColumn(f"{self.column}#fine", FINE)]
+            return [first, SubColumn(f"{self.column}#fine", FINE, context=False)]
         return [first]
 
     def encode(self, values: pd.Series) -> np.ndarray:
@@ -89,7 +89,8 @@ class NumericEncoder:
         if exact.size:
             position = np.clip(np.searchsorted(exact, filled), 0, exact.size - 1)
             nearest = np.where(
-                (position > 0) & (np.abs(exact[position - 1] - filled) < np.abs(exact[position] - filled)),
+                (position > 0)
+                & (np.abs(exact[position - 1] - filled) < np.abs(exact[position] - filled)),
                 position - 1,
                 position,
             )
@@ -98,7 +99,9 @@ class NumericEncoder:
         if self._bins:
             edges = np.asarray(self.edges)
             clipped = np.clip(filled, edges[0], edges[-1])
-            bin_index = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, self._bins - 1)
+            bin_index = np.clip(
+                np.searchsorted(edges, clipped, side="right") - 1, 0, self._bins - 1
+            )
             low, high = edges[bin_index], edges[bin_index + 1]
             fraction = (clipped - low) / np.maximum(high - low, 1e-300)
             fine = np.clip((fraction * FINE).astype(np.int64), 0, FINE - 1)

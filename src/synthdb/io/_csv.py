@@ -26,6 +26,7 @@ from typing import IO, Any, cast
 import pandas as pd
 
 from synthdb.errors import InputError
+from synthdb.io._fastcsv import csv_bytes
 from synthdb.io._locations import COMPRESSIONS, FileFormat, one_line
 
 _PEEK_BYTES = 8192
@@ -87,16 +88,8 @@ def write_csv(batches: Iterable[pd.DataFrame], path: Path, fmt: FileFormat) -> i
     rows = 0
     with contextlib.ExitStack() as stack:
         raw = _open_for_writing(path, fmt.compression, stack)
-        text = stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
         for index, frame in enumerate(batches):
-            frame.to_csv(
-                text,
-                sep=fmt.separator,
-                index=False,
-                header=index == 0,
-                na_rep="",
-                lineterminator="\n",
-            )
+            raw.write(csv_bytes(frame, separator=fmt.separator, header=index == 0))
             rows += len(frame)
     return rows
 

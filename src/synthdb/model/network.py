@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -45,6 +46,8 @@ class NetworkShape:
     hidden: int = 48
     depth: int = 1
     dropout: float = 0.1
+    #: sub-columns that later sub-columns must not see (a number's position within its bin)
+    hidden_inputs: tuple[int, ...] = ()
 
     @property
     def embedding_widths(self) -> list[int]:
@@ -57,12 +60,14 @@ class NetworkShape:
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["cardinalities"] = list(self.cardinalities)
+        data["hidden_inputs"] = list(self.hidden_inputs)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> NetworkShape:
         values = dict(data)
         values["cardinalities"] = tuple(values["cardinalities"])  # type: ignore[arg-type]
+        values["hidden_inputs"] = tuple(values.get("hidden_inputs", ()))  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -74,6 +79,8 @@ def _offsets(widths: list[int]) -> list[int]:
 
 
 class AutoregressiveNet(nn.Module):
+    mask1: Tensor
+
     def __init__(self, shape: NetworkShape) -> None:
         super().__init__()
         self.shape = shape
@@ -91,6 +98,8 @@ class AutoregressiveNet(nn.Module):
         mask = torch.zeros(total_h, max(total_d, 1))
         for j in range(len(self.cards)):
             mask[self.h_off[j] : self.h_off[j + 1], : self.d_off[j]] = 1.0
+        for k in shape.hidden_inputs:
+            mask[:, self.d_off[k] : self.d_off[k + 1]] = 0.0
         self.register_buffer("mask1", mask, persistent=False)
         self.deep = nn.ModuleList(
             nn.ModuleList(nn.Linear(h, h) for h in self.h) for _ in range(shape.depth - 1)
@@ -103,7 +112,7 @@ class AutoregressiveNet(nn.Module):
 
     def reset_parameters(self) -> None:
         for embedding in self.embeddings:
-            nn.init.normal_(embedding.weight, std=1.0)  # type: ignore[arg-type]
+            nn.init.normal_(cast(nn.Embedding, embedding).weight, std=1.0)
         for j in range(len(self.cards)):
             fan_in = max(self.d_off[j], 1)
             bound = fan_in**-0.5
@@ -115,7 +124,8 @@ class AutoregressiveNet(nn.Module):
 
         The first epochs then learn dependencies instead of re-learning marginals.
         """
-        for j, head in enumerate(self.heads):
+        for j, module in enumerate(self.heads):
+            head = cast(nn.Linear, module)
             counts = torch.bincount(tokens[:, j], minlength=head.out_features).float()
             head.bias.copy_(torch.log((counts + 0.5) / (counts.sum() + 0.5 * counts.numel())))
 
@@ -128,7 +138,7 @@ class AutoregressiveNet(nn.Module):
         hidden = self.dropout(F.relu(pre))
         for layer in self.deep:
             hidden = self.dropout(F.relu(layer[j](hidden)))  # type: ignore[index]
-        return self.heads[j](hidden)  # type: ignore[no-any-return]
+        return cast(Tensor, self.heads[j](hidden))
 
     def forward(self, tokens: Tensor) -> list[Tensor]:
         """Logits for every sub-column given the true previous ones (teacher forcing)."""
@@ -152,9 +162,17 @@ class AutoregressiveNet(nn.Module):
             total = total + F.cross_entropy(column_logits, tokens[:, j], reduction="none")
         return total
 
-    @torch.inference_mode()
     def sample(self, rows: int, generator: torch.Generator) -> Tensor:
-        """Draw ``rows`` token rows, one batched step per sub-column."""
+        """Draw ``rows`` token rows, one batched step per sub-column (dropout off)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self._sample(rows, generator)
+        finally:
+            self.train(was_training)
+
+    @torch.inference_mode()
+    def _sample(self, rows: int, generator: torch.Generator) -> Tensor:
         tokens = torch.zeros(rows, len(self.cards), dtype=torch.long)
         x = torch.zeros(rows, max(self.d_off[-1], 1))
         weight = (self.w1 * self.mask1).t().contiguous()
@@ -164,7 +182,9 @@ class AutoregressiveNet(nn.Module):
             if j == 0:
                 pre = self.b1[lo:hi].expand(rows, -1)
             else:
-                pre = torch.addmm(self.b1[lo:hi], x[:, : self.d_off[j]], weight[: self.d_off[j], lo:hi])
+                pre = torch.addmm(
+                    self.b1[lo:hi], x[:, : self.d_off[j]], weight[: self.d_off[j], lo:hi]
+                )
             logits = self._block(j, pre)
             # inverse-CDF sampling on unnormalised probabilities: one uniform per row
             cumulative = (logits - logits.max(dim=1, keepdim=True).values).exp_().cumsum_(1)

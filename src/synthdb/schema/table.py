@@ -75,7 +75,11 @@ class TableSchema:
         return [c.name for c in self.columns]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "rows": self.rows, "columns": [c.to_dict() for c in self.columns]}
+        return {
+            "name": self.name,
+            "rows": self.rows,
+            "columns": [c.to_dict() for c in self.columns],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableSchema:

@@ -124,13 +124,15 @@ def train(
             net.train()
             order = torch.randperm(rows, generator=generator)
             total = 0.0
+            done = 0
             for step in range(steps):
                 idx = order[step * batch : (step + 1) * batch]
                 loss = net.loss(data[idx])
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
                 total += loss.item()
+                done += 1
                 listener.on_step(epoch, step + 1, loss.item())
                 if _out_of_time(started, settings.max_time):
                     break
@@ -142,7 +144,7 @@ def train(
             accuracy = validate(net)
             record = EpochRecord(
                 epoch=epoch,
-                loss=total / steps,
+                loss=total / max(done, 1),
                 val_loss=val_loss,
                 val_accuracy=accuracy,
                 seconds=time.monotonic() - epoch_start,
