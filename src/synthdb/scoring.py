@@ -13,10 +13,10 @@ import pandas as pd
 
 from synthdb.errors import InputError
 from synthdb.evaluation.accuracy import AccuracyReport, accuracy
+from synthdb.evaluation.columns import accuracy_kinds
 from synthdb.io.sources import read_table
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.values import to_typed
-from synthdb.synthesizer import accuracy_kinds
 
 Table: TypeAlias = pd.DataFrame | str | Path
 

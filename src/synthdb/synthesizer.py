@@ -21,7 +21,8 @@ from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.nulls import NullReport, apply_null_policy
 from synthdb.encoding.table import MODELLED_KINDS, TableEncoder
 from synthdb.errors import InputError, UsageError
-from synthdb.evaluation.accuracy import AccuracyReference, ColumnKind
+from synthdb.evaluation.accuracy import AccuracyReference
+from synthdb.evaluation.columns import accuracy_kinds
 from synthdb.io.sources import read_table
 from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.schema.inference import infer_schema
@@ -42,17 +43,6 @@ MIN_ROWS_FOR_HOLDOUT = 50
 #: Synthetic rows scored against the validation slice after each epoch: five per validation
 #: row, within these bounds (more rows, less noise in the stopping signal).
 VALIDATION_SAMPLE = (2_000, 20_000)
-
-
-def accuracy_kinds(schema: TableSchema) -> dict[str, ColumnKind]:
-    """The columns the accuracy measure compares; keys are unique by design and left out."""
-    kinds: dict[str, ColumnKind] = {}
-    for column in schema.columns:
-        if column.kind in ("numeric", "datetime"):
-            kinds[column.name] = "numeric"
-        elif column.kind in ("categorical", "boolean", "constant"):
-            kinds[column.name] = "categorical"
-    return kinds
 
 
 @dataclass

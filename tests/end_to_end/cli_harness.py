@@ -7,6 +7,7 @@ collect their results; the suite's wall time is then close to its CPU time divid
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -113,12 +114,17 @@ class Jobs:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+@functools.cache
+def adult() -> pd.DataFrame:
+    """All of Adult as the text it is: no type guessing, empty fields stay empty."""
+    return pd.read_csv(ADULT, dtype=str, keep_default_na=False)
+
+
 def adult_sample(folder: Path, rows: int, columns: list[str] | None = None) -> Path:
     """A random sample of the real Adult rows, written back as the text it was."""
     name = f"adult_{rows}{'_' + str(len(columns)) if columns else ''}.csv"
     path = folder / name
     if not path.exists():
-        frame = pd.read_csv(ADULT, dtype=str, keep_default_na=False)
-        sample = frame.sample(rows, random_state=0)
+        sample = adult().sample(rows, random_state=0)
         (sample[columns] if columns else sample).to_csv(path, index=False)
     return path

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_harness import (
-    ADULT,
     ADULT_ROWS,
     TIMEOUT,
     Jobs,
     Result,
+    adult,
     assert_one_line_error,
     run_cli,
     snapshot,
@@ -390,7 +390,7 @@ def typed_runs(
 def run_result(jobs: Jobs, tmp_path_factory: pytest.TempPathFactory) -> Future[tuple[Path, Result]]:
     folder = tmp_path_factory.mktemp("run")
     columns = ["age", "workclass", "education", "sex", "hours_per_week", "income"]
-    rows = pd.read_csv(ADULT, dtype=str, keep_default_na=False).sample(600, random_state=2)
+    rows = adult().sample(600, random_state=2)
     source, holdout = folder / "adult.csv", folder / "holdout.csv"
     rows[columns][:300].to_csv(source, index=False)
     rows[columns][300:].to_csv(holdout, index=False)  # real rows the model never sees

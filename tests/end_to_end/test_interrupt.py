@@ -86,6 +86,15 @@ class Watched:
                 )
                 self._changed.wait(min(left, 0.5))
 
+    def __enter__(self) -> Watched:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A failed test must not leave its CLI running for minutes."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def interrupt(self) -> None:
         self.process.send_signal(signal.SIGINT)
 
@@ -107,12 +116,14 @@ def test_ctrl_c_before_the_first_epoch_ends_writes_nothing(data_dir: Path, tmp_p
     # Setup: enough rows and small enough batches that the first epoch takes seconds
     source = adult_sample(data_dir, 5000)
     model = tmp_path / "m.synthdb"
-    cli = Watched("train", source, "-o", model, "--batch-size", 16, "--max-epochs", 3, cwd=tmp_path)
 
     # Run
-    cli.wait_for("training: up to")
-    cli.interrupt()
-    result = cli.finish()
+    with Watched(
+        "train", source, "-o", model, "--batch-size", 16, "--max-epochs", 3, cwd=tmp_path
+    ) as cli:
+        cli.wait_for("training: up to")
+        cli.interrupt()
+        result = cli.finish()
 
     # Assert
     assert result.code == 130, result
@@ -125,15 +136,15 @@ def test_ctrl_c_before_the_first_epoch_ends_writes_nothing(data_dir: Path, tmp_p
 def test_ctrl_c_after_an_epoch_saves_the_best_epoch(adult_csv: Path, tmp_path: Path) -> None:
     # Setup: training that would go on for a long time, on a terminal to see the progress bar
     model = tmp_path / "m.synthdb"
-    cli = Watched(
-        "train", adult_csv, "-o", model, "--max-epochs", 1000, "--patience", 1000,
-        cwd=tmp_path, terminal=True,
-    )  # fmt: skip
 
     # Run
-    cli.wait_for("  epoch   1 ")
-    cli.interrupt()
-    result = cli.finish()
+    with Watched(
+        "train", adult_csv, "-o", model, "--max-epochs", 1000, "--patience", 1000,
+        cwd=tmp_path, terminal=True,
+    ) as cli:  # fmt: skip
+        cli.wait_for("  epoch   1 ")
+        cli.interrupt()
+        result = cli.finish()
 
     # Assert
     assert result.code == 0, result
@@ -156,13 +167,15 @@ def test_ctrl_c_during_generation_leaves_no_partial_file(
 ) -> None:
     # Setup: far more rows than can be written before the interrupt
     output = tmp_path / "synthetic.csv"
-    cli = Watched("generate", adult_model_file, "-o", output, "--rows", 5_000_000, cwd=tmp_path)
 
     # Run: interrupt once the temporary file is being written
-    cli.wait_for("generating 5,000,000 rows")
-    _wait_for_file(tmp_path, ".synthetic.csv.*.tmp")
-    cli.interrupt()
-    result = cli.finish()
+    with Watched(
+        "generate", adult_model_file, "-o", output, "--rows", 5_000_000, cwd=tmp_path
+    ) as cli:
+        cli.wait_for("generating 5,000,000 rows")
+        _wait_for_file(tmp_path, ".synthetic.csv.*.tmp")
+        cli.interrupt()
+        result = cli.finish()
 
     # Assert
     assert result.code == 130, result

@@ -46,15 +46,13 @@ def apply_null_policy(
         null_rows = typed.isna().any(axis=1)
         if len(typed) and null_rows.all():
             empty = [c for c in typed.columns if typed[c].isna().all()]
-            cause = (
-                f"column {empty[0]!r} is entirely NULL"
-                if empty
-                else "every row has a NULL somewhere"
-            )
-            raise InputError(
-                f"--nulls drop would remove every row: {cause}",
-                hint="use --nulls keep or --nulls replace, or remove the column",
-            )
+            if empty:
+                cause = f"column {empty[0]!r} is entirely NULL"
+                fix = f"use --nulls keep or --nulls replace, or remove column {empty[0]!r}"
+            else:
+                cause = "every row has a NULL somewhere"
+                fix = "use --nulls keep or --nulls replace"
+            raise InputError(f"--nulls drop would remove every row: {cause}", hint=fix)
         kept = typed.loc[~null_rows].reset_index(drop=True)
         report.rows_after = len(kept)
         report.rows_dropped = int(null_rows.sum())

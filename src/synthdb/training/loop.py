@@ -150,9 +150,9 @@ def train(
                 seconds=time.monotonic() - epoch_start,
             )
             if accuracy > result.best_accuracy + settings.min_delta or result.best_epoch == 0:
+                best_state = copy.deepcopy(net.state_dict())
                 record.best = True
                 result.best_epoch, result.best_accuracy = epoch, accuracy
-                best_state = copy.deepcopy(net.state_dict())
                 waited = 0
             else:
                 waited += 1
