@@ -96,7 +96,7 @@ def load_model(path: Path) -> Synthesizer:
             nulls=NullReport(**manifest["nulls"]),
         )
         config = TrainingConfig(**manifest["config"])
-    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
         raise ModelFileError(
             f"{path} is damaged: its manifest or weights do not fit together "
             f"({type(exc).__name__})",
