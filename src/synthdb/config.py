@@ -41,7 +41,7 @@ class TrainingConfig(BaseModel):
         6, ge=1, le=1000, description="epochs without improvement before stopping early"
     )
     min_delta: float = Field(
-        0.0005, ge=0.0, le=1.0, description="smallest accuracy gain that counts as improvement"
+        0.0, ge=0.0, le=1.0, description="smallest accuracy gain that counts as improvement"
     )
     max_time: float | None = Field(
         None, gt=0, description="stop training after this many seconds (best model kept)"
