@@ -515,7 +515,26 @@ def run(
         from synthdb.scoring import evaluate as score
 
         synthetic = read_table(output, name)
-        report = score(frame, synthetic, holdout, table=table).to_dict()
+        null_report = synthesizer.null_report
+        reference = frame
+        if null_report.policy == "drop" and null_report.rows_dropped:
+            # compare with what the model was asked to learn, not with rows it never saw
+            reference = frame.dropna().reset_index(drop=True)
+            if not quiet:
+                err.print(
+                    f"accuracy is measured against the {len(reference):,} source rows without "
+                    "NULL that the model learned (--nulls drop)",
+                    markup=False,
+                    soft_wrap=True,
+                )
+        elif null_report.policy == "replace" and null_report.cells_replaced and not quiet:
+            err.print(
+                "NULL cells were replaced for training, so the source's NULLs count against "
+                "accuracy; --nulls keep models them instead",
+                markup=False,
+                soft_wrap=True,
+            )
+        report = score(reference, synthetic, holdout, table=table).to_dict()
         if json_path is not None:
             _write_json(json_path, report, overwrite)
         if not quiet:
