@@ -68,7 +68,7 @@ class TrainingConfig(BaseModel):
     def _apply_preset(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        values = {k: v for k, v in data.items() if v is not None or k == "max_time"}
+        values = {k: v for k, v in data.items() if v is not None}
         purpose = values.get("purpose", DEFAULT_PURPOSE)
         preset = PRESETS.get(purpose)
         if preset is not None:

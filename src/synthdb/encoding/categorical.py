@@ -8,7 +8,7 @@ realistic for testing; differential privacy (a later stage) replaces this with a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -84,11 +84,4 @@ class CategoricalEncoder:
         return pd.Series(out, dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "column": self.column,
-            "categories": self.categories,
-            "has_null": self.has_null,
-            "rare_values": self.rare_values,
-            "rare_counts": self.rare_counts,
-        }
+        return asdict(self)

@@ -9,7 +9,7 @@ numbers are continuous, not bin centres, and stay inside the observed range.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -137,13 +137,4 @@ class NumericEncoder:
         return pd.Series(out)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "column": self.column,
-            "integer": self.integer,
-            "minimum": self.minimum,
-            "maximum": self.maximum,
-            "has_null": self.has_null,
-            "exact": self.exact,
-            "edges": self.edges,
-        }
+        return asdict(self)

@@ -22,12 +22,11 @@ MODELLED_KINDS = ("numeric", "categorical", "boolean", "datetime")
 
 
 def _encoder_from_dict(data: dict[str, Any]) -> ColumnEncoder:
-    fields = {k: v for k, v in data.items()}
-    if fields["kind"] in ("numeric", "datetime"):
-        return NumericEncoder(**fields)
-    if fields["kind"] in ("categorical", "boolean"):
-        return CategoricalEncoder(**fields)
-    raise ValueError(f"unknown encoder kind {fields['kind']!r}")
+    if data["kind"] in ("numeric", "datetime"):
+        return NumericEncoder(**data)
+    if data["kind"] in ("categorical", "boolean"):
+        return CategoricalEncoder(**data)
+    raise ValueError(f"unknown encoder kind {data['kind']!r}")
 
 
 @dataclass

@@ -69,13 +69,12 @@ def csv_bytes(frame: pd.DataFrame, *, separator: str = ",", header: bool = True)
 
 def _data(rows: pa.Array) -> bytes:
     """The concatenated characters of a string array, straight from its data buffer."""
-    rows = pa.array(rows) if not isinstance(rows, pa.Array) else rows
     _, offsets_buffer, data_buffer = rows.buffers()
     offsets = pa.Array.from_buffers(
         pa.int32(), len(rows) + 1, [None, offsets_buffer], offset=rows.offset
     )
     start, end = offsets[0].as_py(), offsets[len(rows)].as_py()
-    return data_buffer.to_pybytes()[start:end] if data_buffer is not None else b""
+    return data_buffer.slice(start, end - start).to_pybytes() if data_buffer is not None else b""
 
 
 def _quote_name(name: str, special: str) -> str:
