@@ -10,8 +10,10 @@ failed is removed.
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +24,10 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from synthdb.errors import InputError, OutputError, SynthdbError, UsageError
 from synthdb.io._batches import uniform
+from synthdb.io._introspect import quiet_reflection, reflect_schema
 from synthdb.io._locations import choose_table, one_line
+from synthdb.io._sqltypes import portable
+from synthdb.schema.relations import DatabaseSchema, SqlType, TableDeclaration
 
 # Rows per fetch: bounds the driver's buffer and each intermediate frame.
 READ_CHUNK_ROWS = 50_000
@@ -33,9 +38,32 @@ _SQLITE_FILES_HINT = (
 )
 
 
+# Plain scheme names mean the drivers we install with the extras (SQLAlchemy would pick
+# psycopg2 and mysqlclient, which need a C compiler and system headers to install).
+_DEFAULT_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+#: driver module -> the extra that installs it
+_EXTRAS = {"psycopg": "postgres", "psycopg2": "postgres", "pymysql": "mysql", "MySQLdb": "mysql"}
+#: Environment variables that may hold a password; their values are masked in every message.
+#: libpq reads PGPASSWORD itself; MYSQL_PWD is what the mysql client reads, and we pass it on.
+PASSWORD_VARIABLES = ("SYNTHDB_DB_PASSWORD", "PGPASSWORD", "MYSQL_PWD")
+_SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "sslkey_password"})
+# Seconds: an unreachable host should fail fast, not after the system's 2-minute TCP timeout.
+_CONNECT_TIMEOUT = 10
+
+
 def parse_url(location: str, error: type[SynthdbError]) -> URL:
+    """The URL with our default drivers and a password from the environment if it has none.
+
+    ``SYNTHDB_DB_PASSWORD`` (any database) or ``MYSQL_PWD`` (MySQL/MariaDB) fill in a missing
+    password, so that it never has to be typed into a command line or a job file.
+    """
     try:
-        return make_url(location)
+        url = make_url(location)
     except (sa.exc.ArgumentError, ValueError) as exc:
         # The text may hold a password, and we could not parse it to hide one: show the scheme only.
         scheme = location.split("://", 1)[0]
@@ -43,10 +71,38 @@ def parse_url(location: str, error: type[SynthdbError]) -> URL:
             f"the {scheme}:// database URL is malformed",
             hint="write it as dialect+driver://user:password@host:port/database",
         ) from exc
+    if url.drivername in _DEFAULT_DRIVERS:
+        url = url.set(drivername=_DEFAULT_DRIVERS[url.drivername])
+    if url.password is None and not _is_sqlite(url):
+        backend = url.get_backend_name()
+        password = os.environ.get("SYNTHDB_DB_PASSWORD") or (
+            os.environ.get("MYSQL_PWD") if backend in ("mysql", "mariadb") else None
+        )
+        if password:
+            url = url.set(password=password)
+    return url
 
 
 def display(url: URL) -> str:
+    """The URL fit for messages: no password, whether in the URL itself or its query."""
+    hidden = {key: "***" for key in url.query if key.lower() in _SECRET_QUERY_KEYS}
+    if hidden:
+        url = url.update_query_dict(hidden)
     return url.render_as_string(hide_password=True)
+
+
+def secrets_of(url: URL) -> list[str]:
+    """Every password this URL may be used with, longest first, to mask in messages."""
+    found = [str(url.password)] if url.password else []
+    found += [str(url.query[key]) for key in url.query if key.lower() in _SECRET_QUERY_KEYS]
+    found += [os.environ[name] for name in PASSWORD_VARIABLES if os.environ.get(name)]
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+
+
+def mask(text: str, url: URL) -> str:
+    for secret in secrets_of(url):
+        text = text.replace(secret, "***")
+    return text
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -87,17 +143,21 @@ def _engine(url: URL, error: type[SynthdbError], *, read_only: bool) -> Engine:
             engine = sa.create_engine(url, poolclass=sa.NullPool)
         _use_transactional_ddl(engine)
         return engine
+    connect_args: dict[str, Any] = {}
+    if url.get_driver_name() in ("psycopg", "pymysql") and "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = _CONNECT_TIMEOUT
     try:
-        return sa.create_engine(url)
+        return sa.create_engine(url, poolclass=sa.NullPool, connect_args=connect_args)
     except sa.exc.NoSuchModuleError as exc:
         raise error(
             f"unknown database type '{url.drivername}' in {display(url)}",
             hint="use sqlite:///file.db, postgresql://... or mysql+pymysql://...",
         ) from exc
     except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        fix = f"pip install 'synthdb[{extra}]'" if extra else f"pip install {exc.name}"
         raise error(
-            f"the {url.get_backend_name()} driver '{exc.name}' is not installed",
-            hint=f"pip install {exc.name}",
+            f"the {url.get_backend_name()} driver '{exc.name}' is not installed", hint=fix
         ) from exc
 
 
@@ -126,9 +186,7 @@ def _connect(
         driver = _driver_error(exc)
         if driver is None:
             raise
-        detail = one_line(driver.orig) or type(driver.orig).__name__
-        if url.password:
-            detail = detail.replace(str(url.password), "***")
+        detail = mask(one_line(driver.orig) or type(driver.orig).__name__, url)
         path = sqlite_file(url)
         if path is not None and "file is not a database" in detail:
             fix = "choose another file name" if error is OutputError else "check the path"
@@ -170,15 +228,60 @@ class SqlSource:
             return sorted(sa.inspect(connection).get_table_names())
 
     def read(self, table: str | None = None) -> pd.DataFrame:
+        chunks = list(self.read_chunks(table))
+        return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+    def read_chunks(
+        self, table: str | None = None, *, rows: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """The table in frames of at most ``rows`` rows (always at least one frame, maybe empty).
+
+        Memory holds one chunk: PostgreSQL and MariaDB stream through a server-side cursor.
+        Columns whose type synthdb does not model are left out (see :meth:`schema`); a MySQL
+        BOOLEAN comes back as bool and a UUID as text, as from the other databases.
+        """
+        size = rows if rows is not None else READ_CHUNK_ROWS
+        if size < 1:
+            raise UsageError(f"chunks need at least 1 row (got {size})")
         with self._connect() as connection:
             name = self._resolve(connection, table if table is not None else self._table)
+            dialect = connection.dialect.name
+            with quiet_reflection():
+                reflected = sa.inspect(connection).get_columns(name)
+            kinds = {c["name"]: portable(c["type"], dialect) for c in reflected}
+            kept = [column for column, kind in kinds.items() if kind is not None]
+            booleans = [column for column in kept if _is_boolean(kinds[column])]
             # stream_results asks PostgreSQL/MySQL drivers for a server-side cursor, so only
             # one chunk is ever held by the driver; SQLite streams anyway.
             connection.execution_options(stream_results=True)
-            chunks = list(pd.read_sql_table(name, connection, chunksize=READ_CHUNK_ROWS))
-            if not chunks:
-                return pd.read_sql_table(name, connection)
-        return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+            with quiet_reflection():
+                chunks = pd.read_sql_table(
+                    name,
+                    connection,
+                    columns=kept if len(kept) < len(kinds) else None,
+                    chunksize=size,
+                )
+                empty = True
+                for chunk in chunks:
+                    empty = False
+                    yield _normalised(chunk, booleans)
+                if empty:
+                    yield _normalised(
+                        pd.read_sql_table(name, connection, columns=kept or None), booleans
+                    )
+
+    def schema(
+        self,
+        tables: Sequence[str] | None = None,
+        *,
+        declared: Mapping[str, TableDeclaration] | None = None,
+    ) -> DatabaseSchema:
+        """Tables (all, or ``tables``) in dependency order with types and keys; ``declared``
+        adds keys the database does not declare (from a job file)."""
+        with self._connect() as connection:
+            return reflect_schema(
+                connection, location=self.location, tables=tables, declared=declared
+            )
 
     def _connect(self) -> AbstractContextManager[Connection]:
         return _connect(self._url, InputError, read_only=True, doing="read")
@@ -295,3 +398,30 @@ class SqlSink:
                     leftover.unlink(missing_ok=True)
             raise
         return rows
+
+
+def _is_boolean(kind: SqlType | None) -> bool:
+    return kind is not None and kind.name == "boolean"
+
+
+def _normalised(frame: pd.DataFrame, booleans: list[str]) -> pd.DataFrame:
+    """The same Python values whichever database a table comes from.
+
+    MySQL returns BOOLEAN columns as 0/1 and drivers return UUID objects where SQLite returns
+    text; both would otherwise look like other kinds of data to the schema step.
+    """
+    for column in booleans:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            flags = values.map(lambda v: None if pd.isna(v) else bool(v))
+            frame[column] = flags.astype("bool" if flags.notna().all() else object)
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_object_dtype(values.dtype):
+            continue
+        first = values.first_valid_index()
+        if first is not None and isinstance(values[first], uuid.UUID):
+            frame[column] = values.map(lambda v: str(v) if isinstance(v, uuid.UUID) else v)
+    return frame
