@@ -83,6 +83,54 @@ def read_csv(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> pd.Dat
     return frame
 
 
+def read_csv_chunks(
+    path: Path, fmt: FileFormat, *, encoding: str, name: str, rows: int
+) -> Iterator[pd.DataFrame]:
+    """Frames of at most ``rows`` rows, read as :func:`read_csv` reads, so memory holds one.
+
+    The same checks run first (binary content, compression, duplicate names); a row with too
+    few fields, which only a whole-file scan tells from NULLs, is not looked for.
+    """
+    _check_content(path, fmt, encoding, name)
+    options: dict[str, Any] = {
+        "sep": fmt.separator,
+        "compression": fmt.compression,
+        "encoding": encoding,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+    }
+    with _translated_errors(path, fmt, encoding, name):
+        header = pd.read_csv(path, header=None, nrows=1, **options)
+        _check_unique([str(cell) for cell in header.iloc[0] if isinstance(cell, str)], name)
+        with pd.read_csv(path, chunksize=rows, **options) as reader:
+            empty = True
+            for frame in reader:
+                empty = False
+                yield frame
+        if empty:
+            yield pd.read_csv(path, **options)
+
+
+def read_csv_header(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> list[str]:
+    """The column names, without reading the rows."""
+    _check_content(path, fmt, encoding, name)
+    with _translated_errors(path, fmt, encoding, name):
+        header = pd.read_csv(
+            path,
+            header=None,
+            nrows=1,
+            sep=fmt.separator,
+            compression=fmt.compression,
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+        )
+    names = [str(cell) for cell in header.iloc[0]]
+    _check_unique(names, name)
+    return names
+
+
 def write_csv(batches: Iterable[pd.DataFrame], path: Path, fmt: FileFormat) -> int:
     """NULL becomes an empty field, which is exactly what read_csv turns back into NULL."""
     rows = 0

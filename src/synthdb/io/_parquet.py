@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +33,24 @@ def read_parquet(path: Path, *, name: str) -> pd.DataFrame:
         ) from exc
     # self_destruct frees each Arrow column as soon as it is converted, halving peak memory.
     return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def read_parquet_chunks(path: Path, *, name: str, rows: int) -> Iterator[pd.DataFrame]:
+    """Frames of at most ``rows`` rows; pyarrow reads one batch at a time."""
+    try:
+        reader = pq.ParquetFile(path)
+        batches = reader.iter_batches(batch_size=rows)
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch.to_pandas(split_blocks=True, self_destruct=True)
+        if empty:
+            yield reader.schema_arrow.empty_table().to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            f"{name} is not a readable Parquet file ({one_line(exc)})",
+            hint="it may be truncated or another format; export it again",
+        ) from exc
 
 
 def write_parquet(batches: Iterable[pd.DataFrame], path: Path) -> int:

@@ -13,13 +13,14 @@ declare.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 
 from synthdb.errors import InputError, UsageError
-from synthdb.io._csv import read_csv
+from synthdb.io._csv import read_csv, read_csv_chunks
 from synthdb.io._locations import (
     SUPPORTED,
     FileFormat,
@@ -28,8 +29,8 @@ from synthdb.io._locations import (
     table_name,
     unsupported,
 )
-from synthdb.io._parquet import read_parquet
-from synthdb.io._sql import SqlSource, parse_url
+from synthdb.io._parquet import read_parquet, read_parquet_chunks
+from synthdb.io._sql import READ_CHUNK_ROWS, SqlSource, parse_url
 
 __all__ = ["Source", "open_source", "read_table"]
 
@@ -44,6 +45,13 @@ class Source(Protocol):
 
     def read(self, table: str | None = None) -> pd.DataFrame:
         """The whole table; ``None`` means the table chosen at open time, or the only one."""
+        ...
+
+    def read_chunks(
+        self, table: str | None = None, *, rows: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """The table in frames of at most ``rows`` rows, so memory holds one chunk, not the
+        table; at least one frame, empty for an empty table."""
         ...
 
 
@@ -71,6 +79,22 @@ class FileSource:
         if self._format.kind == "parquet":
             return read_parquet(self._path, name=self.location)
         return read_csv(self._path, self._format, encoding=self._encoding, name=self.location)
+
+    def read_chunks(
+        self, table: str | None = None, *, rows: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        size = rows if rows is not None else READ_CHUNK_ROWS
+        if size < 1:
+            raise UsageError(f"chunks need at least 1 row (got {size})")
+        if self._path.stat().st_size == 0:
+            raise InputError(
+                f"{self.location} is empty (0 bytes)", hint="export the data to it again"
+            )
+        if self._format.kind == "parquet":
+            return read_parquet_chunks(self._path, name=self.location, rows=size)
+        return read_csv_chunks(
+            self._path, self._format, encoding=self._encoding, name=self.location, rows=size
+        )
 
 
 def open_source(

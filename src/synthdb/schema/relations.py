@@ -265,6 +265,10 @@ class DatabaseSchema:
             )
         for table in by_name.values():
             _check_keys(table, by_name, location, error)
+            # Databases list foreign keys in different orders (PostgreSQL by constraint name):
+            # the order of their columns in the table is the same everywhere.
+            position = {name: index for index, name in enumerate(table.names)}
+            table.foreign_keys.sort(key=lambda k: ([position[c] for c in k.columns], k.parent))
         order, breaks = _dependency_order(by_name, location, error)
         return cls(
             tables={name: by_name[name] for name in order}, dialect=dialect, cycle_breaks=breaks
