@@ -11,6 +11,17 @@ per-column schema overrides::
       signup: {kind: datetime}
 
 Flags given on the command line win over the job file.
+
+For a database or a folder of files, ``tables`` declares each table's file, primary key and
+foreign keys (read by :func:`load_tables`; see
+:class:`synthdb.schema.relations.TableDeclaration`)::
+
+    tables:
+      customers: {path: customers.csv, primary_key: id}
+      orders:
+        path: orders.csv
+        primary_key: id
+        foreign_keys: [{columns: customer_id, references: customers.id}]
 """
 
 from __future__ import annotations
@@ -22,9 +33,10 @@ from typing import Any
 import yaml
 
 from synthdb.errors import UsageError
+from synthdb.schema.relations import TableDeclaration, parse_declarations
 
 #: Keys a job file may hold besides the training parameters.
-RUN_KEYS = {"input", "output", "table", "rows", "sample_seed", "encoding", "holdout"}
+RUN_KEYS = {"input", "output", "table", "rows", "sample_seed", "encoding", "holdout", "tables"}
 
 
 def load_job_file(path: str | Path) -> dict[str, Any]:
@@ -48,3 +60,12 @@ def load_job_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"job file {path} must hold a mapping of settings")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def load_tables(values: dict[str, Any], path: str | Path) -> dict[str, TableDeclaration]:
+    """The ``tables`` section of job file ``path`` (as loaded by :func:`load_job_file`), checked;
+    file paths in it are relative to the job file's folder."""
+    path = Path(path)
+    return parse_declarations(
+        values.get("tables"), base=path.resolve().parent, where=f"job file {path}: tables"
+    )
