@@ -25,6 +25,8 @@ from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.columns import accuracy_kinds
 from synthdb.io.sources import read_table
 from synthdb.model.network import AutoregressiveNet, NetworkShape
+from synthdb.model.sampler import Sampler
+from synthdb.parallel import available_cores, ordered_map
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.table import TableSchema
 from synthdb.schema.values import to_source, to_typed
@@ -150,27 +152,47 @@ class Synthesizer:
         return pd.concat(parts, ignore_index=True) if parts else self._empty()
 
     def iter_samples(
-        self, rows: int, *, seed: int = 0, batch_rows: int = SAMPLE_BATCH
+        self,
+        rows: int,
+        *,
+        seed: int = 0,
+        batch_rows: int = SAMPLE_BATCH,
+        workers: int | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """Yield the rows in batches of ``batch_rows`` so memory is flat in ``rows``."""
+        """Yield the rows in batches of ``batch_rows`` so memory is flat in ``rows``.
+
+        Batches are drawn by ``workers`` threads (default: one per core) while the caller
+        consumes earlier ones; each batch has its own seed, so the rows do not depend on the
+        number of workers.
+        """
         state = self._fitted()
         if rows < 1:
             raise UsageError(f"--rows must be at least 1 (got {rows})")
-        done = 0
-        batch_index = 0
-        while done < rows:
-            count = min(batch_rows, rows - done)
-            yield self._sample_batch(state, done, count, seed, batch_index)
-            done += count
-            batch_index += 1
+        sampler = state.net.sampler() if state.encoder.encoders else None
+        starts = range(0, rows, batch_rows)
+        if workers is None:
+            workers = min(available_cores(), len(starts))
+
+        def batch(index: int) -> pd.DataFrame:
+            start = starts[index]
+            count = min(batch_rows, rows - start)
+            return self._sample_batch(state, sampler, start, count, seed, index)
+
+        yield from ordered_map(batch, range(len(starts)), workers=workers)
 
     def _sample_batch(
-        self, state: FittedState, start: int, count: int, seed: int, batch_index: int
+        self,
+        state: FittedState,
+        sampler: Sampler | None,
+        start: int,
+        count: int,
+        seed: int,
+        batch_index: int,
     ) -> pd.DataFrame:
         generator = torch.Generator().manual_seed(seed * 1_000_003 + batch_index)
         rng = np.random.default_rng([seed, batch_index])
-        if state.encoder.encoders:
-            tokens = state.net.sample(count, generator).numpy()
+        if sampler is not None:
+            tokens = sampler.sample(count, generator).numpy()
             typed = state.encoder.decode(tokens, rng)
         else:
             typed = pd.DataFrame(index=range(count))

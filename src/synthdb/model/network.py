@@ -12,19 +12,22 @@ Layout, with J sub-columns:
   embeddings of sub-columns k < j (block 0 sees nothing: it learns the first marginal);
 - ``depth - 1`` further per-block layers, then one output head per block.
 
-Because the inputs of block j are exactly a prefix of x, generation computes block j as one
-matrix product of the prefix filled so far: dense, cache-friendly work with no wasted terms.
+Generation (:mod:`synthdb.model.sampler`) turns the first layer into lookup tables, one per
+pair of sub-columns, so drawing a row costs a few table sums and one head per sub-column.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+if TYPE_CHECKING:
+    from synthdb.model.sampler import Sampler
 
 
 def embedding_width(cardinality: int, base: int) -> int:
@@ -163,34 +166,14 @@ class AutoregressiveNet(nn.Module):
         return total
 
     def sample(self, rows: int, generator: torch.Generator) -> Tensor:
-        """Draw ``rows`` token rows, one batched step per sub-column (dropout off)."""
-        was_training = self.training
-        self.eval()
-        try:
-            return self._sample(rows, generator)
-        finally:
-            self.train(was_training)
+        """Draw ``rows`` token rows, one batched step per sub-column (dropout off).
 
-    @torch.inference_mode()
-    def _sample(self, rows: int, generator: torch.Generator) -> Tensor:
-        tokens = torch.zeros(rows, len(self.cards), dtype=torch.long)
-        x = torch.zeros(rows, max(self.d_off[-1], 1))
-        weight = (self.w1 * self.mask1).t().contiguous()
-        draws = torch.rand(rows, len(self.cards), generator=generator)
-        for j, card in enumerate(self.cards):
-            lo, hi = self.h_off[j], self.h_off[j + 1]
-            if j == 0:
-                pre = self.b1[lo:hi].expand(rows, -1)
-            else:
-                pre = torch.addmm(
-                    self.b1[lo:hi], x[:, : self.d_off[j]], weight[: self.d_off[j], lo:hi]
-                )
-            logits = self._block(j, pre)
-            # inverse-CDF sampling on unnormalised probabilities: one uniform per row
-            cumulative = (logits - logits.max(dim=1, keepdim=True).values).exp_().cumsum_(1)
-            threshold = draws[:, j : j + 1] * cumulative[:, -1:]
-            token = torch.searchsorted(cumulative, threshold, right=True).squeeze_(1)
-            token = token.clamp_(max=card - 1)
-            tokens[:, j] = token
-            x[:, self.d_off[j] : self.d_off[j + 1]] = self.embeddings[j](token)
-        return tokens
+        For many batches, build :meth:`sampler` once and call its ``sample`` instead.
+        """
+        return self.sampler().sample(rows, generator)
+
+    def sampler(self) -> Sampler:
+        """A snapshot of the current weights laid out for fast generation."""
+        from synthdb.model.sampler import Sampler
+
+        return Sampler(self)
