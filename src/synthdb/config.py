@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from synthdb.errors import UsageError
 
@@ -23,6 +30,83 @@ PRESETS: dict[str, dict[str, Any]] = {
     "ml": {"max_epochs": 75, "nulls": "drop"},
 }
 DEFAULT_PURPOSE: Purpose = "analytics"
+
+#: The product brief's bands: 0-3 high privacy, 3-15 medium, 15+ low.
+PRIVACY_PRESETS: dict[str, float] = {"high": 1.0, "medium": 5.0, "low": 20.0}
+#: Top-level keys (CLI flags, job file) that belong to :class:`Privacy`.
+PRIVACY_KEYS = ("epsilon", "delta", "microbatches", "clip", "noise_multiplier")
+
+
+class PublicColumn(BaseModel):
+    """What the user declares public about one column: it is then used as is, not charged."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bounds: tuple[float, float] | None = Field(
+        None, description="[low, high] of a numeric or datetime column (seconds since the epoch)"
+    )
+    categories: list[str] | None = Field(
+        None, description="every value a categorical column may take"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PublicColumn:
+        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"bounds must be [low, high] with low < high (got {self.bounds})")
+        return self
+
+
+class Privacy(BaseModel):
+    """Differential privacy for one table: an (epsilon, delta) budget and DP-SGD settings.
+
+    Everything that reads the data is charged to this budget (see ``synthdb privacy MODEL``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epsilon: float = Field(
+        gt=0.0, le=1000.0, description="privacy budget: 0-3 high, 3-15 medium, 15+ low privacy"
+    )
+    delta: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="failure probability; default min(1e-5, 1/(10 rows)); must be < 1/rows",
+    )
+    microbatches: int | None = Field(
+        None,
+        ge=1,
+        description="groups per batch whose mean gradient is clipped; default: the batch size "
+        "(per-example clipping)",
+    )
+    clip: float = Field(1.0, gt=0.0, description="L2 norm bound of each group's gradient")
+    noise_multiplier: float | Literal["auto"] = Field(
+        "auto",
+        description="noise std / clip; auto: the least noise that lets max_epochs fit the budget",
+    )
+    preprocessing_share: float = Field(
+        0.1,
+        gt=0.0,
+        lt=1.0,
+        description="share of epsilon for the DP statistics behind the encoders (vocabularies, "
+        "bounds, bin edges, row count); DP-SGD gets the rest",
+    )
+    public: dict[str, PublicColumn] = Field(
+        default_factory=dict, description="per-column bounds or categories declared public"
+    )
+    noise_seed: int | None = Field(
+        None,
+        ge=0,
+        description="seed of the privacy noise, for tests only: a known seed lets anyone "
+        "subtract the noise. Default: fresh randomness from the operating system.",
+    )
+
+    @field_validator("noise_multiplier")
+    @classmethod
+    def _positive_noise(cls, value: float | str) -> float | str:
+        if value != "auto" and not float(value) > 0:
+            raise ValueError("must be greater than 0, or auto")
+        return value
 
 
 class TrainingConfig(BaseModel):
@@ -62,13 +146,16 @@ class TrainingConfig(BaseModel):
         default_factory=dict,
         description="per-column schema overrides, e.g. {'zip': {'kind': 'categorical'}}",
     )
+    privacy: Privacy | None = Field(
+        None, description="differential privacy budget and DP-SGD settings; None: no DP"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        values = {k: v for k, v in data.items() if v is not None}
+        values = _gather_privacy({k: v for k, v in data.items() if v is not None})
         purpose = values.get("purpose", DEFAULT_PURPOSE)
         preset = PRESETS.get(purpose)
         if preset is not None:
@@ -77,13 +164,34 @@ class TrainingConfig(BaseModel):
         return values
 
 
+def _gather_privacy(values: dict[str, Any]) -> dict[str, Any]:
+    """Fold ``privacy: high`` and the top-level privacy flags (``epsilon``, ...) into one dict."""
+    privacy = values.get("privacy")
+    flags = {k: values.pop(k) for k in PRIVACY_KEYS if k in values}
+    if isinstance(privacy, str):
+        if privacy not in PRIVACY_PRESETS:
+            names = ", ".join(PRIVACY_PRESETS)
+            raise UsageError(f"--privacy must be one of {names} (got {privacy!r})")
+        privacy = {"epsilon": PRIVACY_PRESETS[privacy]}
+    if flags:
+        base = privacy.model_dump() if isinstance(privacy, Privacy) else dict(privacy or {})
+        privacy = {**base, **flags}
+    if privacy is not None:
+        values["privacy"] = privacy
+    return values
+
+
 def make_config(**values: Any) -> TrainingConfig:
     """Build a config, turning validation failures into one-line :class:`UsageError`s."""
     try:
         return TrainingConfig(**values)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "configuration"
+        loc = [str(p) for p in error["loc"]]
+        if loc[:1] == ["privacy"] and len(loc) > 1 and loc[1] in PRIVACY_KEYS:
+            loc = loc[1:2]  # --epsilon, not --privacy.epsilon
+        where = ".".join(loc) or "configuration"
         flag = "--" + where.replace("_", "-")
         given = error.get("input")
-        raise UsageError(f"{flag}: {error['msg'].lower()} (got {given!r})") from None
+        message = error["msg"].lower().removeprefix("value error, ")
+        raise UsageError(f"{flag}: {message} (got {given!r})") from None

@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.schema.table import TableSchema
 from synthdb.synthesizer import FittedState, Synthesizer
 from synthdb.training.loop import TrainingResult
+
+if TYPE_CHECKING:
+    from synthdb.privacy.ledger import Ledger
 
 FORMAT_VERSION = "1.0"
 MANIFEST = "manifest.json"
@@ -63,6 +66,7 @@ def save_model(synthesizer: Synthesizer, path: Path, *, overwrite: bool = False)
         "training": state.result.to_dict(),
         "stop_reason": state.result.stop_reason,
         "nulls": state.nulls.to_dict(),
+        "privacy": state.ledger.to_dict() if state.ledger is not None else None,
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
     with (
@@ -94,6 +98,7 @@ def load_model(path: Path) -> Synthesizer:
             net=net,
             result=TrainingResult.from_dict(manifest["training"]),
             nulls=NullReport(**manifest["nulls"]),
+            ledger=_ledger(manifest.get("privacy")),
         )
         config = TrainingConfig(**manifest["config"])
     except (KeyError, IndexError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
@@ -103,6 +108,14 @@ def load_model(path: Path) -> Synthesizer:
             hint="train the model again",
         ) from None
     return Synthesizer.from_state(config, state)
+
+
+def _ledger(data: dict[str, Any] | None) -> Ledger | None:
+    if data is None:
+        return None
+    from synthdb.privacy.ledger import Ledger
+
+    return Ledger.from_dict(data)
 
 
 def _read(path: Path, *, weights: bool) -> tuple[dict[str, Any], bytes | None]:

@@ -7,10 +7,11 @@ file pickle-free.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from synthdb.training.loop import (
     train,
 )
 
+if TYPE_CHECKING:
+    from synthdb.privacy.ledger import Ledger
+
 #: Rows generated per batch: memory stays flat in the number of rows asked for.
 SAMPLE_BATCH = 65_536
 #: Below this many rows there is too little to hold out: validation uses the training rows.
@@ -55,6 +59,8 @@ class FittedState:
     net: AutoregressiveNet
     result: TrainingResult
     nulls: NullReport
+    #: the epsilon ledger of a model trained with differential privacy
+    ledger: Ledger | None = None
 
 
 class Synthesizer:
@@ -95,6 +101,9 @@ class Synthesizer:
         config = self.config
         schema = infer_schema(frame, name, config.columns)
         typed = to_typed(frame, schema)
+        if config.privacy is not None:
+            self._state = _fit_private(config, schema, typed, listener)
+            return self
         prepared, nulls = apply_null_policy(typed, schema, config.nulls)
         encoder = TableEncoder.fit(prepared, schema)
         tokens = encoder.encode(prepared)
@@ -144,6 +153,11 @@ class Synthesizer:
             result = train(net, tokens[train_idx], tokens[val_idx], settings, validate, listener)
         self._state = FittedState(schema, encoder, shape, net, result, nulls)
         return self
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The epsilon ledger (None without differential privacy)."""
+        return self._fitted().ledger
 
     # ----------------------------------------------------------------- sampling
     def sample(self, rows: int, *, seed: int = 0) -> pd.DataFrame:
@@ -249,3 +263,61 @@ class Synthesizer:
         synthesizer = cls(config)
         synthesizer._state = state
         return synthesizer
+
+
+def _fit_private(
+    config: TrainingConfig,
+    schema: TableSchema,
+    typed: pd.DataFrame,
+    listener: TrainingListener | None,
+) -> FittedState:
+    """The DP pipeline: DP encoder statistics, then DP-SGD, all charged to one ledger."""
+    from synthdb.privacy.preprocessing import default_delta, prepare
+    from synthdb.privacy.training import default_private_batch, init_heads, plan, train_private
+
+    privacy = config.privacy
+    assert privacy is not None
+    rows = len(typed)
+    delta = privacy.delta if privacy.delta is not None else default_delta(rows)
+    if not delta < 1.0 / rows:
+        raise UsageError(
+            f"--delta must be below 1/rows = {1.0 / rows:.3g} (got {delta:g})",
+            hint="a delta of 1/rows or more lets a mechanism publish one row outright",
+        )
+    # The noise must be unpredictable: a seed stored in the model file would let anyone
+    # subtract it. ``noise_seed`` exists for tests only.
+    seed = privacy.noise_seed if privacy.noise_seed is not None else secrets.randbits(63)
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    prepared = prepare(typed, schema, config.nulls, privacy, delta, rng)
+    encoder = prepared.encoder
+    torch.manual_seed(config.seed)
+    shape = NetworkShape(
+        cardinalities=tuple(s.cardinality for s in encoder.sub_columns),
+        hidden_inputs=tuple(i for i, s in enumerate(encoder.sub_columns) if not s.context),
+        embedding_dim=config.embedding_dim,
+        hidden=config.hidden,
+        depth=config.depth,
+        dropout=config.dropout,
+    )
+    net = AutoregressiveNet(shape)
+    if not encoder.encoders:
+        result = TrainingResult("converged", 0, float("nan"))
+    else:
+        init_heads(net, prepared.token_counts)
+        batch = config.batch_size or default_private_batch(prepared.rows)
+        steps = plan(privacy, prepared.ledger, prepared.rows, batch, config.max_epochs)
+        tokens = encoder.encode(prepared.prepared)
+        result = train_private(
+            net,
+            tokens,
+            steps,
+            config.learning_rate,
+            generator,
+            prepared.ledger,
+            listener,
+            config.max_time,
+        )
+    return FittedState(
+        prepared.schema, encoder, shape, net, result, prepared.nulls, prepared.ledger
+    )

@@ -26,7 +26,10 @@ from synthdb import __version__
 from synthdb.cli.options import (
     SAMPLE_SEED_HELP,
     BatchOpt,
+    ClipOpt,
+    DeltaOpt,
     EncodingOpt,
+    EpsilonOpt,
     HoldoutOpt,
     InputArg,
     JobOpt,
@@ -34,10 +37,13 @@ from synthdb.cli.options import (
     LrOpt,
     MaxEpochsOpt,
     MaxTimeOpt,
+    MicrobatchesOpt,
     MinDeltaOpt,
+    NoiseOpt,
     NullsOpt,
     OverwriteOpt,
     PatienceOpt,
+    PrivacyOpt,
     PurposeOpt,
     QuietOpt,
     RowsOpt,
@@ -181,6 +187,18 @@ def _config(job: Path | None, **flags: Any) -> TrainingConfig:
         _say(f"warning: {job}: {', '.join(ignored)} ignored; give them on the command line")
     values.update({key: value for key, value in flags.items() if value is not None})
     return make_config(**values)
+
+
+def _noise_multiplier(value: str | None) -> float | str | None:
+    """``auto`` or a number; anything else is a usage error naming the flag."""
+    if value is None or value.strip().lower() == "auto":
+        return None if value is None else "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(
+            f"--noise-multiplier must be a number > 0 or auto (got {value!r})"
+        ) from None
 
 
 def _check_sampling(rows: int | None, seed: int, seed_flag: str) -> None:
@@ -331,6 +349,12 @@ def train(
     batch_size: BatchOpt = None,
     learning_rate: LrOpt = None,
     seed: SeedOpt = None,
+    epsilon: EpsilonOpt = None,
+    privacy: PrivacyOpt = None,
+    delta: DeltaOpt = None,
+    microbatches: MicrobatchesOpt = None,
+    clip: ClipOpt = None,
+    noise_multiplier: NoiseOpt = None,
     job: JobOpt = None,
     encoding: EncodingOpt = "utf-8",
     overwrite: OverwriteOpt = False,
@@ -353,6 +377,12 @@ def train(
             batch_size=batch_size,
             learning_rate=learning_rate,
             seed=seed,
+            privacy=privacy,
+            epsilon=epsilon,
+            delta=delta,
+            microbatches=microbatches,
+            clip=clip,
+            noise_multiplier=_noise_multiplier(noise_multiplier),
         )
         shown, name = _open_input(source, table, encoding)
         _check_output(str(output), None, overwrite)
@@ -475,6 +505,12 @@ def run(
     batch_size: BatchOpt = None,
     learning_rate: LrOpt = None,
     seed: SeedOpt = None,
+    epsilon: EpsilonOpt = None,
+    privacy: PrivacyOpt = None,
+    delta: DeltaOpt = None,
+    microbatches: MicrobatchesOpt = None,
+    clip: ClipOpt = None,
+    noise_multiplier: NoiseOpt = None,
     job: JobOpt = None,
     encoding: EncodingOpt = "utf-8",
     overwrite: OverwriteOpt = False,
@@ -496,6 +532,12 @@ def run(
             batch_size=batch_size,
             learning_rate=learning_rate,
             seed=seed,
+            privacy=privacy,
+            epsilon=epsilon,
+            delta=delta,
+            microbatches=microbatches,
+            clip=clip,
+            noise_multiplier=_noise_multiplier(noise_multiplier),
         )
         _check_sampling(rows, sample_seed, "--sample-seed")
         shown, name = _open_input(source, table, encoding)
@@ -541,6 +583,76 @@ def run(
             from synthdb.cli.tables import accuracy_table
 
             out.print(accuracy_table(report))
+
+
+@app.command("privacy")
+def privacy_command(
+    model: Annotated[
+        Path, typer.Argument(help="model file written by 'synthdb train'", show_default=False)
+    ],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="print the ledger as JSON instead of a table. Default: off.",
+            show_default=False,
+        ),
+    ] = False,
+) -> None:
+    """Print a model's epsilon ledger: every mechanism that read the data, its epsilon and
+    delta, what was assumed public, and the composed total, recomputed from the recorded
+    parameters."""
+    with _errors("privacy"):
+        from synthdb.modelfile import read_manifest
+
+        manifest = read_manifest(model)
+        data = manifest.get("privacy")
+        if data is None:
+            raise UsageError(
+                f"{model} was trained without differential privacy: it has no epsilon ledger",
+                hint="train with --epsilon or --privacy",
+            )
+        from synthdb.privacy.ledger import Ledger
+
+        ledger = Ledger.from_dict(data)
+        recomputed = ledger.total_epsilon
+        if as_json:
+            out.print_json(json.dumps({**data, "recomputed_total_epsilon": recomputed}))
+            return
+        out.print(_ledger_table(data))
+        target = data.get("target_epsilon")
+        budget = f" of the {target:g} budgeted" if target is not None else ""
+        out.print(
+            f"total epsilon {data['total_epsilon']:.4f}{budget} at delta {data['delta']:.3g} "
+            f"({data['accountant']}; recomputed from the entries: {recomputed:.4f})"
+        )
+
+
+def _ledger_table(data: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    grid = Table(title="epsilon ledger", title_justify="left")
+    for name in ("mechanism", "released", "epsilon", "delta", "noise multiplier", "details"):
+        grid.add_column(name, justify="right" if name in ("epsilon", "delta") else "left")
+    for entry in data["entries"]:
+        details = dict(entry.get("parameters", {}))
+        for key in ("sample_rate", "steps", "threshold_delta"):
+            if entry.get(key):
+                details[key] = entry[key]
+        text = ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in details.items()
+        )
+        if entry.get("note"):
+            text = f"{text}; {entry['note']}" if text else entry["note"]
+        noise = entry.get("noise_multiplier")
+        grid.add_row(
+            entry["mechanism"],
+            entry["target"],
+            f"{entry['epsilon']:.4f}",
+            f"{entry.get('delta', 0.0):.3g}",
+            f"{noise:.4g}" if noise is not None else "",
+            text,
+        )
+    return grid
 
 
 @app.command()

@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from synthdb.config import DEFAULT_PURPOSE, PRESETS, TrainingConfig
+from synthdb.config import DEFAULT_PURPOSE, PRESETS, PRIVACY_PRESETS, Privacy, TrainingConfig
 
 Purpose = Literal["testing", "analytics", "ml"]
 Nulls = Literal["replace", "drop", "keep"]
+PrivacyLevel = Literal["high", "medium", "low"]
 
 _DEFAULTS = TrainingConfig.model_fields
 
@@ -119,6 +120,58 @@ SeedOpt = Annotated[
         "--seed",
         help="training seed: the same data and seed give the same model. "
         f"Range: >= 0. Default: {_DEFAULTS['seed'].default}.",
+    ),
+]
+EpsilonOpt = Annotated[
+    float | None,
+    _option(
+        "--epsilon",
+        help="train with differential privacy within this budget: 0-3 high, 3-15 medium, "
+        "15+ low privacy. Everything that reads the data is charged to it ('synthdb privacy "
+        "MODEL' shows the ledger). Range: > 0. Default: no differential privacy.",
+    ),
+]
+PrivacyOpt = Annotated[
+    PrivacyLevel | None,
+    _option(
+        "--privacy",
+        help="differential privacy preset: "
+        + ", ".join(f"{k} (epsilon {v:g})" for k, v in PRIVACY_PRESETS.items())
+        + "; --epsilon wins. Default: none.",
+    ),
+]
+DeltaOpt = Annotated[
+    float | None,
+    _option(
+        "--delta",
+        help="DP failure probability. Range: > 0 and < 1/rows. "
+        "Default: min(1e-5, 1/(10 x rows rounded up to a power of ten)).",
+    ),
+]
+MicrobatchesOpt = Annotated[
+    int | None,
+    _option(
+        "--microbatches",
+        help="DP: groups per batch whose mean gradient is clipped; fewer groups are faster to "
+        "clip but count twice the clip as sensitivity. Range: 1 to the batch size. "
+        "Default: the batch size (per-example clipping).",
+    ),
+]
+ClipOpt = Annotated[
+    float | None,
+    _option(
+        "--clip",
+        help="DP: L2 norm bound of each group's gradient. Range: > 0. "
+        f"Default: {Privacy.model_fields['clip'].default}.",
+    ),
+]
+NoiseOpt = Annotated[
+    str | None,
+    _option(
+        "--noise-multiplier",
+        help="DP: noise std divided by --clip, or auto (the least noise with which "
+        "--max-epochs fit the budget). With a number, training stops when the budget is "
+        "spent. Range: > 0 or auto. Default: auto.",
     ),
 ]
 JobOpt = Annotated[

@@ -21,7 +21,9 @@ import torch
 
 from synthdb.model.network import AutoregressiveNet
 
-StopReason = Literal["converged", "max epochs", "time limit", "interrupted"]
+StopReason = Literal[
+    "converged", "max epochs", "time limit", "interrupted", "privacy budget spent"
+]
 
 
 @dataclass
@@ -32,6 +34,8 @@ class EpochRecord:
     val_accuracy: float
     seconds: float
     best: bool = False
+    #: under differential privacy: the ledger's total epsilon after this epoch
+    epsilon: float | None = None
 
 
 @dataclass

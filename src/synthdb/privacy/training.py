@@ -1,0 +1,224 @@
+"""The DP-SGD training plan (noise, sampling, steps within the budget) and its loop.
+
+Early stopping is off under DP, and so is the learning-rate schedule on validation loss: both
+read held-out rows, so each would need a DP validation signal charged to the budget, and a
+signal noisy enough to be cheap is too noisy to stop on (a 10% slice of Adult scored at a
+tenth of epsilon 1 moves by more than the epoch-to-epoch gains). Instead ``--noise-multiplier
+auto`` calibrates the noise so that exactly ``max_epochs`` epochs spend the budget, and every
+row trains. Losses are not recorded either: they are exact functions of the data.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import torch
+
+from synthdb.config import Privacy
+from synthdb.errors import UsageError
+from synthdb.model.network import AutoregressiveNet
+from synthdb.privacy import accounting
+from synthdb.privacy.dpsgd import PrivateGradient, StepSettings, poisson_batch, steps_per_epoch
+from synthdb.privacy.ledger import Ledger, LedgerEntry
+from synthdb.training.loop import EpochRecord, QuietListener, TrainingListener, TrainingResult
+
+#: Noise std of the averaged gradient, in units of ``clip``, beyond which training learns
+#: nothing useful: the table is too small for the budget.
+MAX_RELATIVE_NOISE = 0.5
+
+
+@dataclass(frozen=True)
+class PrivatePlan:
+    sample_rate: float
+    #: the accountant's noise multiplier (noise std / sensitivity)
+    noise_multiplier: float
+    steps: int
+    steps_per_epoch: int
+    max_epochs: int
+    step: StepSettings
+
+    @property
+    def budget_limited(self) -> bool:
+        return self.steps < self.max_epochs * self.steps_per_epoch
+
+
+def default_private_batch(rows: float) -> int:
+    """DP-SGD wants large batches (noise per averaged gradient falls as 1/batch): about
+    rows/16 as a power of two, between 64 and 4096, and never more than a quarter of the rows."""
+    target = 2 ** round(math.log2(max(rows / 16, 1)))
+    return int(max(1, min(max(64, min(4096, target)), rows // 4)))
+
+
+def plan(privacy: Privacy, ledger: Ledger, rows: float, batch: int, max_epochs: int) -> PrivatePlan:
+    """Noise and steps for DP-SGD after the preprocessing entries already in ``ledger``."""
+    if privacy.microbatches is not None and privacy.microbatches > batch:
+        raise UsageError(
+            f"--microbatches must be at most the batch size {batch} (got {privacy.microbatches})",
+            hint="lower --microbatches or raise --batch-size",
+        )
+    per_example = privacy.microbatches is None or privacy.microbatches == batch
+    microbatches = None if per_example else privacy.microbatches
+    groups = float(batch) if microbatches is None else float(microbatches)
+    sensitivity_factor = 1.0 if per_example else 2.0
+    rate = min(batch / rows, 1.0)
+    per_epoch = steps_per_epoch(rate)
+    wanted = max_epochs * per_epoch
+    prior = ledger.mechanisms()
+    delta = ledger.rdp_delta
+    if privacy.noise_multiplier == "auto":
+        noise = accounting.calibrate_noise(privacy.epsilon, delta, rate, wanted, prior)
+        relative = noise * sensitivity_factor / groups
+        if not math.isfinite(noise) or relative > MAX_RELATIVE_NOISE:
+            needed = _epsilon_needed(
+                privacy, delta, rate, wanted, prior, sensitivity_factor, groups
+            )
+            raise UsageError(
+                f"the table is too small for epsilon {privacy.epsilon:g}: about {rows:,.0f} rows "
+                f"in batches of {batch} would need noise {relative:.2g} x clip per averaged "
+                f"gradient (at most {MAX_RELATIVE_NOISE} learns anything); epsilon {needed:.3g} "
+                "would do",
+                hint="raise --epsilon, lower --max-epochs, or train on more rows",
+            )
+        steps = wanted
+    else:
+        noise = float(privacy.noise_multiplier) / sensitivity_factor
+        steps = accounting.affordable_steps(privacy.epsilon, delta, noise, rate, prior, wanted)
+        if steps < per_epoch:
+            least = accounting.calibrate_noise(privacy.epsilon, delta, rate, per_epoch, prior)
+            raise UsageError(
+                f"--noise-multiplier {privacy.noise_multiplier:g} is too small: epsilon "
+                f"{privacy.epsilon:g} affords {steps} steps, less than one epoch ({per_epoch})",
+                hint=f"use --noise-multiplier {least * sensitivity_factor:.3g} or more, or auto",
+            )
+    settings = StepSettings(
+        clip=privacy.clip,
+        noise_std=noise * sensitivity_factor * privacy.clip,
+        microbatches=microbatches,
+        expected_groups=groups,
+    )
+    return PrivatePlan(rate, noise, steps, per_epoch, max_epochs, settings)
+
+
+def _epsilon_needed(
+    privacy: Privacy,
+    delta: float,
+    rate: float,
+    steps: int,
+    prior: list[tuple[float, float, int]],
+    factor: float,
+    groups: float,
+) -> float:
+    """The smallest epsilon whose calibrated noise stays under :data:`MAX_RELATIVE_NOISE`."""
+    noise = MAX_RELATIVE_NOISE * groups / factor
+    return accounting.epsilon([*prior, (noise, rate, steps)], delta)
+
+
+@torch.no_grad()
+def init_heads(net: AutoregressiveNet, counts: list[np.ndarray | None]) -> None:
+    """Start each head at the DP token frequencies (uniform where none were released).
+
+    ``AutoregressiveNet.init_marginals`` reads exact counts, which DP forbids; these counts
+    come from the preprocessing histograms, already charged.
+    """
+    for head, released in zip(net.heads, counts, strict=True):
+        bias = cast(torch.nn.Linear, head).bias
+        if released is None or released.size != bias.numel():
+            bias.zero_()
+            continue
+        positive = np.clip(released, 0.0, None) + 1.0
+        bias.copy_(torch.from_numpy(np.log(positive / positive.sum())).float())
+
+
+def train_private(
+    net: AutoregressiveNet,
+    tokens: np.ndarray,
+    plan: PrivatePlan,
+    learning_rate: float,
+    generator: torch.Generator,
+    ledger: Ledger,
+    listener: TrainingListener | None = None,
+    max_time: float | None = None,
+) -> TrainingResult:
+    """Run ``plan.steps`` DP-SGD steps (Adam on the noised gradient: post-processing)."""
+    listener = listener or QuietListener()
+    data = torch.from_numpy(tokens.astype(np.int64))
+    rows = data.shape[0]
+    gradient = PrivateGradient(net, plan.step, generator)
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    epochs = math.ceil(plan.steps / plan.steps_per_epoch)
+    result = TrainingResult(
+        "max epochs", 0, float("nan"), batch_size=round(plan.step.expected_groups)
+    )
+    started = time.monotonic()
+    done = 0
+    listener.on_start(epochs, plan.steps_per_epoch)
+    net.train()
+    try:
+        for epoch in range(1, epochs + 1):
+            epoch_start = time.monotonic()
+            for step in range(plan.steps_per_epoch):
+                if done >= plan.steps:
+                    break
+                batch = data[poisson_batch(rows, plan.sample_rate, generator)]
+                gradient.step(batch)
+                optimizer.step()
+                done += 1
+                listener.on_step(epoch, step + 1, float("nan"))
+            spent = accounting.epsilon(
+                [*ledger.mechanisms(), (plan.noise_multiplier, plan.sample_rate, done)],
+                ledger.rdp_delta,
+            )
+            record = EpochRecord(
+                epoch=epoch,
+                loss=float("nan"),
+                val_loss=float("nan"),
+                val_accuracy=float("nan"),
+                seconds=time.monotonic() - epoch_start,
+                best=True,
+                epsilon=spent,
+            )
+            result.epochs.append(record)
+            result.best_epoch = epoch
+            listener.on_epoch(record)
+            if max_time is not None and time.monotonic() - started >= max_time:
+                result.stop_reason = "time limit"
+                break
+        else:
+            if plan.budget_limited:
+                result.stop_reason = "privacy budget spent"
+    except KeyboardInterrupt:
+        result.stop_reason = "interrupted"
+        if not result.epochs:
+            raise
+    net.eval()
+    result.seconds = time.monotonic() - started
+    ledger.add(
+        LedgerEntry(
+            mechanism="dp-sgd",
+            target="model weights",
+            epsilon=accounting.epsilon(
+                [(plan.noise_multiplier, plan.sample_rate, done)], ledger.rdp_delta
+            ),
+            delta=ledger.rdp_delta,
+            noise_multiplier=plan.noise_multiplier,
+            sample_rate=plan.sample_rate,
+            steps=done,
+            accountant=accounting.ACCOUNTANT,
+            parameters={
+                "clip": plan.step.clip,
+                "noise_std": plan.step.noise_std,
+                "microbatches": plan.step.microbatches or "per example",
+                "sensitivity": plan.step.sensitivity,
+                "expected_groups": plan.step.expected_groups,
+                "learning_rate": learning_rate,
+                "optimizer": "adam",
+                "sampling": "poisson",
+            },
+        )
+    )
+    listener.on_stop(result)
+    return result
