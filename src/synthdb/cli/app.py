@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ from synthdb.cli.options import (
     RowsOpt,
     SeedOpt,
     TableOpt,
+    TargetOpt,
 )
 from synthdb.errors import ModelFileError, SynthdbError, UsageError
 
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthdb.config import TrainingConfig
+    from synthdb.report import Report
     from synthdb.synthesizer import Synthesizer
 
 app = typer.Typer(
@@ -326,6 +329,42 @@ def _write_json(path: Path, data: dict[str, Any], overwrite: bool) -> None:
     _session.written.append(str(path))
 
 
+def _check_report_outputs(page: Path, json_path: Path | None, overwrite: bool) -> None:
+    """The report's outputs, checked before any slow step."""
+    _check_output(str(page), None, overwrite)
+    if json_path is not None:
+        if Path(json_path).resolve() == Path(page).resolve():
+            raise UsageError("--json and the report page name the same file", hint="use two names")
+        _check_output(str(json_path), None, overwrite)
+
+
+def _check_target(target: str | None, holdout: str | None) -> None:
+    if target is not None and holdout is None:
+        raise UsageError(
+            "--target needs --holdout: ML utility tests models on real rows the model never saw"
+        )
+
+
+def _write_report(report: Report, page: Path, json_path: Path | None, overwrite: bool) -> None:
+    """The page and its JSON, each written whole under a temporary name, then renamed."""
+    from synthdb.io.sinks import atomic_path
+
+    started = time.monotonic()
+    html = report.html(progress=_say)
+    _check_output(str(page), None, overwrite)  # again: it may have appeared meanwhile
+    with atomic_path(page) as temporary:
+        temporary.write_text(html, encoding="utf-8")
+    _session.written.append(str(page))
+    size = len(html.encode("utf-8"))
+    _say(
+        f"wrote report {page} ({size / 1e6:.1f} MB, pictures drawn in "
+        f"{time.monotonic() - started:.1f} s)"
+    )
+    if json_path is not None:
+        _write_json(json_path, report.to_dict(), overwrite)
+        _say(f"wrote its figures to {json_path}")
+
+
 # ---------------------------------------------------------------- commands
 @app.command()
 def train(
@@ -450,24 +489,91 @@ def evaluate(
             show_default=False,
         ),
     ] = None,
+    target: TargetOpt = None,
     json_path: JsonOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Accuracy of synthetic data against real data: 1 - total variation distance of binned
-    columns, pairs and triples (DESIGN.md section 5)."""
+    columns, pairs and triples (DESIGN.md section 5); privacy risk (DCR share with --holdout,
+    exact matches, nearest-neighbour distance ratio); ML utility with --target. The JSON holds
+    the same figures as the page of 'synthdb report'."""
     with _errors("evaluate", quiet):
         if json_path is not None:
             _check_output(str(json_path), None, overwrite)
+        _check_target(target, holdout)
         from synthdb.scoring import evaluate as score
 
-        report = score(real, synthetic, holdout, table=table).to_dict()
+        report = score(real, synthetic, holdout, table=table, target=target, progress=_say)
+        figures = report.to_dict()
         if json_path is not None:
-            _write_json(json_path, report, overwrite)
+            _write_json(json_path, figures, overwrite)
         if not quiet:
-            from synthdb.cli.tables import accuracy_table
+            from synthdb.cli.tables import accuracy_table, privacy_table
 
-            out.print(accuracy_table(report))
+            out.print(accuracy_table(figures))
+            out.print(privacy_table(figures))
+
+
+@app.command("report")
+def report_command(
+    real: Annotated[
+        str, typer.Argument(help="the real table (the model's training data)", show_default=False)
+    ],
+    synthetic: Annotated[str, typer.Argument(help="the synthetic table", show_default=False)],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="HTML page to write, such as report.html.", show_default=False
+        ),
+    ],
+    holdout: HoldoutOpt = None,
+    target: TargetOpt = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="model file that made the synthetic rows: adds its training parameters, stop "
+            "reason, training curve, NULL policy and epsilon ledger. Default: none.",
+            show_default=False,
+        ),
+    ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="table to read from each input that is a database. Default: its only table.",
+            show_default=False,
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            help="also write every figure of the page to this JSON file. Default: none.",
+            show_default=False,
+        ),
+    ] = None,
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """One self-contained HTML page on the quality and privacy of synthetic data: accuracy
+    with its holdout ceiling, privacy risk, ML utility, per-column pictures, correlations, and
+    the model's training with --model. Opens offline; tables beyond 10,000 rows are sampled
+    for the distance measures, and the page says so."""
+    with _errors("report", quiet):
+        _check_report_outputs(output, json_path, overwrite)
+        _check_target(target, holdout)
+        if model is not None and not model.exists():
+            raise ModelFileError(f"model file {model} does not exist", hint="check the path")
+        from synthdb.report import build_report
+
+        started = time.monotonic()
+        report = build_report(
+            real, synthetic, holdout, target=target, model=model, table=table, progress=_say
+        )
+        _write_report(report, output, json_path, overwrite)
+        _say(f"report done in {time.monotonic() - started:.1f} s")
 
 
 @app.command()
@@ -495,6 +601,16 @@ def run(
     ] = None,
     holdout: HoldoutOpt = None,
     json_path: JsonOpt = None,
+    report_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="also write the quality and privacy report (one HTML page, as 'synthdb report' "
+            "makes) here. Default: none.",
+            show_default=False,
+        ),
+    ] = None,
+    target: TargetOpt = None,
     table: TableOpt = None,
     purpose: PurposeOpt = None,
     max_epochs: MaxEpochsOpt = None,
@@ -547,6 +663,9 @@ def run(
             _check_output(str(model), None, overwrite)
         if json_path is not None:
             _check_output(str(json_path), None, overwrite)
+        _check_target(target, holdout)
+        if report_path is not None:
+            _check_report_outputs(report_path, json_path, overwrite)
         synthesizer, frame = _train(source, shown, table, name, encoding, config)
         if model is not None:
             _save(synthesizer, model, overwrite)
@@ -576,13 +695,66 @@ def run(
                 markup=False,
                 soft_wrap=True,
             )
-        report = score(reference, synthetic, holdout, table=table).to_dict()
+        quality = score(
+            reference,
+            synthetic,
+            holdout,
+            table=table,
+            target=target,
+            progress=_say if report_path is not None or target is not None else None,
+        )
+        report = quality.to_dict()
         if json_path is not None:
             _write_json(json_path, report, overwrite)
+        if report_path is not None:
+            from synthdb.report import Report
+
+            summary = _run_model_summary(synthesizer, model)
+            notes = []
+            if reference is not frame:
+                notes.append(
+                    f"accuracy is measured against the {len(reference):,} source rows without "
+                    "NULL that the model learned (--nulls drop)"
+                )
+            page = Report(
+                quality=quality,
+                table=name,
+                sources={
+                    "real": shown,
+                    "synthetic": output,
+                    "holdout": holdout,
+                    "model": str(model) if model is not None else None,
+                },
+                model=summary,
+                notes=notes,
+            )
+            _write_report(page, report_path, None, overwrite)
         if not quiet:
-            from synthdb.cli.tables import accuracy_table
+            from synthdb.cli.tables import accuracy_table, privacy_table
 
             out.print(accuracy_table(report))
+            if report_path is not None or target is not None:
+                out.print(privacy_table(report))
+
+
+def _run_model_summary(synthesizer: Synthesizer, model: Path | None) -> dict[str, Any]:
+    """The report's model section, read back from a model file as ``synthdb report`` does.
+
+    Without --model the model is saved to a temporary file first: the page then shows exactly
+    what a model file holds (a privacy ledger included), not a second account of it.
+    """
+    import tempfile
+
+    from synthdb.report.model import model_summary
+
+    if model is not None:
+        return model_summary(model)
+    with tempfile.TemporaryDirectory(prefix="synthdb-report-") as folder:
+        path = Path(folder) / "model.synthdb"
+        synthesizer.save(path)
+        summary = model_summary(path)
+    summary["path"] = None
+    return summary
 
 
 @app.command("privacy")

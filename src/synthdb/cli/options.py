@@ -223,3 +223,12 @@ JsonOpt = Annotated[
     Path | None,
     _option("--json", help="also write every accuracy figure to this JSON file. Default: none."),
 ]
+TargetOpt = Annotated[
+    str | None,
+    _option(
+        "--target",
+        help="column to predict for ML utility: a model trained on synthetic rows and one "
+        "trained on real rows are scored on --holdout (ROC AUC for two classes, accuracy for "
+        "more, R^2 for numbers). Needs --holdout. Default: none.",
+    ),
+]

@@ -65,3 +65,37 @@ def accuracy_table(report: dict[str, Any]) -> Table:
             row.append(f"{holdout[key]:.4f}" if holdout.get(key) is not None else "")
         grid.add_row(*row)
     return grid
+
+
+def privacy_table(report: dict[str, Any]) -> Table:
+    """Privacy risk and ML utility, each beside the reference that says what good looks like."""
+    grid = Table(title="privacy risk and ML utility", title_justify="left")
+    for header in ("measure", "synthetic", "reference", "good"):
+        grid.add_column(header, justify="left" if header in ("measure", "good") else "right")
+    privacy = report.get("privacy") or {}
+
+    def number(value: float | None, digits: int = 3) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    grid.add_row("DCR share", number(privacy.get("dcr_share")), "0.500", "about 0.5")
+    grid.add_row(
+        "exact-match share",
+        number(privacy.get("exact_match_share"), 4),
+        number(privacy.get("exact_match_share_holdout"), 4),
+        "about the holdout's",
+    )
+    grid.add_row(
+        "nearest-neighbour distance ratio",
+        number(privacy.get("nndr_synthetic")),
+        number(privacy.get("nndr_holdout")),
+        "not much below the holdout's",
+    )
+    utility = report.get("utility")
+    if utility:
+        grid.add_row(
+            f"{utility['metric']} for {utility['target']} (trained on synthetic)",
+            number(utility.get("synthetic")),
+            number(utility.get("real")),
+            "close to trained on real",
+        )
+    return grid

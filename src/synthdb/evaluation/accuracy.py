@@ -437,6 +437,29 @@ class AccuracyReference:
             codes.append(column_bins.encode(series).astype(np.int16))
         return cls(columns, bins, codes, seed=seed)
 
+    @property
+    def names(self) -> list[str]:
+        """Column names, as the per-column and per-pair figures key them."""
+        return list(self._names)
+
+    @property
+    def sizes(self) -> list[int]:
+        """Bins per column (NULL and "other" included), in column order."""
+        return list(self._sizes)
+
+    @property
+    def real_codes(self) -> list[IntArray]:
+        """The real rows' bin codes per column, as fitted (after any ``max_rows`` sample)."""
+        return [codes.astype(np.intp) for codes in self._real_codes]
+
+    def encode(self, frame: pd.DataFrame) -> list[IntArray]:
+        """Bin codes per column of any frame with the real columns, on the real data's bins.
+
+        The report builds its association matrices from these, so they describe the same
+        binned view that the accuracy figures judge.
+        """
+        return [b.encode(frame[c]) for c, b in zip(self._columns, self._bins, strict=True)]
+
     def score(self, synthetic: pd.DataFrame, *, trivariate: bool = False) -> AccuracyReport:
         """Accuracy of ``synthetic`` against the real data; columns are matched by name."""
         missing = [str(c) for c in self._columns if c not in synthetic.columns]
@@ -445,7 +468,7 @@ class AccuracyReference:
         n_synthetic = len(synthetic)
         if n_synthetic == 0:
             raise ValueError("synthetic data has no rows")
-        codes = [b.encode(synthetic[c]) for c, b in zip(self._columns, self._bins, strict=True)]
+        codes = self.encode(synthetic)
 
         per_column = {
             name: self._accuracy(marginal, codes, n_synthetic)

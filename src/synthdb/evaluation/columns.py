@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from synthdb.evaluation.accuracy import ColumnKind
+from synthdb.evaluation.distributions import DisplayKind
 from synthdb.schema.table import TableSchema
 
 
@@ -15,3 +16,11 @@ def accuracy_kinds(schema: TableSchema) -> dict[str, ColumnKind]:
         elif column.kind in ("categorical", "boolean", "constant"):
             kinds[column.name] = "categorical"
     return kinds
+
+
+def display_kinds(schema: TableSchema) -> dict[str, DisplayKind]:
+    """The same columns as :func:`accuracy_kinds`, with dates told apart for the pictures."""
+    return {
+        name: "datetime" if schema.column(name).kind == "datetime" else kind
+        for name, kind in accuracy_kinds(schema).items()
+    }

@@ -1,0 +1,87 @@
+"""What the report says about the model: parameters, stop reason, training curve, NULL policy,
+and the differential-privacy ledger when the model file carries one.
+
+Read from the model file's manifest alone (the weights stay in the zip). The privacy part is
+generic on purpose: differential privacy adds a ``privacy`` object to the manifest (DESIGN.md
+section 4: each mechanism, its share of epsilon, the total; ``synthdb.privacy.ledger`` writes
+it) and per-epoch epsilon to the training history; whatever entries it holds are shown as they
+are, so the page needs no change when a mechanism or a field is added.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: Keys under which a training-history record may carry the cumulative epsilon spent.
+EPSILON_KEYS = ("epsilon", "epsilon_spent")
+#: Keys of the privacy object that may hold the ledger's list of entries.
+LEDGER_KEYS = ("entries", "ledger")
+
+
+def model_summary(path: Path) -> dict[str, Any]:
+    """The report's model section, from the manifest of the model file at ``path``."""
+    from synthdb.modelfile import read_manifest
+
+    summary = summary_from_manifest(read_manifest(path))
+    summary["path"] = str(path)
+    return summary
+
+
+def summary_from_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Plain JSON values: the figures the page shows, nothing the page does not."""
+    training = manifest.get("training", {})
+    history = list(training.get("epochs", []))
+    config = dict(manifest.get("config", {}))
+    return {
+        "path": None,
+        "created": manifest.get("created"),
+        "synthdb_version": manifest.get("versions", {}).get("synthdb"),
+        "parameters": config,
+        "stop_reason": manifest.get("stop_reason", training.get("stop_reason")),
+        "epochs_used": len(history),
+        "max_epochs": config.get("max_epochs"),
+        "best_epoch": training.get("best_epoch"),
+        "best_accuracy": training.get("best_accuracy"),
+        "training_seconds": training.get("seconds"),
+        "batch_size": training.get("batch_size"),
+        "history": history,
+        "epsilon_by_epoch": epsilon_by_epoch(history, manifest.get("privacy")),
+        "nulls": manifest.get("nulls"),
+        "privacy": manifest.get("privacy"),
+    }
+
+
+def epsilon_by_epoch(
+    history: list[dict[str, Any]], privacy: dict[str, Any] | None
+) -> list[list[float]] | None:
+    """``[epoch, cumulative epsilon]`` pairs from the history or the ledger; None without DP.
+
+    The history wins when its records carry epsilon; otherwise ledger entries with an
+    ``epoch`` and an ``epsilon`` are used. Entries that say neither are left out.
+    """
+    for key in EPSILON_KEYS:
+        if history and all(_number(record.get(key)) for record in history):
+            return [[float(record["epoch"]), float(record[key])] for record in history]
+    ledger = ledger_entries(privacy)
+    per_epoch = {
+        int(entry["epoch"]): float(entry["epsilon"])
+        for entry in ledger
+        if isinstance(entry, dict) and _number(entry.get("epoch")) and _number(entry.get("epsilon"))
+    }
+    if not per_epoch:
+        return None
+    return [[float(epoch), per_epoch[epoch]] for epoch in sorted(per_epoch)]
+
+
+def ledger_entries(privacy: dict[str, Any] | None) -> list[Any]:
+    """The ledger's entries, under whichever of :data:`LEDGER_KEYS` the manifest uses."""
+    for key in LEDGER_KEYS:
+        entries = (privacy or {}).get(key)
+        if isinstance(entries, list):
+            return entries
+    return []
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
