@@ -191,12 +191,19 @@ def _connect(
         if path is not None and "file is not a database" in detail:
             fix = "choose another file name" if error is OutputError else "check the path"
             raise error(f"{path} is not an SQLite database", hint=fix) from exc
-        raise error(
-            f"cannot {doing} {display(url)}: {detail}",
-            hint="check that the database is reachable and the user has the rights needed",
-        ) from exc
+        raise error(f"cannot {doing} {display(url)}: {detail}", hint=_fix(driver, error)) from exc
     finally:
         engine.dispose()
+
+
+def _fix(driver: sa.exc.DBAPIError, error: type[SynthdbError]) -> str:
+    if isinstance(driver, sa.exc.IntegrityError):
+        return "the rows break a key or constraint of the target; nothing was written"
+    if isinstance(driver, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return "check that the database is reachable and the user has the rights needed"
+    if error is OutputError:
+        return "the database refused a statement; nothing was written"
+    return "the database refused a statement; check the user's rights"
 
 
 class SqlSource:

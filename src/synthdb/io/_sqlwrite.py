@@ -147,8 +147,30 @@ def _plan(
                 hint="pass --overwrite to replace it, or write to another database",
             )
         plan.append(_Target(table, "fill", table.name))
+    _check_outside_references(inspector, plan, existing, location)
     connection.rollback()
     return plan
+
+
+def _check_outside_references(
+    inspector: sa.Inspector, plan: list[_Target], existing: set[str], location: str
+) -> None:
+    """Replacing a table that a table we do not write references would break that reference:
+    PostgreSQL refuses to drop it, MariaDB would leave the key pointing at nothing."""
+    replaced = {target.table.name for target in plan if target.action == "replace"}
+    if not replaced:
+        return
+    ours = {target.table.name for target in plan}
+    for other in sorted(existing - ours):
+        with quiet_reflection():
+            keys = inspector.get_foreign_keys(other)
+        for key in keys:
+            if key["referred_table"] in replaced:
+                raise OutputError(
+                    f"table '{key['referred_table']}' in {location} is referenced by "
+                    f"'{other}', which is not being written, so it cannot be replaced",
+                    hint="write every related table, or write to another database",
+                )
 
 
 def _checked_frames(schema: DatabaseSchema, tables: Mapping[str, Frames]) -> dict[str, Iterator]:
