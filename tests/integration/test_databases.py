@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -489,3 +490,37 @@ def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch, check_e
         open_database("mysql://root@127.0.0.1/test")
 
     check_error(excinfo, "driver 'pymysql' is not installed", "synthdb[mysql]")
+
+
+_PEAK_MEMORY = """
+import resource, sys
+from synthdb.io.database import open_database
+database = open_database(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rows = sum(len(chunk) for chunk in database.read_chunks("big", rows=10_000))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(rows, (after - before) // 1024)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["postgres", "mariadb"])
+def test_chunked_reads_stream_from_the_server(server: str, request: pytest.FixtureRequest) -> None:
+    """A million rows of 64-character text are over 110 MB as Python strings alone; read in
+    chunks of 10,000 through a server-side cursor, the peak grows by a fraction of that."""
+    url = str(request.getfixturevalue(server))
+    if server == "postgres":
+        fill = "CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5(g::text) AS t"
+        fill += " FROM generate_series(1, 1000000) g"
+    else:
+        fill = "CREATE TABLE big AS SELECT seq AS id, concat(md5(seq), md5(seq)) AS t"
+        fill += " FROM seq_1_to_1000000"
+    _execute(url, fill)
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_MEMORY, url], capture_output=True, text=True, check=True
+    )
+
+    rows, growth_mb = (int(part) for part in done.stdout.split())
+    assert rows == 1_000_000
+    assert growth_mb < 60, growth_mb
