@@ -65,7 +65,6 @@ def build_report(
     summary = None
     if model is not None:  # a damaged model file fails now, before the slow steps
         summary = model_summary(model)
-    say(f"reading {real} and {synthetic}" + (f" and {holdout}" if holdout else ""))
     quality = evaluate(
         real, synthetic, holdout, table=table, target=target, seed=seed, progress=progress
     )
