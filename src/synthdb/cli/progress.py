@@ -69,10 +69,20 @@ class EpochProgress:
             self.progress.update(
                 self.task,
                 completed=(epoch - 1) * self.steps + step,
-                status=f"epoch {epoch}/{self.max_epochs} loss {loss:.3f}{self.accuracy}",
+                status=f"epoch {epoch}/{self.max_epochs}"
+                + (f" loss {loss:.3f}" if loss == loss else "")  # NaN under DP
+                + self.accuracy,
             )
 
     def on_epoch(self, record: EpochRecord) -> None:
+        if record.epsilon is not None:  # DP: no losses or accuracies (they read the data)
+            self.accuracy = f", epsilon spent {record.epsilon:.3f}"
+            self.console.print(
+                f"  epoch {record.epoch:>3}  epsilon spent {record.epsilon:.4f}  "
+                f"{record.seconds:5.1f} s",
+                soft_wrap=True,
+            )
+            return
         self.accuracy = f", last val accuracy {record.val_accuracy:.4f}"
         marker = " *" if record.best else ""
         self.console.print(
@@ -83,6 +93,13 @@ class EpochProgress:
 
     def on_stop(self, result: TrainingResult) -> None:
         self.close()
+        if result.epochs and result.epochs[-1].epsilon is not None:
+            self.console.print(
+                f"stopped: {result.stop_reason} after {len(result.epochs)} epochs "
+                f"({result.seconds:.1f} s); kept the last epoch (no early stopping under DP)",
+                soft_wrap=True,
+            )
+            return
         self.console.print(
             f"stopped: {result.stop_reason} after {len(result.epochs)} epochs "
             f"({result.seconds:.1f} s); kept epoch {result.best_epoch} "

@@ -29,6 +29,9 @@ from synthdb.training.loop import EpochRecord, QuietListener, TrainingListener, 
 #: Noise std of the averaged gradient, in units of ``clip``, beyond which training learns
 #: nothing useful: the table is too small for the budget.
 MAX_RELATIVE_NOISE = 0.5
+#: A DP row count must exceed its own noise by this factor, or nothing else can be learned
+#: either (the preprocessing histograms carry the same noise).
+MIN_ROWS_PER_COUNT_NOISE = 10.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,16 @@ def plan(privacy: Privacy, ledger: Ledger, rows: float, batch: int, max_epochs: 
         raise UsageError(
             f"--microbatches must be at most the batch size {batch} (got {privacy.microbatches})",
             hint="lower --microbatches or raise --batch-size",
+        )
+    count_noise = next(
+        (e.noise_multiplier or 0.0 for e in ledger.entries if e.target == "row count"), 0.0
+    )
+    if rows < MIN_ROWS_PER_COUNT_NOISE * count_noise:
+        needed = privacy.epsilon * MIN_ROWS_PER_COUNT_NOISE * count_noise / rows
+        raise UsageError(
+            f"the table is too small for epsilon {privacy.epsilon:g}: the DP row count alone "
+            f"is uncertain by +-{count_noise:,.0f} rows; epsilon {needed:.3g} or more would do",
+            hint="raise --epsilon, or train on more rows",
         )
     per_example = privacy.microbatches is None or privacy.microbatches == batch
     microbatches = None if per_example else privacy.microbatches

@@ -1,0 +1,106 @@
+"""DP-SGD's step against a per-example reference loop, clipping bounds, and the noise's scale."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from synthdb.model.network import AutoregressiveNet, NetworkShape
+from synthdb.privacy.dpsgd import PrivateGradient, StepSettings, _forward, poisson_batch
+
+CLIP = 0.5
+
+
+@pytest.fixture
+def net() -> AutoregressiveNet:
+    torch.manual_seed(0)
+    shape = NetworkShape(
+        cardinalities=(3, 5, 4, 7),
+        hidden_inputs=(2,),
+        embedding_dim=4,
+        hidden=8,
+        depth=2,
+        dropout=0.0,
+    )
+    return AutoregressiveNet(shape)
+
+
+@pytest.fixture
+def tokens(net: AutoregressiveNet) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(1)
+    return torch.stack([torch.randint(0, c, (16,), generator=generator) for c in net.cards], dim=1)
+
+
+def reference(
+    net: AutoregressiveNet, tokens: torch.Tensor, groups: list[torch.Tensor], clip: float
+) -> list[torch.Tensor]:
+    """The textbook loop: one autograd pass per group, clip its mean gradient, sum."""
+    params = list(net.parameters())
+    total = [torch.zeros_like(p) for p in params]
+    for rows in groups:
+        if len(rows) == 0:
+            continue
+        grads = torch.autograd.grad(net.row_loss(tokens[rows]).mean(), params)
+        norm = torch.sqrt(sum((g**2).sum() for g in grads))
+        factor = min(1.0, clip / (float(norm) + 1e-12))
+        total = [t + factor * g for t, g in zip(total, grads, strict=True)]
+    return total
+
+
+def largest_gap(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    return max(float((x - y).abs().max()) for x, y in zip(a, b, strict=True))
+
+
+def test_forward_with_taps_is_the_networks_forward(net, tokens) -> None:
+    assert torch.allclose(_forward(net, tokens).loss, net.row_loss(tokens), atol=1e-6)
+
+
+def test_per_example_clipping_equals_a_per_example_loop(net, tokens) -> None:
+    step = PrivateGradient(net, StepSettings(CLIP, 0.0, None, 16.0), torch.Generator())
+    fast, _ = step.clipped_sum(tokens)
+    slow = reference(net, tokens, [torch.tensor([i]) for i in range(len(tokens))], CLIP)
+    assert largest_gap(fast, slow) < 1e-5
+
+
+def test_microbatches_equal_a_per_group_loop(net, tokens) -> None:
+    step = PrivateGradient(net, StepSettings(CLIP, 0.0, 3, 3.0), torch.Generator().manual_seed(5))
+    fast, _ = step.clipped_sum(tokens)
+    group = torch.randint(0, 3, (len(tokens),), generator=torch.Generator().manual_seed(5))
+    slow = reference(net, tokens, [torch.nonzero(group == g).squeeze(1) for g in range(3)], CLIP)
+    assert largest_gap(fast, slow) < 1e-5
+
+
+def test_each_examples_contribution_is_at_most_clip(net, tokens) -> None:
+    clip = 1e-2  # far below the raw gradient norms, so every example is clipped
+    step = PrivateGradient(net, StepSettings(clip, 0.0, None, 16.0), torch.Generator())
+    total, norms = step.clipped_sum(tokens)
+    assert bool((norms > clip).all())
+    parts = []
+    for i in range(len(tokens)):
+        alone, _ = step.clipped_sum(tokens[i : i + 1])
+        norm = torch.sqrt(sum((g**2).sum() for g in alone))
+        assert float(norm) == pytest.approx(clip, rel=1e-4)
+        parts.append(alone)
+    summed = [torch.stack(p).sum(0) for p in zip(*parts, strict=True)]
+    assert largest_gap(total, summed) < 1e-6
+
+
+def test_noise_has_std_noise_multiplier_times_clip(net) -> None:
+    clip, multiplier, groups = 0.7, 1.3, 4.0
+    settings = StepSettings(clip, multiplier * clip, None, groups)
+    step = PrivateGradient(net, settings, torch.Generator().manual_seed(11))
+    empty = torch.zeros(0, len(net.cards), dtype=torch.long)  # no signal: what is left is noise
+    samples: list[torch.Tensor] = []
+    while sum(s.numel() for s in samples) < 50_000:
+        step.step(empty)
+        samples.append(torch.cat([p.grad.flatten() for p in net.parameters()]))
+    noise = torch.cat(samples) * groups  # undo the division by the expected number of groups
+    assert float(noise.mean()) == pytest.approx(0.0, abs=0.03)
+    assert float(noise.std()) == pytest.approx(multiplier * clip, rel=0.02)
+
+
+def test_poisson_sampling_includes_each_row_at_the_rate() -> None:
+    generator = torch.Generator().manual_seed(3)
+    sizes = [len(poisson_batch(10_000, 0.05, generator)) for _ in range(50)]
+    assert sum(sizes) / len(sizes) == pytest.approx(500, rel=0.03)
+    assert len(set(sizes)) > 10  # the batch size varies: it is not a fixed-size shuffle

@@ -1,0 +1,95 @@
+"""The DP statistics behind the encoders: what they release, what they never release."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthdb.config import Privacy, PublicColumn
+from synthdb.privacy.preprocessing import RARE, default_delta, prepare
+from synthdb.schema.inference import infer_schema
+from synthdb.schema.values import to_typed
+
+CANARY = "canary-7f3a"
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = 2_000
+    city = ["Lyon"] * 1_000 + ["Nice"] * 600 + ["Metz"] * 399 + [CANARY]
+    return pd.DataFrame(
+        {
+            "city": city,
+            "age": [str(int(a)) for a in rng.integers(18, 80, rows)],
+            "income": [f"{v:.2f}" for v in rng.lognormal(10, 1, rows)],
+            "score": [str(v) if i % 10 else "" for i, v in enumerate(rng.integers(0, 5, rows))],
+        }
+    )
+
+
+def fit(table: pd.DataFrame, seed: int, policy: str = "keep", **privacy: object):
+    frame = table.replace("", np.nan)
+    schema = infer_schema(frame, "t")
+    typed = to_typed(frame, schema)
+    settings = Privacy(epsilon=1.0, **privacy)  # type: ignore[arg-type]
+    return prepare(typed, schema, policy, settings, 1e-5, np.random.default_rng(seed))  # type: ignore[arg-type]
+
+
+def test_a_value_held_by_one_row_stays_out_of_the_vocabulary(table) -> None:
+    present = sum(CANARY in fit(table, seed).encoder.encoders[0].categories for seed in range(100))
+    assert present <= 1
+    assert "Lyon" in fit(table, 0).encoder.encoders[0].categories  # the common value is kept
+
+
+def test_nothing_exact_is_kept_in_the_schema_or_the_null_report(table) -> None:
+    prepared = fit(table, 3)
+    age = prepared.schema.column("age")
+    assert (age.minimum, age.maximum) != (18.0, 79.0)  # power-of-two range: 16 .. 128
+    assert age.minimum in (16.0, 32.0) and age.maximum == 128.0
+    assert all(c.distinct == 0 and c.null_count == 0 for c in prepared.schema.columns)
+    assert prepared.schema.rows != len(table) or prepared.rows != len(table)
+    assert "DP estimates" in prepared.nulls.warnings[0]
+
+
+def test_every_release_is_in_the_ledger_within_the_share(table) -> None:
+    prepared = fit(table, 4)
+    ledger = prepared.ledger
+    targets = [e.target for e in ledger.entries]
+    assert targets[0] == "schema" and ledger.entries[0].epsilon == 0.0
+    assert "row count" in targets
+    assert any(t.startswith("column city: vocabulary") for t in targets)
+    assert any(t.startswith("column income: range") for t in targets)
+    assert ledger.total_epsilon <= 0.1 + 1e-9  # the default preprocessing share of epsilon 1
+    assert ledger.threshold_delta <= 0.1 * ledger.delta
+
+
+def test_declared_public_columns_are_used_as_given_and_not_charged(table) -> None:
+    public = {
+        "city": PublicColumn(categories=["Lyon", "Nice", "Metz", "Brest"]),
+        "income": PublicColumn(bounds=(0.0, 1e6)),
+    }
+    prepared = fit(table, 5, public=public)
+    city = prepared.encoder.encoders[0]
+    assert city.categories == ["Lyon", "Nice", "Metz", "Brest"]
+    targets = [e.target for e in prepared.ledger.entries]
+    assert not any(t.startswith("column city: vocabulary") for t in targets)
+    assert not any(t.startswith("column income: range") for t in targets)
+    assert "column city" in targets  # recorded as declared public
+
+
+def test_replace_fills_nulls_with_a_dp_average(table) -> None:
+    prepared = fit(table, 6, policy="replace")
+    assert not prepared.prepared["score"].isna().any()
+    assert prepared.nulls.replaced_with["score"] in {1.0, 2.0, 3.0}  # true mean is about 2
+
+
+def test_unseen_categories_map_to_the_rare_placeholder(table) -> None:
+    city = fit(table, 7).encoder.encoders[0]
+    assert city.rare_values == [RARE]
+
+
+def test_default_delta_depends_on_the_row_count_order_of_magnitude_only() -> None:
+    assert default_delta(2_000) == default_delta(9_999) == 1e-5
+    assert default_delta(20_000) == 1e-6

@@ -1,0 +1,126 @@
+"""Training under a budget end to end: the ledger in the model file, stops, and refusals."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from synthdb.config import make_config
+from synthdb.errors import UsageError
+from synthdb.privacy import accounting
+from synthdb.privacy.ledger import Ledger
+from synthdb.synthesizer import Synthesizer
+
+SMALL = {"hidden": 16, "embedding_dim": 4, "nulls": "keep"}
+
+
+def private(frame: pd.DataFrame, **values: object) -> Synthesizer:
+    settings = {**SMALL, "max_epochs": 2, "noise_seed": 1, **values}
+    privacy = {k: settings.pop(k) for k in ("noise_seed",)}
+    config = make_config(**settings)
+    assert config.privacy is not None
+    config = config.model_copy(update={"privacy": config.privacy.model_copy(update=privacy)})
+    return Synthesizer(config).fit(frame)
+
+
+@pytest.fixture(scope="module")
+def model(adult_sample: pd.DataFrame) -> Synthesizer:
+    return private(adult_sample.drop(columns=["person_id"]), epsilon=1.0)
+
+
+def test_the_ledger_round_trips_through_the_manifest(model: Synthesizer, tmp_path: Path) -> None:
+    path = tmp_path / "m.synthdb"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    data = manifest["privacy"]
+    sgd = next(e for e in data["entries"] if e["mechanism"] == "dp-sgd")
+    for key in ("noise_multiplier", "sample_rate", "steps", "delta", "epsilon", "accountant"):
+        assert key in sgd
+    assert sgd["epsilon"] == pytest.approx(
+        accounting.epsilon(
+            [(sgd["noise_multiplier"], sgd["sample_rate"], sgd["steps"])], sgd["delta"]
+        )
+    )
+    recomputed = Ledger.from_dict(data).recompute()
+    assert recomputed == pytest.approx(data["total_epsilon"], rel=1e-9)
+    assert data["total_epsilon"] <= 1.0 + 1e-6
+    assert data["total_epsilon"] > 0.98  # auto noise spends the budget, not less
+    loaded = Synthesizer.load(path)
+    assert loaded.ledger is not None and loaded.ledger.total_epsilon == pytest.approx(recomputed)
+    assert len(loaded.sample(50, seed=2)) == 50
+
+
+def test_nothing_data_dependent_is_recorded_in_the_history(model: Synthesizer) -> None:
+    for record in model.training.epochs:
+        assert record.loss != record.loss and record.val_accuracy != record.val_accuracy  # NaN
+        assert record.epsilon is not None
+    assert model.schema.rows != 3_000 or model.null_report.rows_before != 3_000
+
+
+def test_an_explicit_noise_multiplier_stops_when_the_budget_is_spent(adult_sample) -> None:
+    frame = adult_sample.drop(columns=["person_id"])
+    model = private(frame, epsilon=1.0, noise_multiplier=2.5, max_epochs=200)
+    assert model.training.stop_reason == "privacy budget spent"
+    ledger = model.ledger
+    assert ledger is not None
+    assert ledger.total_epsilon <= 1.0
+    sgd = next(e for e in ledger.entries if e.mechanism == "dp-sgd")
+    assert sgd.steps is not None and sgd.noise_multiplier is not None and sgd.sample_rate
+    one_more = [*ledger.mechanisms()[:-1], (sgd.noise_multiplier, sgd.sample_rate, sgd.steps + 1)]
+    assert accounting.epsilon(one_more, ledger.rdp_delta) > 1.0
+
+
+def test_microbatches_count_twice_the_clip_as_sensitivity(adult_sample) -> None:
+    model = private(adult_sample.drop(columns=["person_id"]), epsilon=4.0, microbatches=8, clip=0.5)
+    sgd = next(e for e in model.ledger.entries if e.mechanism == "dp-sgd")  # type: ignore[union-attr]
+    assert sgd.parameters["sensitivity"] == 1.0
+    assert sgd.parameters["noise_std"] == pytest.approx(sgd.noise_multiplier * 1.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "fragments"),
+    [
+        ({"epsilon": 0}, ["--epsilon", "greater than 0"]),
+        ({"epsilon": 1, "clip": 0}, ["--clip", "greater than 0"]),
+        ({"epsilon": 1, "noise_multiplier": -1}, ["--noise-multiplier", "greater than 0"]),
+        ({"epsilon": 1, "microbatches": 0}, ["--microbatches", "greater than or equal to 1"]),
+        ({"epsilon": 1, "delta": 1.5}, ["--delta", "less than 1"]),
+    ],
+)
+def test_parameters_out_of_range_are_one_line_errors(values, fragments, one_line) -> None:
+    with pytest.raises(UsageError) as caught:
+        make_config(**values)
+    one_line(caught.value, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("values", "fragments"),
+    [
+        ({"epsilon": 1, "delta": 1e-3}, ["--delta must be below 1/rows"]),
+        ({"epsilon": 1, "microbatches": 10_000}, ["--microbatches must be at most the batch"]),
+        (
+            {"epsilon": 1, "noise_multiplier": 0.05},
+            ["--noise-multiplier 0.05 is too small", "less than one epoch"],
+        ),
+    ],
+)
+def test_settings_the_data_cannot_honour_are_refused(
+    adult_sample, values, fragments, one_line
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        private(adult_sample.drop(columns=["person_id"]), **values)
+    one_line(caught.value, *fragments)
+
+
+def test_a_table_too_small_for_the_budget_says_what_epsilon_would_do(
+    adult_sample, one_line
+) -> None:
+    tiny = adult_sample.drop(columns=["person_id"]).head(40)
+    with pytest.raises(UsageError) as caught:
+        private(tiny, epsilon=0.1, delta=1e-3)
+    one_line(caught.value, "too small for epsilon 0.1", "would do")
