@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synthdb.report.model import epsilon_by_epoch, model_summary, summary_from_manifest
+import pandas as pd
+
+from synthdb.config import TrainingConfig
+from synthdb.report.html import _training_section
+from synthdb.report.model import (
+    epsilon_by_epoch,
+    ledger_entries,
+    model_summary,
+    summary_from_manifest,
+)
 from synthdb.synthesizer import Synthesizer
 
 
@@ -54,3 +63,25 @@ def test_a_manifest_with_a_privacy_block_passes_it_through_unchanged() -> None:
 
     assert summary["privacy"] == privacy
     assert summary["stop_reason"] == "epsilon spent"
+
+
+def test_a_model_trained_with_differential_privacy_shows_its_ledger_and_epsilon_curve(
+    adult_sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    config = TrainingConfig(
+        max_epochs=2, batch_size=512, hidden=16, embedding_dim=4, nulls="keep", seed=3, epsilon=5
+    )
+    columns = ["age", "workclass", "sex", "income"]
+    path = tmp_path / "dp.synthdb"
+    Synthesizer(config).fit(adult_sample[columns]).save(path)
+
+    summary = model_summary(path)
+
+    assert summary["privacy"] is not None
+    entries = ledger_entries(summary["privacy"])
+    assert entries and all("mechanism" in entry for entry in entries)
+    curve = summary["epsilon_by_epoch"]
+    assert curve is not None and [epoch for epoch, _ in curve] == [1.0, 2.0]
+    assert 0 < curve[0][1] < curve[1][1] <= 5.0  # spent grows, never past the budget
+    page = _training_section({"model": summary})
+    assert "Epsilon ledger" in page and entries[0]["mechanism"] in page
