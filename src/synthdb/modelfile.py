@@ -45,10 +45,15 @@ WEIGHTS = "weights.safetensors"
 
 
 def save_model(synthesizer: Synthesizer, path: Path, *, overwrite: bool = False) -> None:
-    state = synthesizer.state
     check_output(path, overwrite=overwrite)
-    weights = save_tensors({k: v.contiguous() for k, v in state.net.state_dict().items()})
-    manifest = {
+    weights = save_tensors(synthesizer_tensors(synthesizer))
+    manifest = header() | synthesizer_manifest(synthesizer)
+    write_model_file(path, manifest, weights)
+
+
+def header() -> dict[str, Any]:
+    """What every model file starts with: format, version, date and library versions."""
+    return {
         "format": "synthdb-model",
         "format_version": FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -59,6 +64,29 @@ def save_model(synthesizer: Synthesizer, path: Path, *, overwrite: bool = False)
             "numpy": np.__version__,
             "pandas": pd.__version__,
         },
+    }
+
+
+def synthesizer_tensors(synthesizer: Synthesizer, prefix: str = "") -> dict[str, torch.Tensor]:
+    state = synthesizer.state.net.state_dict()
+    return {prefix + k: v.contiguous() for k, v in state.items()}
+
+
+def write_model_file(path: Path, manifest: dict[str, Any], weights: bytes) -> None:
+    """Write the zip under a temporary name and rename it: never a half-written model."""
+    manifest = manifest | {"weights_sha256": hashlib.sha256(weights).hexdigest()}
+    with (
+        atomic_path(path) as temporary,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
+        zf.writestr(MANIFEST, json.dumps(manifest, indent=1, allow_nan=True))
+        zf.writestr(WEIGHTS, weights)
+
+
+def synthesizer_manifest(synthesizer: Synthesizer) -> dict[str, Any]:
+    """One table's model as plain data: everything but the weights."""
+    state = synthesizer.state
+    return {
         "config": synthesizer.config.model_dump(mode="json"),
         "schema": state.schema.to_dict(),
         "encoder": state.encoder.to_dict(),
@@ -67,14 +95,7 @@ def save_model(synthesizer: Synthesizer, path: Path, *, overwrite: bool = False)
         "stop_reason": state.result.stop_reason,
         "nulls": state.nulls.to_dict(),
         "privacy": state.ledger.to_dict() if state.ledger is not None else None,
-        "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
-    with (
-        atomic_path(path) as temporary,
-        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as zf,
-    ):
-        zf.writestr(MANIFEST, json.dumps(manifest, indent=1, allow_nan=True))
-        zf.writestr(WEIGHTS, weights)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -84,12 +105,30 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def load_model(path: Path) -> Synthesizer:
+    manifest, weights = read_model_file(path)
+    if manifest.get("kind") == "database":
+        raise ModelFileError(
+            f"{path} holds a model of a whole database, not of one table",
+            hint="generate from it with: synthdb generate MODEL -o DATABASE_OR_FOLDER",
+        )
+    return synthesizer_from_manifest(manifest, load_tensors(weights), path)
+
+
+def read_model_file(path: Path) -> tuple[dict[str, Any], bytes]:
+    """Manifest and weights, checked (format, version, checksum)."""
     manifest, weights = _read(path, weights=True)
     assert weights is not None
+    return manifest, weights
+
+
+def synthesizer_from_manifest(
+    manifest: dict[str, Any], tensors: dict[str, torch.Tensor], path: Path
+) -> Synthesizer:
+    """Rebuild one table's model from its manifest part and its weights."""
     try:
         shape = NetworkShape.from_dict(manifest["network"])
         net = AutoregressiveNet(shape)
-        net.load_state_dict(load_tensors(weights))
+        net.load_state_dict(tensors)
         net.eval()
         state = FittedState(
             schema=TableSchema.from_dict(manifest["schema"]),

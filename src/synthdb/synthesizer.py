@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthdb.config import TrainingConfig
+from synthdb.config import NullPolicy, TrainingConfig
 from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.nulls import NullReport, apply_null_policy
 from synthdb.encoding.table import MODELLED_KINDS, TableEncoder
@@ -63,6 +63,23 @@ class FittedState:
     ledger: Ledger | None = None
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a child table's rows are generated under: their parent rows, as tokens.
+
+    ``tokens`` has one row per training row (the parent row it belongs to, as the parent's
+    model encodes it) and ``cardinalities`` gives each column's number of values. A model
+    trained with a context draws rows given a context row (:meth:`Synthesizer.sample_given`).
+    """
+
+    tokens: np.ndarray
+    cardinalities: tuple[int, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.cardinalities)
+
+
 class Synthesizer:
     """Train on one table, then sample any number of synthetic rows.
 
@@ -85,8 +102,13 @@ class Synthesizer:
         *,
         table: str | None = None,
         listener: TrainingListener | None = None,
+        context: Context | None = None,
     ) -> Synthesizer:
-        """Learn ``data`` (a DataFrame, a CSV/Parquet path or a ``sqlite:///`` URL)."""
+        """Learn ``data`` (a DataFrame, a CSV/Parquet path or a ``sqlite:///`` URL).
+
+        With ``context`` (one parent row per row of ``data``), learn the rows given their
+        parent's, as a child table's model does.
+        """
         if isinstance(data, pd.DataFrame):
             frame, name = data, table or "table"
         else:
@@ -102,11 +124,24 @@ class Synthesizer:
         schema = infer_schema(frame, name, config.columns)
         typed = to_typed(frame, schema)
         if config.privacy is not None:
+            if context is not None:
+                raise UsageError(
+                    "differential privacy is not available for related tables yet",
+                    hint="train each table on its own with --epsilon, or drop --epsilon",
+                )
             self._state = _fit_private(config, schema, typed, listener)
             return self
+        if context is not None and context.tokens.shape[0] != len(typed):
+            raise ValueError(f"{context.tokens.shape[0]} context rows for {len(typed)} rows")
+        kept_rows = ~typed.isna().any(axis=1).to_numpy() if config.nulls == "drop" else None
         prepared, nulls = apply_null_policy(typed, schema, config.nulls)
         encoder = TableEncoder.fit(prepared, schema)
         tokens = encoder.encode(prepared)
+        given = 0
+        if context is not None:
+            parent = context.tokens if kept_rows is None else context.tokens[kept_rows]
+            tokens = np.concatenate([parent.astype(tokens.dtype), tokens], axis=1)
+            given = context.width
 
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(prepared))
@@ -118,12 +153,16 @@ class Synthesizer:
 
         torch.manual_seed(config.seed)
         shape = NetworkShape(
-            cardinalities=tuple(s.cardinality for s in encoder.sub_columns),
-            hidden_inputs=tuple(i for i, s in enumerate(encoder.sub_columns) if not s.context),
+            cardinalities=(context.cardinalities if context else ())
+            + tuple(s.cardinality for s in encoder.sub_columns),
+            hidden_inputs=tuple(
+                given + i for i, s in enumerate(encoder.sub_columns) if not s.context
+            ),
             embedding_dim=config.embedding_dim,
             hidden=config.hidden,
             depth=config.depth,
             dropout=config.dropout,
+            context=given,
         )
         net = AutoregressiveNet(shape)
         if not encoder.encoders:
@@ -135,9 +174,15 @@ class Synthesizer:
             low, high = VALIDATION_SAMPLE
             probe_rows = int(min(max(5 * len(val_idx), low), high))
 
+            # a conditional model is scored given the validation rows' own parents
+            probe_context = None
+            if given:
+                picks = np.random.default_rng(config.seed + 1).choice(val_idx, probe_rows)
+                probe_context = torch.from_numpy(tokens[picks, :given].astype(np.int64))
+
             def validate(model: AutoregressiveNet) -> float:
                 generator = torch.Generator().manual_seed(config.seed + 1)
-                sampled = model.sample(probe_rows, generator)
+                sampled = model.sample(probe_rows, generator, probe_context)[:, given:]
                 decoded = encoder.decode(sampled.numpy(), np.random.default_rng(config.seed + 1))
                 return reference.score(decoded[list(kinds)]).overall
 
@@ -182,6 +227,8 @@ class Synthesizer:
         state = self._fitted()
         if rows < 1:
             raise UsageError(f"--rows must be at least 1 (got {rows})")
+        if state.shape.context:
+            raise UsageError("this model draws rows under parent rows: use sample_given")
         sampler = state.net.sampler() if state.encoder.encoders else None
         starts = range(0, rows, batch_rows)
         if workers is None:
@@ -194,6 +241,53 @@ class Synthesizer:
 
         yield from ordered_map(batch, range(len(starts)), workers=workers)
 
+    def sample_given(
+        self, context: np.ndarray, *, seed: int = 0, batch_rows: int = SAMPLE_BATCH
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """One row per context row (a conditional model's parent tokens), and its own tokens.
+
+        The tokens are what this table's children are generated under in turn.
+        """
+        state = self._fitted()
+        given = state.shape.context
+        if context.ndim != 2 or context.shape[1] != given:
+            raise ValueError(f"this model needs {given} context columns, got {context.shape}")
+        sampler = state.net.sampler() if state.encoder.encoders else None
+        starts = range(0, len(context), batch_rows)
+
+        def batch(index: int) -> tuple[pd.DataFrame, np.ndarray]:
+            start = starts[index]
+            part = context[start : start + batch_rows]
+            return self._draw(state, sampler, start, len(part), seed, index, part)
+
+        parts = list(
+            ordered_map(batch, range(len(starts)), workers=min(available_cores(), len(starts)))
+        )
+        if not parts:
+            width = sum(1 for _ in state.encoder.sub_columns)
+            return self._empty(), np.zeros((0, width), dtype=np.int64)
+        frame = pd.concat([p[0] for p in parts], ignore_index=True)
+        return frame, np.concatenate([p[1] for p in parts])
+
+    def encode_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """The tokens of source rows as the model sees them (the context of child tables).
+
+        NULLs are replaced as in training under ``--nulls replace`` and kept otherwise; every
+        row is encoded, none dropped.
+        """
+        state = self._fitted()
+        typed = to_typed(frame, state.schema)
+        policy: NullPolicy = "replace" if self.config.nulls == "replace" else "keep"
+        prepared, _ = apply_null_policy(typed, state.schema, policy)
+        return state.encoder.encode(prepared)
+
+    def sample_with_tokens(self, rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+        """Like :meth:`sample`, with the rows' tokens (the context of child tables)."""
+        state = self._fitted()
+        if state.shape.context:
+            raise UsageError("this model draws rows under parent rows: use sample_given")
+        return self.sample_given(np.zeros((rows, 0), dtype=np.int64), seed=seed)
+
     def _sample_batch(
         self,
         state: FittedState,
@@ -203,12 +297,31 @@ class Synthesizer:
         seed: int,
         batch_index: int,
     ) -> pd.DataFrame:
+        return self._draw(state, sampler, start, count, seed, batch_index, None)[0]
+
+    def _draw(
+        self,
+        state: FittedState,
+        sampler: Sampler | None,
+        start: int,
+        count: int,
+        seed: int,
+        batch_index: int,
+        context: np.ndarray | None,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         generator = torch.Generator().manual_seed(seed * 1_000_003 + batch_index)
         rng = np.random.default_rng([seed, batch_index])
+        given = state.shape.context
         if sampler is not None:
-            tokens = sampler.sample(count, generator).numpy()
+            parent = (
+                torch.from_numpy(context.astype(np.int64))
+                if given and context is not None
+                else None
+            )
+            tokens = sampler.sample(count, generator, parent).numpy()[:, given:]
             typed = state.encoder.decode(tokens, rng)
         else:
+            tokens = np.zeros((count, 0), dtype=np.int64)
             typed = pd.DataFrame(index=range(count))
         columns: dict[str, Any] = {}
         for column in state.schema.columns:
@@ -218,7 +331,7 @@ class Synthesizer:
                 columns[column.name] = pd.Series([column.constant] * count, dtype=object)
             elif column.kind in MODELLED_KINDS:
                 columns[column.name] = typed[column.name].reset_index(drop=True)
-        return to_source(pd.DataFrame(columns), state.schema)
+        return to_source(pd.DataFrame(columns), state.schema), tokens
 
     def _empty(self) -> pd.DataFrame:
         return pd.DataFrame(columns=self._fitted().schema.names)

@@ -19,6 +19,7 @@ pair of sub-columns, so drawing a row costs a few table sums and one head per su
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -51,6 +52,9 @@ class NetworkShape:
     dropout: float = 0.1
     #: sub-columns that later sub-columns must not see (a number's position within its bin)
     hidden_inputs: tuple[int, ...] = ()
+    #: how many leading sub-columns are given, not learned: a parent row's tokens when a
+    #: child table's rows are generated under it; they get no hidden block and no loss
+    context: int = 0
 
     @property
     def embedding_widths(self) -> list[int]:
@@ -58,7 +62,10 @@ class NetworkShape:
 
     @property
     def hidden_widths(self) -> list[int]:
-        return [hidden_width(c, self.hidden) for c in self.cardinalities]
+        return [
+            0 if j < self.context else hidden_width(c, self.hidden)
+            for j, c in enumerate(self.cardinalities)
+        ]
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -107,9 +114,12 @@ class AutoregressiveNet(nn.Module):
         self.deep = nn.ModuleList(
             nn.ModuleList(nn.Linear(h, h) for h in self.h) for _ in range(shape.depth - 1)
         )
-        self.heads = nn.ModuleList(
-            nn.Linear(h, max(c, 1)) for h, c in zip(self.h, self.cards, strict=True)
-        )
+        with warnings.catch_warnings():
+            # context sub-columns have zero-width heads: nothing to initialise, nothing to warn
+            warnings.filterwarnings("ignore", "Initializing zero-element tensors")
+            self.heads = nn.ModuleList(
+                nn.Linear(h, max(c, 1)) for h, c in zip(self.h, self.cards, strict=True)
+            )
         self.dropout = nn.Dropout(shape.dropout)
         self.reset_parameters()
 
@@ -128,6 +138,8 @@ class AutoregressiveNet(nn.Module):
         The first epochs then learn dependencies instead of re-learning marginals.
         """
         for j, module in enumerate(self.heads):
+            if j < self.shape.context:
+                continue
             head = cast(nn.Linear, module)
             counts = torch.bincount(tokens[:, j], minlength=head.out_features).float()
             head.bias.copy_(torch.log((counts + 0.5) / (counts.sum() + 0.5 * counts.numel())))
@@ -162,15 +174,20 @@ class AutoregressiveNet(nn.Module):
         logits = self.forward(tokens)
         total = torch.zeros(tokens.shape[0], device=tokens.device)
         for j, column_logits in enumerate(logits):
+            if j < self.shape.context:
+                continue  # given, not learned
             total = total + F.cross_entropy(column_logits, tokens[:, j], reduction="none")
         return total
 
-    def sample(self, rows: int, generator: torch.Generator) -> Tensor:
+    def sample(
+        self, rows: int, generator: torch.Generator, context: Tensor | None = None
+    ) -> Tensor:
         """Draw ``rows`` token rows, one batched step per sub-column (dropout off).
 
-        For many batches, build :meth:`sampler` once and call its ``sample`` instead.
+        ``context`` (rows x ``shape.context``) gives the leading sub-columns of a conditional
+        model. For many batches, build :meth:`sampler` once and call its ``sample`` instead.
         """
-        return self.sampler().sample(rows, generator)
+        return self.sampler().sample(rows, generator, context)
 
     def sampler(self) -> Sampler:
         """A snapshot of the current weights laid out for fast generation."""

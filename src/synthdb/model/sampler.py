@@ -52,6 +52,7 @@ class Sampler:
         hidden = set(net.shape.hidden_inputs)
         weight = net.w1 * net.mask1
         tables = [cast(nn.Embedding, e).weight for e in net.embeddings]
+        self.context = net.shape.context
         self.blocks: list[_Block] = []
         for j, card in enumerate(net.cards):
             lo, hi = net.h_off[j], net.h_off[j + 1]
@@ -78,10 +79,23 @@ class Sampler:
             )
 
     @torch.inference_mode()
-    def sample(self, rows: int, generator: torch.Generator) -> Tensor:
-        """``rows`` token rows (long, rows x sub-columns) from one uniform per cell."""
+    def sample(
+        self, rows: int, generator: torch.Generator, context: Tensor | None = None
+    ) -> Tensor:
+        """``rows`` token rows (long, rows x sub-columns) from one uniform per cell.
+
+        A conditional model needs ``context``, the tokens of its leading sub-columns (rows x
+        ``context``); they are copied into the result as they are.
+        """
         columns = len(self.blocks)
         tokens = torch.empty(rows, columns, dtype=torch.long)
+        if self.context:
+            if context is None or tuple(context.shape) != (rows, self.context):
+                got = None if context is None else tuple(context.shape)
+                raise ValueError(
+                    f"this model needs context of shape {(rows, self.context)}, got {got}"
+                )
+            tokens[:, : self.context] = context
         draws = torch.rand(rows, columns, generator=generator)
         for start in range(0, rows, CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, rows)
@@ -90,7 +104,8 @@ class Sampler:
 
     def _chunk(self, tokens: Tensor, draws: Tensor) -> None:
         rows = tokens.shape[0]
-        for j, block in enumerate(self.blocks):
+        for j in range(self.context, len(self.blocks)):
+            block = self.blocks[j]
             if block.table is None:
                 hidden = F.relu(block.bias).expand(rows, -1)
             else:

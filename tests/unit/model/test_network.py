@@ -138,3 +138,49 @@ def test_each_sampled_token_is_the_inverse_cdf_of_the_forward_pass_at_its_unifor
         expected = expected.squeeze(1).clamp(max=CARDINALITIES[j] - 1)
         mismatches = int((expected != samples[:, j]).sum())
         assert mismatches <= 2, f"sub-column {j}: {mismatches} of {rows} tokens differ"
+
+
+def test_a_conditional_model_copies_its_context_and_samples_the_rest_by_inverse_cdf() -> None:
+    # Setup: the first two sub-columns are given (a parent row's tokens)
+    torch.manual_seed(4)
+    net = AutoregressiveNet(NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8, context=2))
+    net.eval()
+    rows = 4_000
+    context = _random_tokens(rows, seed=9)[:, :2]
+
+    # Run
+    samples = net.sample(rows, torch.Generator().manual_seed(5), context)
+    draws = torch.rand(rows, len(CARDINALITIES), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        logits = net(samples)
+
+    # Assert: context kept; each later token is the inverse CDF given that very context
+    assert torch.equal(samples[:, :2], context)
+    for j in range(2, len(CARDINALITIES)):
+        cumulative = torch.softmax(logits[j].double(), dim=1).cumsum(dim=1)
+        expected = torch.searchsorted(cumulative, draws[:, j : j + 1].double(), right=True)
+        expected = expected.squeeze(1).clamp(max=CARDINALITIES[j] - 1)
+        assert int((expected != samples[:, j]).sum()) <= 2
+
+
+def test_a_conditional_model_learns_nothing_about_its_context_columns() -> None:
+    net = AutoregressiveNet(NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8, context=2))
+    net.eval()
+    tokens = _random_tokens(16)
+
+    with torch.no_grad():
+        logits = net(tokens)
+        expected = sum(
+            torch.nn.functional.cross_entropy(logits[j], tokens[:, j], reduction="none")
+            for j in range(2, len(CARDINALITIES))
+        )
+
+    assert net.shape.hidden_widths[:2] == [0, 0]
+    assert torch.allclose(net.row_loss(tokens), expected)
+
+
+def test_a_conditional_model_refuses_missing_context() -> None:
+    net = AutoregressiveNet(NetworkShape(CARDINALITIES, context=2))
+
+    with pytest.raises(ValueError, match="needs context"):
+        net.sample(10, torch.Generator().manual_seed(0))

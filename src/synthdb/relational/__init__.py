@@ -1,0 +1,1 @@
+"""Related tables: one model per table, children generated under their parents."""

@@ -1,0 +1,473 @@
+"""A set of related models, one per table, and the generation of a whole synthetic database.
+
+Training walks the tables parents first (:mod:`synthdb.relational.plan`). Each table's model
+learns its own values plus, for every relation pointing at it, how many child rows each of its
+rows has (a hidden count column); a child table's model learns its values given its context
+parent's row (that row's tokens). Key columns are never learned.
+
+Generation walks the same order: root tables get ``rows x scale`` rows; a child table gets, for
+each synthetic parent row, as many rows as the parent's count column says, drawn given that
+parent row, plus the source's share of rows without a parent (NULL or dangling keys, which come
+out NULL). Primary keys are new and unique in the source's format; every other foreign key is
+drawn among the synthetic parent rows in proportion to their learned counts. Self-references
+point only to rows drawn earlier, so they never form a cycle and insert in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthdb.config import TrainingConfig
+from synthdb.encoding.keys import generate_keys
+from synthdb.errors import InputError
+from synthdb.relational.keys import (
+    children_per_parent,
+    draw_references,
+    parent_positions,
+)
+from synthdb.relational.plan import Relation, TablePlan, make_plans
+from synthdb.schema.inference import infer_schema
+from synthdb.schema.relations import DatabaseSchema
+from synthdb.schema.table import ColumnSchema
+from synthdb.synthesizer import Context, Synthesizer
+from synthdb.training.loop import TrainingListener
+
+#: Parent tables of at most this many rows are drawn several times (see ``_draw_rows``).
+SMALL_PARENT_ROWS = 5_000
+DRAWS_FOR_SMALL_PARENTS = 8
+
+#: ``listener_for(table, rows)`` -> progress listener for that table's training (or None)
+ListenerFactory = Callable[[str, int], TrainingListener | None]
+
+
+@dataclass
+class TableModel:
+    """One table's model and what generation needs besides it."""
+
+    name: str
+    rows: int
+    #: the table's model; None when it has nothing but keys
+    synthesizer: Synthesizer | None
+    #: source rows whose context key is NULL or points nowhere
+    orphans: int = 0
+    #: whether the context starts with a has-parent flag (some rows had none)
+    flag: bool = False
+    #: per other relation (by foreign-key index): share of rows with a NULL or dangling key
+    null_shares: dict[int, float] = field(default_factory=dict)
+    #: primary-key columns that are not foreign keys: how to make new values
+    keys: dict[str, ColumnSchema] = field(default_factory=dict)
+    #: output columns, in the source's order
+    columns: list[str] = field(default_factory=list)
+    #: per relation pointing here ("child/index"): source child rows that have a parent here
+    children: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "orphans": self.orphans,
+            "flag": self.flag,
+            "null_shares": {str(k): v for k, v in self.null_shares.items()},
+            "keys": {k: v.to_dict() for k, v in self.keys.items()},
+            "columns": self.columns,
+            "children": self.children,
+        }
+
+
+class DatabaseModel:
+    """Train on a whole database (or folder of related files); generate a synthetic twin.
+
+    ``configs`` overrides the training parameters per table; ``contexts`` names, per table,
+    the parent its rows are generated under (default: see :mod:`synthdb.relational.plan`).
+    """
+
+    def __init__(
+        self,
+        config: TrainingConfig | None = None,
+        *,
+        configs: Mapping[str, TrainingConfig] | None = None,
+        contexts: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config or TrainingConfig()
+        self.configs = dict(configs or {})
+        self.contexts = dict(contexts or {})
+        self.schema: DatabaseSchema | None = None
+        self.plans: dict[str, TablePlan] = {}
+        self.models: dict[str, TableModel] = {}
+        #: remarks for the user (policy changes and the like), one line each
+        self.notes: list[str] = []
+
+    # ------------------------------------------------------------------ training
+    def table_config(self, name: str) -> TrainingConfig:
+        config = self.configs.get(name, self.config)
+        if config.privacy is not None:
+            raise InputError(
+                "differential privacy is not available for related tables yet",
+                hint="train one table at a time with --epsilon",
+            )
+        if config.nulls == "drop":
+            # dropping a parent row would orphan its children, and a child row its counts
+            config = config.model_copy(update={"nulls": "keep"})
+            note = "--nulls drop keeps NULLs in related tables (dropping rows breaks keys)"
+            if note not in self.notes:
+                self.notes.append(note)
+        return config
+
+    def fit(
+        self,
+        schema: DatabaseSchema,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        listener_for: ListenerFactory | None = None,
+    ) -> DatabaseModel:
+        """Learn every table of ``schema`` from ``frames`` (all of them, by table name)."""
+        missing = [name for name in schema.order if name not in frames]
+        if missing:
+            raise ValueError(f"no rows given for table {missing[0]!r}")
+        schema.check_rows({name: len(frames[name]) for name in schema.order})
+        self.schema = schema
+        self.plans = make_plans(schema, self.contexts)
+        positions: dict[tuple[str, int], np.ndarray] = {}
+
+        def located(relation: Relation) -> np.ndarray:
+            where = (relation.child, relation.index)
+            if where not in positions:
+                parent_table = schema.table(relation.parent)
+                positions[where] = parent_positions(
+                    frames[relation.child],
+                    relation.key.columns,
+                    frames[relation.parent],
+                    relation.key.parent_columns or parent_table.primary_key,
+                )
+            return positions[where]
+
+        tokens: dict[str, np.ndarray] = {}
+        cardinalities: dict[str, tuple[int, ...]] = {}
+        for name in schema.order:
+            table = schema.table(name)
+            plan = self.plans[name]
+            frame = frames[name].reset_index(drop=True)
+            model = TableModel(name=name, rows=len(frame), synthesizer=None)
+            model.columns = [c for c in table.names if c in frame.columns]
+            key_set = set(plan.key_columns)
+            values = frame[[c for c in model.columns if c not in key_set]].copy()
+            overrides: dict[str, dict[str, Any]] = {}
+            for relation in plan.children:
+                per_row = children_per_parent(located(relation), len(frame))
+                values[relation.count_column] = per_row
+                overrides[relation.count_column] = {"kind": "numeric"}
+                model.children[f"{relation.child}/{relation.index}"] = int(per_row.sum())
+            for other in plan.others:
+                pointing = located(other)
+                model.null_shares[other.index] = float((pointing < 0).mean()) if len(frame) else 0.0
+            own_keys = [c for c in table.primary_key if c not in _foreign_columns(table)]
+            if own_keys:
+                key_schema = infer_schema(
+                    frame[own_keys], name, {c: {"kind": "key"} for c in own_keys}
+                )
+                model.keys = {c.name: c for c in key_schema.columns}
+
+            context: Context | None = None
+            if plan.context is not None:
+                pointing = located(plan.context)
+                orphan = pointing < 0
+                model.orphans = int(orphan.sum())
+                model.flag = bool(orphan.any())
+                context = _context(
+                    tokens[plan.context.parent],
+                    cardinalities[plan.context.parent],
+                    pointing,
+                    flag=model.flag,
+                )
+            if values.shape[1]:
+                config = self.table_config(name)
+                columns = {**config.columns, **overrides}
+                synthesizer = Synthesizer(config.model_copy(update={"columns": columns}))
+                listener = listener_for(name, len(frame)) if listener_for else None
+                synthesizer.fit(values, table=name, listener=listener, context=context)
+                model.synthesizer = synthesizer
+                tokens[name] = synthesizer.encode_rows(values)
+                cardinalities[name] = tuple(
+                    s.cardinality for s in synthesizer.state.encoder.sub_columns
+                )
+            else:
+                tokens[name] = np.zeros((len(frame), 0), dtype=np.int64)
+                cardinalities[name] = ()
+            self.models[name] = model
+        return self
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, *, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
+        """A synthetic database: one frame per table, keys intact, in dependency order."""
+        schema = self._fitted()
+        if not scale > 0:
+            raise InputError(f"--scale must be above 0 (got {scale})")
+        draft = _Draft()
+        out, tokens, counts, parents_of = draft.out, draft.tokens, draft.counts, draft.parents_of
+        for number, name in enumerate(schema.order):
+            plan, model = self.plans[name], self.models[name]
+            rng = np.random.default_rng([seed, number, 1])
+            if plan.context is None:
+                pointing = np.full(max(1, round(model.rows * scale)), -1, dtype=np.int64)
+                context_tokens = np.zeros((len(pointing), 0), dtype=np.int64)
+            else:
+                relation = plan.context
+                per_parent = counts[(relation.child, relation.index)]
+                if set(schema.table(name).primary_key) <= set(relation.key.columns):
+                    per_parent = np.minimum(per_parent, 1)  # one child per parent at most
+                pointing = np.concatenate(
+                    [
+                        np.repeat(np.arange(len(per_parent)), per_parent),
+                        np.full(round(model.orphans * scale), -1),
+                    ]
+                ).astype(np.int64)
+                parent_model = self.models[relation.parent]
+                width = (
+                    len(parent_model.synthesizer.state.encoder.sub_columns)
+                    if parent_model.synthesizer
+                    else 0
+                )
+                context_tokens = _context_rows(
+                    tokens[relation.parent], width, pointing, flag=model.flag
+                )
+            frame, own, drawn = self._draw_rows(model, plan, context_tokens, seed, number)
+            counts.update(drawn)
+            for key, column_schema in model.keys.items():
+                frame[key] = generate_keys(column_schema, 0, len(frame), rng).to_numpy()
+            if plan.context is not None:
+                self._fill(frame, plan.context, pointing, out)
+            parents_of[name] = pointing
+            tokens[name] = own
+            out[name] = frame
+            for relation in plan.others:
+                if relation.parent in out and relation.parent != name:
+                    self._fill_other(draft, relation, rng)
+        # references to tables generated later (cycle breaks) and to the table itself
+        for number, name in enumerate(schema.order):
+            rng = np.random.default_rng([seed, number, 2])
+            for relation in self.plans[name].others:
+                if relation.parent == name:
+                    self._fill_self(out, relation, counts, rng)
+                elif schema.order.index(relation.parent) >= number:
+                    self._fill_other(draft, relation, rng)
+        return {name: out[name][self.models[name].columns] for name in schema.order}
+
+    def _draw_rows(
+        self,
+        model: TableModel,
+        plan: TablePlan,
+        context: np.ndarray,
+        seed: int,
+        number: int,
+    ) -> tuple[pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]]:
+        """A table's rows, their tokens, and how many children each row gets per relation.
+
+        A parent table of few rows draws its children counts from few samples, so their total
+        swings widely (18 playlists, one holding 3,290 tracks): such tables are drawn several
+        times and the draw whose totals come closest to the source's, per parent row, is kept.
+        The counts are then scaled to that total exactly (largest remainder), so every table
+        has the source's rows per parent row.
+        """
+        rows = len(context)
+        if model.synthesizer is None:
+            return pd.DataFrame(index=range(rows)), np.zeros((rows, 0), dtype=np.int64), {}
+        tries = DRAWS_FOR_SMALL_PARENTS if plan.children and rows <= SMALL_PARENT_ROWS else 1
+        best: tuple[float, pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]] | None
+        best = None
+        for attempt in range(tries):
+            draw_seed = (seed * 1_000 + number) * 100 + attempt
+            if context.shape[1] or self.plans[model.name].context is not None:
+                frame, own = model.synthesizer.sample_given(context, seed=draw_seed)
+            else:
+                frame, own = model.synthesizer.sample_with_tokens(rows, seed=draw_seed)
+            counts: dict[tuple[str, int], np.ndarray] = {}
+            miss = 0.0
+            for relation in plan.children:
+                column = frame.pop(relation.count_column)
+                numbers = pd.to_numeric(column, errors="coerce").fillna(0).to_numpy()
+                counts[(relation.child, relation.index)] = np.clip(np.round(numbers), 0, None)
+                target = self._children_target(model, relation, rows)
+                miss += abs(float(numbers.sum()) - target) / max(target, 1.0)
+            if best is None or miss < best[0]:
+                best = (miss, frame, own, counts)
+        assert best is not None
+        _, frame, own, counts = best
+        rng = np.random.default_rng([seed, number, 3])
+        for relation in plan.children:
+            where = (relation.child, relation.index)
+            target = round(self._children_target(model, relation, rows))
+            counts[where] = calibrate(counts[where], target, rng)
+        return frame, own, counts
+
+    @staticmethod
+    def _children_target(model: TableModel, relation: Relation, rows: int) -> float:
+        """The source's children with a parent, per parent row, times the rows drawn."""
+        total = model.children.get(f"{relation.child}/{relation.index}", 0)
+        return total * rows / max(model.rows, 1)
+
+    def _fill(
+        self,
+        frame: pd.DataFrame,
+        relation: Relation,
+        pointing: np.ndarray,
+        out: Mapping[str, pd.DataFrame],
+    ) -> None:
+        parent = out[relation.parent]
+        for child_column, parent_column in zip(
+            relation.key.columns, relation.key.parent_columns, strict=True
+        ):
+            frame[child_column] = _take(parent[parent_column], pointing)
+
+    def _fill_other(self, draft: _Draft, relation: Relation, rng: np.random.Generator) -> None:
+        out, counts, parents_of = draft.out, draft.counts, draft.parents_of
+        frame = out[relation.child]
+        model = self.models[relation.child]
+        rows = len(frame)
+        share = model.null_shares.get(relation.index, 0.0)
+        pointing = np.full(rows, -1, dtype=np.int64)
+        with_key = np.sort(rng.permutation(rows)[: rows - round(share * rows)])
+        weights = counts[(relation.child, relation.index)]
+        groups = None
+        table = self._fitted().table(relation.child)
+        context = self.plans[relation.child].context
+        if context is not None and table.primary_key:
+            together = set(context.key.columns) | set(relation.key.columns)
+            if set(table.primary_key) <= together:
+                groups = parents_of[relation.child][with_key]
+        pointing[with_key] = draw_references(weights, len(with_key), rng, groups=groups)
+        self._fill(frame, relation, pointing, out)
+        if groups is not None and (pointing[with_key] < 0).any():
+            # more children than distinct parents in a group: those rows cannot exist
+            keep = np.ones(rows, dtype=bool)
+            keep[with_key[pointing[with_key] < 0]] = False
+            draft.keep_rows(relation.child, keep, self.plans[relation.child].children)
+
+    def _fill_self(
+        self,
+        out: dict[str, pd.DataFrame],
+        relation: Relation,
+        counts: Mapping[tuple[str, int], np.ndarray],
+        rng: np.random.Generator,
+    ) -> None:
+        frame = out[relation.child]
+        rows = len(frame)
+        share = self.models[relation.child].null_shares.get(relation.index, 0.0)
+        weights = counts[(relation.child, relation.index)].astype(np.float64) + 0.05
+        # rows that are referenced most come first; each row points to an earlier one
+        order = np.argsort(-(weights * rng.uniform(0.5, 1.5, rows)), kind="stable")
+        roots = max(1, round(share * rows)) if share > 0 else 1
+        cumulative = np.cumsum(weights[order])
+        pointing = np.full(rows, -1, dtype=np.int64)
+        ranks = np.arange(roots, rows)
+        targets = rng.uniform(0, 1, len(ranks)) * cumulative[ranks - 1]
+        chosen = np.minimum(np.searchsorted(cumulative, targets, side="right"), ranks - 1)
+        pointing[order[ranks]] = order[chosen]
+        if share == 0:
+            pointing[order[0]] = order[0]  # the source had no NULL here: the root is its own
+        self._fill(frame, relation, pointing, out)
+
+    def _fitted(self) -> DatabaseSchema:
+        if self.schema is None:
+            raise InputError("the database model is not trained yet")
+        return self.schema
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | Path, *, overwrite: bool = False) -> None:
+        from synthdb.relational.modelfile import save_database_model
+
+        save_database_model(self, Path(path), overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> DatabaseModel:
+        from synthdb.relational.modelfile import load_database_model
+
+        return load_database_model(Path(path))
+
+
+def calibrate(counts: np.ndarray, target: int, rng: np.random.Generator) -> np.ndarray:
+    """Integer counts summing to ``target``, in proportion to ``counts`` (largest remainder).
+
+    All-zero counts are spread evenly. Ties in the remainders are broken at random.
+    """
+    counts = np.clip(np.asarray(counts, dtype=np.float64), 0, None)
+    if len(counts) == 0:
+        return counts.astype(np.int64)
+    total = counts.sum()
+    shares = counts / total if total > 0 else np.full(len(counts), 1.0 / len(counts))
+    exact = shares * max(target, 0)
+    out = np.floor(exact).astype(np.int64)
+    short = int(max(target, 0) - out.sum())
+    if short > 0:
+        remainder = exact - out + rng.uniform(0, 1e-9, len(out))
+        out[np.argsort(-remainder, kind="stable")[:short]] += 1
+    return out
+
+
+@dataclass
+class _Draft:
+    """The synthetic database while it is drawn, table by table."""
+
+    out: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: each table's own tokens: the context of its children
+    tokens: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per relation, how many children each synthetic parent row gets
+    counts: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    #: per table, each row's context parent position (-1: none)
+    parents_of: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def keep_rows(self, name: str, keep: np.ndarray, children: list[Relation]) -> None:
+        self.out[name] = self.out[name].loc[keep].reset_index(drop=True)
+        for store in (self.tokens, self.parents_of):
+            if name in store:
+                store[name] = store[name][keep]
+        for relation in children:
+            where = (relation.child, relation.index)
+            if where in self.counts:
+                self.counts[where] = self.counts[where][keep]
+
+
+def _foreign_columns(table: Any) -> set[str]:
+    return {c for key in table.foreign_keys for c in key.columns}
+
+
+def _context(
+    parent_tokens: np.ndarray,
+    parent_cards: tuple[int, ...],
+    pointing: np.ndarray,
+    *,
+    flag: bool,
+) -> Context:
+    rows = _context_rows(parent_tokens, len(parent_cards), pointing, flag=flag)
+    return Context(rows, ((2,) if flag else ()) + parent_cards)
+
+
+def _context_rows(
+    parent_tokens: np.ndarray, width: int, pointing: np.ndarray, *, flag: bool
+) -> np.ndarray:
+    """Each row's parent tokens (zeros without a parent), after a has-parent flag if wanted."""
+    has = pointing >= 0
+    rows = np.zeros((len(pointing), width), dtype=np.int64)
+    if width and has.any():
+        rows[has] = parent_tokens[pointing[has]]
+    if flag:
+        rows = np.concatenate([has.astype(np.int64)[:, None], rows], axis=1)
+    return rows
+
+
+def _take(values: pd.Series, pointing: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Parent key values by position; NULL where there is no parent."""
+    taken = values.reset_index(drop=True).take(np.maximum(pointing, 0))
+    if not (pointing < 0).any():
+        return taken.to_numpy()
+    if pd.api.types.is_integer_dtype(taken.dtype):
+        taken = taken.astype("Int64")
+    else:
+        taken = taken.astype(object)
+    taken = taken.reset_index(drop=True)
+    taken[pointing < 0] = None
+    return taken.array

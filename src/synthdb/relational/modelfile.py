@@ -1,0 +1,105 @@
+"""A database model in one file: the same zip as a table's model, one entry per table.
+
+``manifest.json`` holds ``kind: database``, the database schema (tables, types, keys; never a
+location or credentials), the plan (which parent each table is drawn under) and, per table,
+the table's model manifest as :mod:`synthdb.modelfile` writes it. ``weights.safetensors`` holds
+every table's weights under ``<table>/``. No pickle, as for a single table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from synthdb.config import TrainingConfig
+from synthdb.errors import ModelFileError
+from synthdb.io.sinks import check_output
+from synthdb.modelfile import (
+    header,
+    read_model_file,
+    synthesizer_from_manifest,
+    synthesizer_manifest,
+    synthesizer_tensors,
+    write_model_file,
+)
+from synthdb.relational.model import DatabaseModel, TableModel
+from synthdb.relational.plan import make_plans
+from synthdb.schema.relations import DatabaseSchema
+from synthdb.schema.table import ColumnSchema
+
+
+def save_database_model(model: DatabaseModel, path: Path, *, overwrite: bool = False) -> None:
+    schema = model._fitted()
+    check_output(path, overwrite=overwrite)
+    tensors: dict[str, torch.Tensor] = {}
+    tables: dict[str, Any] = {}
+    for name in schema.order:
+        table = model.models[name]
+        entry = table.to_dict()
+        entry["model"] = None
+        if table.synthesizer is not None:
+            entry["model"] = synthesizer_manifest(table.synthesizer)
+            tensors.update(synthesizer_tensors(table.synthesizer, prefix=f"{name}/"))
+        tables[name] = entry
+    manifest = header() | {
+        "kind": "database",
+        "config": model.config.model_dump(mode="json"),
+        "database": schema.to_dict(),
+        "contexts": {
+            name: plan.context.parent for name, plan in model.plans.items() if plan.context
+        },
+        "notes": model.notes,
+        "tables": tables,
+    }
+    write_model_file(path, manifest, save_tensors(tensors) if tensors else save_tensors({}))
+
+
+def is_database_model(manifest: dict[str, Any]) -> bool:
+    return manifest.get("kind") == "database"
+
+
+def load_database_model(path: Path) -> DatabaseModel:
+    manifest, weights = read_model_file(path)
+    if not is_database_model(manifest):
+        raise ModelFileError(
+            f"{path} holds a model of one table, not of a database",
+            hint="generate from it with: synthdb generate MODEL -o FILE --rows N",
+        )
+    tensors = load_tensors(weights)
+    try:
+        schema = DatabaseSchema.from_dict(manifest["database"])
+        model = DatabaseModel(
+            TrainingConfig(**manifest["config"]), contexts=manifest.get("contexts", {})
+        )
+        model.schema = schema
+        model.plans = make_plans(schema, model.contexts)
+        model.notes = list(manifest.get("notes", []))
+        for name in schema.order:
+            entry = manifest["tables"][name]
+            synthesizer = None
+            if entry.get("model") is not None:
+                prefix = f"{name}/"
+                own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                synthesizer = synthesizer_from_manifest(entry["model"], own, path)
+            model.models[name] = TableModel(
+                name=name,
+                rows=int(entry["rows"]),
+                synthesizer=synthesizer,
+                orphans=int(entry.get("orphans", 0)),
+                flag=bool(entry.get("flag", False)),
+                null_shares={int(k): float(v) for k, v in entry.get("null_shares", {}).items()},
+                keys={k: ColumnSchema.from_dict(v) for k, v in entry.get("keys", {}).items()},
+                columns=list(entry["columns"]),
+                children={k: int(v) for k, v in entry.get("children", {}).items()},
+            )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(
+            f"{path} is damaged: its manifest does not describe a database model "
+            f"({type(exc).__name__})",
+            hint="train the model again",
+        ) from None
+    return model

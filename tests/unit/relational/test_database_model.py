@@ -1,0 +1,193 @@
+"""A small constructed database with every kind of relation, trained and generated for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthdb.config import TrainingConfig
+from synthdb.errors import ModelFileError
+from synthdb.relational.model import DatabaseModel
+from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, TableDef
+
+
+def _database(seed: int = 0) -> tuple[DatabaseSchema, dict[str, pd.DataFrame]]:
+    rng = np.random.default_rng(seed)
+    staff = pd.DataFrame({"id": range(1, 13), "boss": [None, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4]})
+    staff["boss"] = staff["boss"].astype("Int64")
+    staff["grade"] = rng.choice(["a", "b"], len(staff))
+    customers = pd.DataFrame(
+        {
+            "cid": range(100, 400),
+            "rep": rng.integers(1, 13, 300),
+            "segment": rng.choice(["vip", "basic"], 300, p=[0.3, 0.7]),
+        }
+    )
+    products = pd.DataFrame({"pid": range(1, 31), "price": rng.integers(1, 50, 30) * 10})
+    per_customer = np.where(customers["segment"] == "vip", 6, 1)
+    owner = np.repeat(customers["cid"].to_numpy(), per_customer)
+    orders = pd.DataFrame(
+        {
+            "oid": range(1, len(owner) + 1),
+            "customer": owner,
+            "product": rng.choice(products["pid"], len(owner), p=np.r_[[0.5], [0.5 / 29] * 29]),
+        }
+    )
+    vip = set(customers.loc[customers["segment"] == "vip", "cid"])
+    orders["amount"] = np.where(orders["customer"].isin(vip), 500, 20) + rng.integers(
+        0, 5, len(orders)
+    )
+    tags = pd.DataFrame({"tid": range(1, 6), "label": list("pqrst")})
+    pairs = [(o, t) for o in orders["oid"][:200] for t in rng.choice(5, 2, replace=False) + 1]
+    order_tags = pd.DataFrame(pairs, columns=["order_id", "tag_id"])
+    frames = {
+        "staff": staff,
+        "customers": customers,
+        "products": products,
+        "orders": orders,
+        "tags": tags,
+        "order_tags": order_tags,
+    }
+
+    def table(name: str, pk: tuple[str, ...], fks: list[ForeignKey]) -> TableDef:
+        columns = [ColumnDef(c, nullable=c == "boss") for c in frames[name].columns]
+        return TableDef(name, columns, pk, fks, rows=len(frames[name]))
+
+    schema = DatabaseSchema.build(
+        [
+            table(
+                "order_tags",
+                ("order_id", "tag_id"),
+                [ForeignKey(("order_id",), "orders"), ForeignKey(("tag_id",), "tags")],
+            ),
+            table(
+                "orders",
+                ("oid",),
+                [ForeignKey(("customer",), "customers"), ForeignKey(("product",), "products")],
+            ),
+            table("customers", ("cid",), [ForeignKey(("rep",), "staff")]),
+            table("staff", ("id",), [ForeignKey(("boss",), "staff")]),
+            table("products", ("pid",), []),
+            table("tags", ("tid",), []),
+        ]
+    )
+    return schema, frames
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[DatabaseSchema, dict[str, pd.DataFrame], DatabaseModel]:
+    schema, frames = _database()
+    model = DatabaseModel(TrainingConfig(max_epochs=25, seed=1)).fit(schema, frames)
+    return schema, frames, model
+
+
+def _keys_are_intact(schema: DatabaseSchema, out: dict[str, pd.DataFrame]) -> None:
+    for name, table in schema.tables.items():
+        frame = out[name]
+        assert not frame.duplicated(list(table.primary_key)).any(), f"{name}: duplicate keys"
+        for key in table.foreign_keys:
+            parent = out[key.parent]
+            values = frame[list(key.columns)].dropna()
+            known = set(map(tuple, parent[list(key.parent_columns)].astype(str).to_numpy()))
+            given = set(map(tuple, values.astype(str).to_numpy()))
+            assert given <= known, f"{key.describe(name)} points nowhere"
+
+
+def test_every_key_is_unique_and_every_reference_points_to_a_row(trained) -> None:
+    schema, _, model = trained
+
+    out = model.generate(seed=3)
+
+    _keys_are_intact(schema, out)
+    assert list(out) == schema.order
+    for name, table in schema.tables.items():
+        assert list(out[name].columns) == table.names
+
+
+def test_row_counts_follow_the_source_and_the_scale(trained) -> None:
+    _, frames, model = trained
+
+    same = model.generate(seed=4)
+    half = model.generate(scale=0.5, seed=4)
+
+    for name in ("customers", "orders", "order_tags"):
+        assert len(same[name]) == pytest.approx(len(frames[name]), rel=0.1), name
+        assert len(half[name]) == pytest.approx(len(frames[name]) / 2, rel=0.15), name
+
+
+def test_children_per_parent_depend_on_the_parent_as_in_the_source(trained) -> None:
+    # Setup: vip customers have 6 orders of about 500, basic ones 1 order of about 20
+    _, _, model = trained
+
+    # Run
+    out = model.generate(seed=5)
+    orders = out["orders"].merge(out["customers"], left_on="customer", right_on="cid")
+
+    # Assert: the parent's segment still drives both how many orders and their amounts
+    per_customer = orders.groupby("cid").size()
+    segment = out["customers"].set_index("cid")["segment"]
+    vip_orders = per_customer.reindex(segment[segment == "vip"].index, fill_value=0).mean()
+    basic_orders = per_customer.reindex(segment[segment == "basic"].index, fill_value=0).mean()
+    assert vip_orders > 3 * basic_orders
+    vip_amount = orders.loc[orders["segment"] == "vip", "amount"].median()
+    basic_amount = orders.loc[orders["segment"] == "basic", "amount"].median()
+    assert vip_amount > 300 > basic_amount
+
+
+def test_a_second_parent_keeps_its_popularity(trained) -> None:
+    # product 1 holds half of all orders in the source
+    _, _, model = trained
+    out = model.generate(seed=6)
+
+    top = out["orders"]["product"].value_counts(normalize=True).iloc[0]
+
+    assert top > 0.3  # a uniform draw among 30 products would give about 0.05
+
+
+def test_self_references_have_roots_and_no_cycles(trained) -> None:
+    _, _, model = trained
+    staff = model.generate(seed=7)["staff"]
+
+    boss = dict(zip(staff["id"], staff["boss"], strict=True))
+    assert staff["boss"].isna().sum() >= 1
+    for start in boss:
+        seen = set()
+        node = start
+        while not pd.isna(node):
+            assert node not in seen, "cycle"
+            seen.add(node)
+            node = boss[node]
+
+
+def test_the_same_seed_gives_the_same_database(trained) -> None:
+    _, _, model = trained
+
+    first, again = model.generate(seed=8), model.generate(seed=8)
+
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], again[name])
+
+
+def test_a_saved_model_generates_the_same_database(trained, tmp_path: Path) -> None:
+    _, _, model = trained
+    path = tmp_path / "db.synthdb"
+
+    model.save(path)
+    loaded = DatabaseModel.load(path)
+
+    for name, frame in model.generate(seed=9).items():
+        pd.testing.assert_frame_equal(frame, loaded.generate(seed=9)[name])
+
+
+def test_a_table_model_file_is_not_read_as_a_database(tmp_path: Path) -> None:
+    from synthdb import Synthesizer
+
+    path = tmp_path / "one.synthdb"
+    frame = pd.DataFrame({"x": [1, 2, 3, 4] * 10})
+    Synthesizer(TrainingConfig(max_epochs=1)).fit(frame).save(path)
+
+    with pytest.raises(ModelFileError, match="one table"):
+        DatabaseModel.load(path)
