@@ -261,21 +261,19 @@ class SqlSource:
             # stream_results asks PostgreSQL/MySQL drivers for a server-side cursor, so only
             # one chunk is ever held by the driver; SQLite streams anyway.
             connection.execution_options(stream_results=True)
+            columns = kept if len(kept) < len(kinds) else None
+            # pandas reflects the table when called, before the first chunk: only that is
+            # quieted, not the caller's code that runs between chunks.
             with quiet_reflection():
-                chunks = pd.read_sql_table(
-                    name,
-                    connection,
-                    columns=kept if len(kept) < len(kinds) else None,
-                    chunksize=size,
-                )
-                empty = True
-                for chunk in chunks:
-                    empty = False
-                    yield _normalised(chunk, booleans)
-                if empty:
-                    yield _normalised(
-                        pd.read_sql_table(name, connection, columns=kept or None), booleans
-                    )
+                chunks = pd.read_sql_table(name, connection, columns=columns, chunksize=size)
+            empty = True
+            for chunk in chunks:
+                empty = False
+                yield _normalised(chunk, booleans)
+            if empty:
+                with quiet_reflection():
+                    frame = pd.read_sql_table(name, connection, columns=columns)
+                yield _normalised(frame, booleans)
 
     def schema(
         self,
