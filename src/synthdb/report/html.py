@@ -220,7 +220,9 @@ def _accuracy_card(data: dict[str, Any]) -> str:
         rows.append(row)
     header = ["", "synthetic"] + (["holdout ceiling"] if holdout else [])
     ceiling = (
-        "The holdout ceiling is the same measure for real rows the model never saw."
+        "The holdout ceiling is the same measure for real rows the model never saw. A holdout "
+        "smaller than the synthetic table carries more sampling noise, so synthetic data can "
+        "score a little above it; well above it would be suspicious."
         if holdout
         else "Pass --holdout to see the ceiling: real rows the model never saw."
     )
@@ -699,8 +701,8 @@ def _methods() -> str:
             "1 minus the total variation distance between real and synthetic shares "
             "of binned values, per column (univariate), per pair of columns (bivariate) and per "
             "triple (trivariate); overall is the mean of univariate and bivariate. 1 is perfect; "
-            "the holdout ceiling shows what a fresh sample of real data scores, and synthetic data "
-            "cannot honestly beat it.",
+            "the holdout ceiling shows what a fresh sample of real data scores (with the sampling "
+            "noise of the holdout's size).",
         ),
         (
             "DCR share",
