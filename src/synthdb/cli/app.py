@@ -765,7 +765,8 @@ def privacy_command(
     as_json: Annotated[
         bool,
         typer.Option(
-            "--json", help="print the ledger as JSON instead of a table. Default: off.",
+            "--json",
+            help="print the ledger as JSON instead of a table. Default: off.",
             show_default=False,
         ),
     ] = False,
@@ -790,7 +791,10 @@ def privacy_command(
         if as_json:
             out.print_json(json.dumps({**data, "recomputed_total_epsilon": recomputed}))
             return
-        out.print(_ledger_table(data))
+        table, notes = _ledger_table(data)
+        out.print(table)
+        for note in notes:
+            out.print(note, markup=False)
         target = data.get("target_epsilon")
         budget = f" of the {target:g} budgeted" if target is not None else ""
         out.print(
@@ -799,13 +803,15 @@ def privacy_command(
         )
 
 
-def _ledger_table(data: dict[str, Any]) -> Any:
+def _ledger_table(data: dict[str, Any]) -> tuple[Any, list[str]]:
+    """The ledger as a narrow table, plus one numbered line of details per entry below it."""
     from rich.table import Table
 
     grid = Table(title="epsilon ledger", title_justify="left")
-    for name in ("mechanism", "released", "epsilon", "delta", "noise multiplier", "details"):
-        grid.add_column(name, justify="right" if name in ("epsilon", "delta") else "left")
-    for entry in data["entries"]:
+    for name in ("#", "mechanism", "released", "epsilon", "delta", "noise"):
+        grid.add_column(name, justify="right" if name in ("#", "epsilon", "delta") else "left")
+    notes = []
+    for number, entry in enumerate(data["entries"], start=1):
         details = dict(entry.get("parameters", {}))
         for key in ("sample_rate", "steps", "threshold_delta"):
             if entry.get(key):
@@ -815,16 +821,18 @@ def _ledger_table(data: dict[str, Any]) -> Any:
         )
         if entry.get("note"):
             text = f"{text}; {entry['note']}" if text else entry["note"]
+        if text:
+            notes.append(f"{number}. {text}")
         noise = entry.get("noise_multiplier")
         grid.add_row(
+            str(number),
             entry["mechanism"],
             entry["target"],
             f"{entry['epsilon']:.4f}",
             f"{entry.get('delta', 0.0):.3g}",
             f"{noise:.4g}" if noise is not None else "",
-            text,
         )
-    return grid
+    return grid, notes
 
 
 @app.command()
