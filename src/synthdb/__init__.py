@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from synthdb.config import TrainingConfig
+    from synthdb.config import Privacy, TrainingConfig
     from synthdb.evaluation.accuracy import AccuracyReport
     from synthdb.scoring import evaluate
     from synthdb.synthesizer import Synthesizer
 
 _EXPORTS = {
     "AccuracyReport": "synthdb.evaluation.accuracy",
+    "Privacy": "synthdb.config",
     "Synthesizer": "synthdb.synthesizer",
     "TrainingConfig": "synthdb.config",
     "evaluate": "synthdb.scoring",
 }
-__all__ = ["AccuracyReport", "Synthesizer", "TrainingConfig", "__version__", "evaluate"]
+__all__ = ["AccuracyReport", "Privacy", "Synthesizer", "TrainingConfig", "__version__", "evaluate"]
 
 
 def __getattr__(name: str) -> Any:
