@@ -48,8 +48,10 @@ from synthdb.cli.options import (
     PurposeOpt,
     QuietOpt,
     RowsOpt,
+    ScaleOpt,
     SeedOpt,
     TableOpt,
+    TablesOpt,
     TargetOpt,
 )
 from synthdb.errors import ModelFileError, SynthdbError, UsageError
@@ -320,6 +322,36 @@ def _generate(
     return sink.location
 
 
+def _generate_database(
+    model: Path,
+    output: str,
+    rows: int | None,
+    seed: int,
+    scale: float | None,
+    table: str | None,
+    overwrite: bool,
+) -> None:
+    from synthdb.cli import databases
+    from synthdb.relational.model import DatabaseModel
+
+    if rows is not None or table is not None:
+        flag = "--rows" if rows is not None else "--table"
+        raise UsageError(
+            f"{flag} is for a table's model; this model holds a database",
+            hint="pass --scale F to multiply the root tables' rows",
+        )
+    factor = databases.check_scale(scale)
+    twin = DatabaseModel.load(model)
+    schema = twin._fitted()
+    databases.check_twin_output(output, schema, overwrite)
+    synthetic = databases.write_twin(
+        twin, output, scale=factor, seed=seed, overwrite=overwrite, say=_say
+    )
+    _session.written.append(output)
+    if not _session.quiet:
+        out.print(databases.summary_table(schema, None, synthetic))
+
+
 def _write_json(path: Path, data: dict[str, Any], overwrite: bool) -> None:
     from synthdb.io.sinks import atomic_path
 
@@ -365,6 +397,55 @@ def _write_report(report: Report, page: Path, json_path: Path | None, overwrite:
         _say(f"wrote its figures to {json_path}")
 
 
+def _run_database(
+    source: str,
+    output: str,
+    tables: str | None,
+    job: Path | None,
+    encoding: str,
+    config: TrainingConfig,
+    model: Path | None,
+    json_path: Path | None,
+    scale: float | None,
+    seed: int,
+    overwrite: bool,
+    unsupported: dict[str, Any],
+) -> None:
+    from synthdb.cli import databases
+    from synthdb.evaluation.relations import database_accuracy
+
+    given = [flag for flag, value in unsupported.items() if value is not None]
+    if given:
+        raise UsageError(
+            f"{given[0]} is for a single table; a database run takes --scale, --model, --json",
+        )
+    factor = databases.check_scale(scale)
+    database, schema, settings = databases.open_input(source, tables, job, encoding)
+    # every output is checked before training, which may take hours
+    databases.check_twin_output(output, schema, overwrite)
+    for path in (model, json_path):
+        if path is not None:
+            _check_output(str(path), None, overwrite)
+    twin, real = databases.train_database(
+        database, schema, config, settings, err, _say, quiet=_session.quiet
+    )
+    if model is not None:
+        twin.save(model, overwrite=overwrite)
+        _session.written.append(str(model))
+        _say(f"saved model of {len(schema.tables)} tables to {model}")
+    synthetic = databases.write_twin(
+        twin, output, scale=factor, seed=seed, overwrite=overwrite, say=_say
+    )
+    _session.written.append(output)
+    scores = database_accuracy(schema, real, synthetic)
+    if json_path is not None:
+        _write_json(json_path, scores.to_dict(), overwrite)
+    if not _session.quiet:
+        accuracy = {t.table: t.overall for t in scores.tables}
+        out.print(databases.summary_table(schema, real, synthetic, accuracy))
+        out.print(databases.relations_table(scores.relations))
+
+
 # ---------------------------------------------------------------- commands
 @app.command()
 def train(
@@ -379,6 +460,7 @@ def train(
         ),
     ],
     table: TableOpt = None,
+    tables: TablesOpt = None,
     purpose: PurposeOpt = None,
     max_epochs: MaxEpochsOpt = None,
     nulls: NullsOpt = None,
@@ -399,7 +481,11 @@ def train(
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a model on a table and save it to one file.
+    """Train a model on a table, or a set of related models on a database, and save it to
+    one file.
+
+    A database URL with several tables, a folder of CSV/Parquet files or a job file with a
+    'tables' section trains one model per table, children under their parent rows.
 
     Ctrl-C after the first epoch stops training and saves the best epoch so far (stop reason
     "interrupted"); before that, or while saving, nothing is written.
@@ -423,6 +509,18 @@ def train(
             clip=clip,
             noise_multiplier=_noise_multiplier(noise_multiplier),
         )
+        from synthdb.cli import databases
+
+        if databases.is_database_input(source, table, tables):
+            database, schema, settings = databases.open_input(source, tables, job, encoding)
+            _check_output(str(output), None, overwrite)
+            twin, _ = databases.train_database(
+                database, schema, config, settings, err, _say, quiet=_session.quiet
+            )
+            twin.save(output, overwrite=overwrite)
+            _session.written.append(str(output))
+            _say(f"saved model of {len(schema.tables)} tables to {output}")
+            return
         shown, name = _open_input(source, table, encoding)
         _check_output(str(output), None, overwrite)
         synthesizer, _ = _train(source, shown, table, name, encoding, config)
@@ -454,10 +552,12 @@ def generate(
             show_default=False,
         ),
     ] = None,
+    scale: ScaleOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Generate synthetic rows from a model file."""
+    """Generate synthetic rows from a model file; from a database's model, a whole synthetic
+    database (to a database URL or a folder) with every key intact."""
     with _errors("generate", quiet):
         _check_sampling(rows, seed, "--seed")
         from synthdb.io._locations import is_url
@@ -465,6 +565,16 @@ def generate(
         # Cheap checks first: loading a model means importing PyTorch, which takes seconds.
         if not model.exists():
             raise ModelFileError(f"model file {model} does not exist", hint="check the path")
+        from synthdb.modelfile import read_manifest
+
+        if read_manifest(model).get("kind") == "database":
+            _generate_database(model, output, rows, seed, scale, table, overwrite)
+            return
+        if scale is not None:
+            raise UsageError(
+                "--scale is for a database's model; this model holds one table",
+                hint="pass --rows N",
+            )
         if not is_url(output) or table is not None:
             _check_output(output, table or "synthetic", overwrite)
         from synthdb.synthesizer import Synthesizer
@@ -612,6 +722,8 @@ def run(
     ] = None,
     target: TargetOpt = None,
     table: TableOpt = None,
+    tables: TablesOpt = None,
+    scale: ScaleOpt = None,
     purpose: PurposeOpt = None,
     max_epochs: MaxEpochsOpt = None,
     nulls: NullsOpt = None,
@@ -656,6 +768,33 @@ def run(
             noise_multiplier=_noise_multiplier(noise_multiplier),
         )
         _check_sampling(rows, sample_seed, "--sample-seed")
+        from synthdb.cli import databases
+
+        if databases.is_database_input(source, table, tables):
+            _run_database(
+                source,
+                output,
+                tables,
+                job,
+                encoding,
+                config,
+                model,
+                json_path,
+                scale,
+                sample_seed,
+                overwrite,
+                unsupported={
+                    "--rows": rows,
+                    "--holdout": holdout,
+                    "--target": target,
+                    "--report": report_path,
+                },
+            )
+            return
+        if scale is not None:
+            raise UsageError(
+                "--scale is for a database; this input is one table", hint="pass --rows N"
+            )
         shown, name = _open_input(source, table, encoding)
         # Every output is checked before training, which may take hours.
         _check_output(output, name, overwrite)

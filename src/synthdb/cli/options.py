@@ -232,3 +232,19 @@ TargetOpt = Annotated[
         "more, R^2 for numbers). Needs --holdout. Default: none.",
     ),
 ]
+TablesOpt = Annotated[
+    str | None,
+    _option(
+        "--tables",
+        help="tables of a database to learn, comma-separated (with every table they reference "
+        "needed too). Default: all.",
+    ),
+]
+ScaleOpt = Annotated[
+    float | None,
+    _option(
+        "--scale",
+        help="for a database: multiply the root tables' row counts by this; child tables follow "
+        "through the learned children per parent. Default: 1.",
+    ),
+]

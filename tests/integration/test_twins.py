@@ -1,0 +1,187 @@
+"""Synthetic twins of Chinook through the CLI, on real SQLite, PostgreSQL and MariaDB servers.
+
+One model is trained from the bundled SQLite file (few epochs: these tests check structure and
+keys; accuracy at default settings is measured by ``benchmarks/chinook_twin.py``) and written
+to each kind of database; training from PostgreSQL and MariaDB uses a few tables to stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "end_to_end"))
+from cli_harness import assert_one_line_error, run_cli
+
+from synthdb.io.database import open_database, write_database
+
+CHINOOK_TABLES = 11
+CHINOOK_FOREIGN_KEYS = 11  # the issue says 14; the DDL and the dataset's README list 11
+REQUIRED_RELATIONS = {
+    ("Track", "Album"),
+    ("InvoiceLine", "Invoice"),
+    ("Invoice", "Customer"),
+}
+
+
+@pytest.fixture(scope="module")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, chinook_file: Path
+) -> tuple[Path, Path, dict]:
+    """Train on Chinook and write its twin to SQLite, with the model and the scores kept."""
+    folder = tmp_path_factory.mktemp("twin")
+    model, twin, scores = folder / "chinook.synthdb", folder / "twin.sqlite", folder / "s.json"
+    result = run_cli(
+        "run",
+        f"sqlite:///{chinook_file}",
+        "-o",
+        f"sqlite:///{twin}",
+        "--model",
+        model,
+        "--json",
+        scores,
+        "--max-epochs",
+        2,
+        "--seed",
+        1,
+        timeout=900,
+    )
+    assert result.code == 0, result
+    return model, twin, json.loads(scores.read_text())
+
+
+def _foreign_key_violations(url: str) -> list[str]:
+    """Every non-NULL foreign key value that matches no parent row, checked by SQL joins."""
+    source = open_database(url)
+    schema = source.schema()
+    engine = sa.create_engine(url)
+    problems = []
+    with engine.connect() as connection:
+        for name, table in schema.tables.items():
+            for key in table.foreign_keys:
+                child = sa.table(name, *(sa.column(c) for c in key.columns)).alias("c")
+                parent = sa.table(key.parent, *(sa.column(c) for c in key.parent_columns))
+                parent = parent.alias("p")
+                pairs = zip(key.columns, key.parent_columns, strict=True)
+                on = sa.and_(*(child.c[a] == parent.c[b] for a, b in pairs))
+                present = sa.and_(*(child.c[c].isnot(None) for c in key.columns))
+                missing = parent.c[key.parent_columns[0]].is_(None)
+                joined = child.outerjoin(parent, on)
+                query = sa.select(sa.func.count()).select_from(joined).where(present, missing)
+                count = connection.execute(query).scalar_one()
+                if count:
+                    problems.append(f"{key.describe(name)}: {count}")
+    engine.dispose()
+    return problems
+
+
+def test_the_sqlite_twin_has_every_table_key_and_valid_reference(
+    trained: tuple[Path, Path, dict], chinook_file: Path
+) -> None:
+    _, twin, scores = trained
+    source = open_database(f"sqlite:///{chinook_file}").schema()
+
+    copy = open_database(f"sqlite:///{twin}").schema()
+
+    assert set(copy.tables) == set(source.tables)
+    assert len(copy.tables) == CHINOOK_TABLES
+    for name, table in source.tables.items():
+        assert copy.table(name).primary_key == table.primary_key, name
+        assert copy.table(name).foreign_keys == table.foreign_keys, name
+    with sqlite3.connect(twin) as connection:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert _foreign_key_violations(f"sqlite:///{twin}") == []
+    for entry in scores["tables"]:
+        assert entry["synthetic_rows"] == pytest.approx(entry["real_rows"], rel=0.10), entry
+
+
+def test_children_per_parent_follow_the_source(trained: tuple[Path, Path, dict]) -> None:
+    _, _, scores = trained
+
+    found = {(r["child"], r["parent"]): r for r in scores["relations"]}
+
+    assert set(found) >= REQUIRED_RELATIONS
+    for key in REQUIRED_RELATIONS:
+        assert found[key]["accuracy"] >= 0.85, found[key]
+        assert found[key]["synthetic_mean"] == pytest.approx(found[key]["real_mean"], rel=0.1)
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_the_model_writes_a_twin_into_a_database_server(
+    trained: tuple[Path, Path, dict], kind: str, request: pytest.FixtureRequest
+) -> None:
+    model, _, _ = trained
+    url = request.getfixturevalue("postgres" if kind == "postgresql" else "mariadb")
+
+    result = run_cli("generate", model, "-o", url, "--seed", 2, "--quiet")
+
+    assert result.code == 0, result
+    schema = open_database(url).schema()
+    assert len(schema.tables) == CHINOOK_TABLES
+    assert schema.foreign_key_count == CHINOOK_FOREIGN_KEYS
+    assert _foreign_key_violations(url) == []
+
+
+def test_a_scaled_twin_goes_to_a_folder_of_csv_files(
+    trained: tuple[Path, Path, dict], tmp_path: Path
+) -> None:
+    model, twin, _ = trained
+    folder = tmp_path / "half"
+
+    result = run_cli("generate", model, "-o", folder, "--scale", 0.5, "--seed", 3, "--quiet")
+
+    assert result.code == 0, result
+    files = sorted(p.name for p in folder.iterdir())
+    assert len(files) == CHINOOK_TABLES and all(f.endswith(".csv") for f in files)
+    full = open_database(f"sqlite:///{twin}")
+    for name in ("Artist", "Invoice", "Track"):
+        rows = len(pd.read_csv(folder / f"{name}.csv"))
+        assert rows == pytest.approx(len(full.read(name)) / 2, rel=0.15), name
+
+
+def test_rows_is_refused_for_a_database_model(
+    trained: tuple[Path, Path, dict], tmp_path: Path
+) -> None:
+    model, _, _ = trained
+
+    result = run_cli("generate", model, "-o", tmp_path / "x", "--rows", 10)
+
+    assert_one_line_error(result, 2, "--rows", "--scale")
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_training_from_a_server_makes_a_twin_with_keys_intact(
+    chinook: str, kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # Setup: the artists and their albums, loaded into a fresh schema of the server
+    server = request.getfixturevalue("postgres" if kind == "postgresql" else "mariadb")
+    source = open_database(chinook)
+    schema = source.schema(["Artist", "Album"])
+    write_database(server, schema, {name: source.read(name) for name in schema.order})
+    twin = tmp_path / "twin.sqlite"
+
+    # Run
+    result = run_cli(
+        "run",
+        server,
+        "-o",
+        f"sqlite:///{twin}",
+        "--tables",
+        "Artist,Album",
+        "--max-epochs",
+        2,
+        "--quiet",
+    )
+
+    # Assert
+    assert result.code == 0, result
+    assert _foreign_key_violations(f"sqlite:///{twin}") == []
+    copy = open_database(f"sqlite:///{twin}")
+    assert len(copy.read("Album")) == pytest.approx(347, rel=0.1)
