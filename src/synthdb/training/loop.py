@@ -21,9 +21,7 @@ import torch
 
 from synthdb.model.network import AutoregressiveNet
 
-StopReason = Literal[
-    "converged", "max epochs", "time limit", "interrupted", "privacy budget spent"
-]
+StopReason = Literal["converged", "max epochs", "time limit", "interrupted", "privacy budget spent"]
 
 
 @dataclass
