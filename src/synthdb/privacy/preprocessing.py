@@ -173,7 +173,9 @@ def prepare(
         encoders.append(fitted.encoder)
         counts.extend(fitted.counts)
         null_estimates[column.name] = max(round(fitted.nulls), 0)
-        if policy == "replace" and values.isna().any():
+        # Every column gets its DP average, NULLs or not: listing only the columns that have
+        # NULLs would publish that fact exactly.
+        if policy == "replace":
             if fitted.replacement is None:
                 warnings.append(
                     f"column {column.name!r}: no DP average could be released, NULLs stay NULL"
