@@ -245,6 +245,6 @@ ScaleOpt = Annotated[
     _option(
         "--scale",
         help="for a database: multiply the root tables' row counts by this; child tables follow "
-        "through the learned children per parent. Default: 1.",
+        "through the learned children per parent. Range: above 0, at most 1000. Default: 1.",
     ),
 ]
