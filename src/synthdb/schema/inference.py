@@ -176,6 +176,7 @@ def _describe(column: ColumnSchema, kind: Kind, present: pd.Series, storage: str
         seconds = to_epoch_seconds(present, column.datetime_format)
         column.minimum = float(seconds.min()) if len(seconds) else None
         column.maximum = float(seconds.max()) if len(seconds) else None
+        column.resolution = _resolution(np.asarray(seconds, dtype=np.float64))
     elif kind == "key":
         if storage == "text":
             if len(present) and present.str.fullmatch(_UUID).all():
@@ -192,6 +193,20 @@ def _describe(column: ColumnSchema, kind: Kind, present: pd.Series, storage: str
             numbers = pd.to_numeric(present)
             column.minimum = float(numbers.min())
             column.maximum = float(numbers.max())
+
+
+#: Steps a timestamp column may move in: a day, an hour, a minute, a second.
+_RESOLUTIONS = (86_400, 3_600, 60, 1)
+
+
+def _resolution(seconds: np.ndarray) -> int | None:
+    """The coarsest step every value sits on (dates stored as midnight timestamps: a day),
+    so generated values keep the source's granularity; None for sub-second values."""
+    finite = seconds[np.isfinite(seconds)]
+    for step in _RESOLUTIONS:
+        if len(finite) and np.all(np.mod(finite, step) == 0):
+            return step
+    return None
 
 
 def _to_numbers(name: str, present: pd.Series, storage: str) -> np.ndarray:

@@ -36,6 +36,8 @@ class ColumnSchema:
     decimals: int | None = None
     #: datetime read from text: the strftime pattern the source used
     datetime_format: str | None = None
+    #: datetime: the coarsest step (seconds) all source values sit on, kept on output
+    resolution: int | None = None
     #: boolean read from text: spelling of [false, true] in the source
     boolean_tokens: list[str] | None = None
     #: key: how new unique values are made: integer sequence, uuid, or prefixed string

@@ -74,6 +74,8 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
     if column.kind == "datetime":
         seconds = np.asarray(values, dtype=np.float64)
         nulls = np.isnan(seconds)
+        if column.resolution:  # dates stay dates, whole minutes stay whole
+            seconds = np.floor(seconds / column.resolution) * column.resolution
         # Microseconds, as in to_epoch_seconds: nanoseconds overflow past the year 2262.
         micros = np.where(nulls, 0, np.round(seconds * 1e6)).astype(np.int64)
         stamps = pd.Series(micros.astype("datetime64[us]"), index=values.index)

@@ -404,3 +404,26 @@ def test_schema_survives_a_json_round_trip() -> None:
     again = TableSchema.from_dict(schema.to_dict())
 
     assert again == schema
+
+
+def test_timestamps_keep_the_step_their_source_values_sit_on() -> None:
+    from synthdb.schema.values import source_column
+
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2021-01-01", "2021-03-05", "2022-12-31"]),
+            "minute": pd.to_datetime(["2021-01-01 10:15", "2021-01-02 23:59", "2021-02-01 00:01"]),
+            "second": pd.to_datetime(
+                ["2021-01-01 10:15:01", "2021-01-02 00:00:00", "2021-01-03 00:00:00"]
+            ),
+        }
+    )
+
+    schema = infer_schema(frame)
+    generated = pd.Series([1_600_000_000.7, 1_600_012_345.2])  # seconds since the epoch
+
+    assert [schema.column(c).resolution for c in frame.columns] == [86_400, 60, 1]
+    days = source_column(generated, schema.column("day"))
+    assert (days.dt.normalize() == days).all()
+    minutes = source_column(generated, schema.column("minute"))
+    assert (minutes.dt.second == 0).all() and (minutes.dt.minute > 0).any()
