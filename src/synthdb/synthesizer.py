@@ -44,8 +44,10 @@ if TYPE_CHECKING:
 
 #: Rows generated per batch: memory stays flat in the number of rows asked for.
 SAMPLE_BATCH = 65_536
-#: Below this many rows there is too little to hold out: validation uses the training rows.
-MIN_ROWS_FOR_HOLDOUT = 50
+#: Below this many rows a 10% slice is too small to tell one epoch from the next (on Chinook's
+#: 412 invoices, 41 rows stop training at epoch 5 with accuracy 0.87): validation scores
+#: against the training rows instead (0.92 there, what a bootstrap of the real rows scores).
+MIN_ROWS_FOR_HOLDOUT = 1_000
 #: Synthetic rows scored against the validation slice after each epoch: five per validation
 #: row, within these bounds (more rows, less noise in the stopping signal).
 VALIDATION_SAMPLE = (2_000, 20_000)
