@@ -78,12 +78,16 @@ class Prepared:
 class _Budget:
     """Noise and thresholds for the preprocessing histograms, and their ledger entries."""
 
-    def __init__(self, sigma: float, threshold: float, key_delta: float, ledger: Ledger) -> None:
+    def __init__(
+        self, sigma: float, threshold: float, key_delta: float, rdp_delta: float, ledger: Ledger
+    ) -> None:
         self.sigma = sigma
         self.threshold = threshold
         self.key_delta = key_delta
+        self.rdp_delta = rdp_delta
         self.ledger = ledger
-        self._single = accounting.epsilon([(sigma, 1.0, 1)], ledger.rdp_delta)
+        #: each histogram's own guarantee, at the delta left after the thresholds' share
+        self._single = accounting.epsilon([(sigma, 1.0, 1)], rdp_delta)
 
     def charge(self, target: str, *, thresholded: bool = False, **parameters: Any) -> None:
         self.ledger.add(
@@ -91,7 +95,7 @@ class _Budget:
                 mechanism="gaussian histogram",
                 target=target,
                 epsilon=self._single,
-                delta=self.ledger.rdp_delta,
+                delta=self.rdp_delta,
                 noise_multiplier=self.sigma,
                 sample_rate=1.0,
                 steps=1,
@@ -150,7 +154,7 @@ def prepare(
         privacy.preprocessing_share * privacy.epsilon, rdp_delta, releases
     )
     threshold = mechanisms.stability_threshold(sigma, key_delta) if thresholded else 0.0
-    budget = _Budget(sigma, threshold, key_delta, ledger)
+    budget = _Budget(sigma, threshold, key_delta, rdp_delta, ledger)
 
     rows = max(float(len(typed) + rng.normal(0.0, sigma)), 1.0)
     budget.charge("row count", released=round(rows))
@@ -278,14 +282,14 @@ def _fit_categorical(
         counts = present.value_counts()
         raw = np.array([counts.get(v, 0) for v in domain] + [null_count], dtype=np.float64)
         noisy = mechanisms.noisy(raw, budget.sigma, rng)
-        budget.charge(f"column {column.name}: counts of {domain} and NULL")
+        budget.charge(f"{column.name}: counts of {domain} + NULLs")
         categories, released, nulls = list(domain), noisy[:-1], float(noisy[-1])
         rare: list[str] = []
     else:
         kept = mechanisms.stable_histogram(present, budget.sigma, budget.threshold, rng)
         nulls = float(null_count + rng.normal(0.0, budget.sigma))
         budget.charge(
-            f"column {column.name}: vocabulary (noisy counts above a threshold) and NULL count",
+            f"{column.name}: vocabulary + NULLs",
             thresholded=True,
             threshold=budget.threshold,
         )
@@ -330,7 +334,7 @@ def _fit_numeric(
         bounds: tuple[float, float] | None = (float(public.bounds[0]), float(public.bounds[1]))
     else:
         bounds = mechanisms.dp_bounds(present, sigma, rng)
-        budget.charge(f"column {column.name}: range (power-of-two buckets)")
+        budget.charge(f"{column.name}: range")
     if bounds is None:
         return _Fitted(empty, [None] * len(empty.sub_columns), 0.0)
     low, high = bounds
@@ -344,7 +348,7 @@ def _fit_numeric(
     released = mechanisms.grid_counts(present, grid, sigma, rng)
     nulls = float(is_null.sum() + rng.normal(0.0, sigma))
     budget.charge(
-        f"column {column.name}: grid histogram ({grid.size - 1} cells) and NULL count",
+        f"{column.name}: grid of {grid.size - 1} + NULLs",
         low=float(grid[0]),
         high=float(grid[-1]),
     )
@@ -377,7 +381,7 @@ def _fit_numeric(
     share = max(POINT_MASS_SHARE * rows, budget.threshold)
     points = mechanisms.stable_histogram(present, sigma, share, rng)
     budget.charge(
-        f"column {column.name}: point masses (noisy counts of exact values above a threshold)",
+        f"{column.name}: point masses",
         thresholded=True,
         threshold=share,
     )

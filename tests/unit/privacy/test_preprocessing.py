@@ -59,10 +59,12 @@ def test_every_release_is_in_the_ledger_within_the_share(table) -> None:
     targets = [e.target for e in ledger.entries]
     assert targets[0] == "schema" and ledger.entries[0].epsilon == 0.0
     assert "row count" in targets
-    assert any(t.startswith("column city: vocabulary") for t in targets)
-    assert any(t.startswith("column income: range") for t in targets)
+    assert any(t.startswith("city: vocabulary") for t in targets)
+    assert any(t.startswith("income: range") for t in targets)
     assert ledger.total_epsilon <= 0.1 + 1e-9  # the default preprocessing share of epsilon 1
     assert ledger.threshold_delta <= 0.1 * ledger.delta
+    histograms = [e for e in ledger.entries if e.mechanism == "gaussian histogram"]
+    assert len({e.delta for e in histograms}) == 1  # one delta for all, not a running figure
 
 
 def test_declared_public_columns_are_used_as_given_and_not_charged(table) -> None:
@@ -74,8 +76,8 @@ def test_declared_public_columns_are_used_as_given_and_not_charged(table) -> Non
     city = prepared.encoder.encoders[0]
     assert city.categories == ["Lyon", "Nice", "Metz", "Brest"]
     targets = [e.target for e in prepared.ledger.entries]
-    assert not any(t.startswith("column city: vocabulary") for t in targets)
-    assert not any(t.startswith("column income: range") for t in targets)
+    assert not any(t.startswith("city: vocabulary") for t in targets)
+    assert not any(t.startswith("income: range") for t in targets)
     assert "column city" in targets  # recorded as declared public
 
 
