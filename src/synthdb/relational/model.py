@@ -25,22 +25,26 @@ import pandas as pd
 
 from synthdb.config import TrainingConfig
 from synthdb.encoding.keys import generate_keys
+from synthdb.encoding.table import MODELLED_KINDS
 from synthdb.errors import InputError
+from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.relational.keys import (
     children_per_parent,
     draw_references,
     parent_positions,
 )
-from synthdb.relational.plan import Relation, TablePlan, make_plans
+from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.relations import DatabaseSchema
 from synthdb.schema.table import ColumnSchema
 from synthdb.synthesizer import Context, Synthesizer
 from synthdb.training.loop import TrainingListener
 
-#: Parent tables of at most this many rows are drawn several times (see ``_draw_rows``).
-SMALL_PARENT_ROWS = 5_000
-DRAWS_FOR_SMALL_PARENTS = 8
+#: Tables of at most this many rows are drawn several times (see ``_draw_rows``).
+SMALL_TABLE_ROWS = 5_000
+DRAWS_FOR_SMALL_TABLES = 8
+#: Rows drawn to estimate a small table's model distribution, which its draws are held to.
+REFERENCE_ROWS = 20_000
 
 #: ``listener_for(table, rows)`` -> progress listener for that table's training (or None)
 ListenerFactory = Callable[[str, int], TrainingListener | None]
@@ -267,26 +271,46 @@ class DatabaseModel:
     ) -> tuple[pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]]:
         """A table's rows, their tokens, and how many children each row gets per relation.
 
-        A parent table of few rows draws its children counts from few samples, so their total
-        swings widely (18 playlists, one holding 3,290 tracks): such tables are drawn several
-        times and the draw whose totals come closest to the source's, per parent row, is kept.
-        The counts are then scaled to that total exactly (largest remainder), so every table
-        has the source's rows per parent row.
+        A table of few rows is a small sample of its model, so its columns and its children
+        counts swing widely from draw to draw (8 employees; 18 playlists, one holding 3,290
+        tracks): such tables are drawn several times and the draw kept is the one closest to
+        the model's own distribution (estimated from many rows under the same parents) and to
+        the source's children per row. This is variance reduction, as stratified sampling is:
+        the choice looks at the model's output only, never at the real rows. The counts are
+        then scaled to the source's children per row exactly (largest remainder).
         """
         rows = len(context)
         if model.synthesizer is None:
             return pd.DataFrame(index=range(rows)), np.zeros((rows, 0), dtype=np.int64), {}
-        tries = DRAWS_FOR_SMALL_PARENTS if plan.children and rows <= SMALL_PARENT_ROWS else 1
+        synthesizer = model.synthesizer
+        given = plan.context is not None
+
+        def draw(count_context: np.ndarray, draw_seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+            if given:
+                return synthesizer.sample_given(count_context, seed=draw_seed)
+            return synthesizer.sample_with_tokens(len(count_context), seed=draw_seed)
+
+        small = 0 < rows <= SMALL_TABLE_ROWS
+        tries = DRAWS_FOR_SMALL_TABLES if small else 1
+        reference: AccuracyReference | None = None
+        compared = [
+            c.name
+            for c in synthesizer.schema.columns
+            if c.kind in MODELLED_KINDS and not c.name.startswith(COUNT_PREFIX)
+        ]
+        if small and compared:
+            # the model's own distribution, from many rows under the same parents
+            repeats = max(1, min(REFERENCE_ROWS // rows, 50))
+            many, _ = draw(np.tile(context, (repeats, 1)), (seed * 1_000 + number) * 100 + 99)
+            reference = AccuracyReference.fit(many[compared])
         best: tuple[float, pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]] | None
         best = None
         for attempt in range(tries):
-            draw_seed = (seed * 1_000 + number) * 100 + attempt
-            if context.shape[1] or self.plans[model.name].context is not None:
-                frame, own = model.synthesizer.sample_given(context, seed=draw_seed)
-            else:
-                frame, own = model.synthesizer.sample_with_tokens(rows, seed=draw_seed)
+            frame, own = draw(context, (seed * 1_000 + number) * 100 + attempt)
             counts: dict[tuple[str, int], np.ndarray] = {}
             miss = 0.0
+            if reference is not None:
+                miss += 1.0 - reference.score(frame[compared]).overall
             for relation in plan.children:
                 column = frame.pop(relation.count_column)
                 numbers = pd.to_numeric(column, errors="coerce").fillna(0).to_numpy()

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from synthdb.errors import UsageError
 from synthdb.schema.relations import DatabaseSchema, ForeignKey
 
+#: Names of the hidden columns that hold children counts in a parent's model.
+COUNT_PREFIX = "__synthdb_children_"
+
 
 @dataclass(frozen=True)
 class Relation:
@@ -37,7 +40,7 @@ class Relation:
     @property
     def count_column(self) -> str:
         """The parent-side column that holds how many children each parent row has."""
-        return f"__synthdb_children_{self.child}_{self.index}"
+        return f"{COUNT_PREFIX}{self.child}_{self.index}"
 
     def describe(self) -> str:
         return self.key.describe(self.child)
