@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthdb.evaluation.accuracy import AccuracyReference
+from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema, ForeignKey
 
 
@@ -60,8 +61,6 @@ class DatabaseAccuracy:
 
 def children_counts(child: pd.DataFrame, key: ForeignKey, parent: pd.DataFrame) -> np.ndarray:
     """How many ``child`` rows point at each ``parent`` row (zero included)."""
-    from synthdb.relational.keys import children_per_parent, parent_positions
-
     positions = parent_positions(child, key.columns, parent, key.parent_columns)
     return children_per_parent(positions, len(parent))
 

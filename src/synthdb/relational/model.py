@@ -28,13 +28,10 @@ from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.table import MODELLED_KINDS
 from synthdb.errors import InputError
 from synthdb.evaluation.accuracy import AccuracyReference
-from synthdb.relational.keys import (
-    children_per_parent,
-    draw_references,
-    parent_positions,
-)
+from synthdb.relational.keys import draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.schema.inference import infer_schema
+from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema
 from synthdb.schema.table import ColumnSchema
 from synthdb.synthesizer import Context, Synthesizer

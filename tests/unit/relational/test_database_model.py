@@ -191,3 +191,39 @@ def test_a_table_model_file_is_not_read_as_a_database(tmp_path: Path) -> None:
 
     with pytest.raises(ModelFileError, match="one table"):
         DatabaseModel.load(path)
+
+
+def test_dangling_and_null_keys_come_out_null_at_the_source_share() -> None:
+    # Setup: 30% of the flights name a plane that is not in the planes table, 10% none at all
+    rng = np.random.default_rng(3)
+    planes = pd.DataFrame(
+        {"tail": [f"N{i}" for i in range(40)], "seats": rng.integers(50, 300, 40)}
+    )
+    tails = rng.choice(planes["tail"], 1_000).astype(object)
+    tails[:300] = [f"X{i}" for i in range(300)]  # dangling
+    tails[300:400] = None  # NULL
+    flights = pd.DataFrame({"id": range(1_000), "tail": tails, "delay": rng.integers(0, 60, 1_000)})
+    schema = DatabaseSchema.build(
+        [
+            TableDef("planes", [ColumnDef("tail"), ColumnDef("seats")], ("tail",)),
+            TableDef(
+                "flights",
+                [ColumnDef("id"), ColumnDef("tail"), ColumnDef("delay")],
+                ("id",),
+                [ForeignKey(("tail",), "planes")],
+            ),
+        ]
+    )
+    model = DatabaseModel(TrainingConfig(max_epochs=3)).fit(
+        schema, {"planes": planes, "flights": flights}
+    )
+
+    # Run
+    out = model.generate(seed=1)
+
+    # Assert: no key points nowhere; rows without a parent are NULL, at the source's share
+    flights_out = out["flights"]
+    present = flights_out["tail"].dropna()
+    assert set(present) <= set(out["planes"]["tail"])
+    assert flights_out["tail"].isna().mean() == pytest.approx(0.4, abs=0.05)
+    assert len(flights_out) == pytest.approx(1_000, rel=0.1)

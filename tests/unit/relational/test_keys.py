@@ -4,13 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthdb.relational.keys import (
-    children_per_parent,
-    draw_references,
-    key_text,
-    parent_positions,
-)
+from synthdb.relational.keys import draw_references
 from synthdb.relational.model import calibrate
+from synthdb.schema.references import children_per_parent, key_text, parent_positions
 
 
 def test_keys_match_across_integer_float_and_text_spellings() -> None:
