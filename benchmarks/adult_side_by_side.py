@@ -53,7 +53,7 @@ BUSY_WARN_CORES = 0.25
 # Priority of measured steps (see measure.py): keeps a busy neighbour from inflating wall times
 # on a shared machine; a no-op on an idle one and where negative nice values are not allowed.
 DEFAULT_NICE = -10
-KNOWN_TOOLS = ("synthdb", "mostlyai")
+KNOWN_TOOLS = ("synthdb", "mostlyai", "synthdb-dp1", "synthdb-dp4")
 
 
 class StepFailed(RuntimeError):
@@ -233,27 +233,32 @@ def synthdb_available() -> str | None:
     return None
 
 
-def run_synthdb(train: Path, logs: Path, nice: int) -> dict[str, Any]:
-    """synthdb through its CLI, exactly as a user would call it."""
-    model = WORK / "adult.synthdb"
-    synthetic = WORK / "synthdb_synth.csv"
-    big = WORK / "synthdb_1m.csv"
+QUIET = ("--quiet", "--overwrite")
+
+
+def run_synthdb(
+    train: Path, logs: Path, nice: int, key: str = "synthdb", extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """synthdb through its CLI, exactly as a user would call it (``extra``: training flags)."""
+    model = WORK / f"{key}.synthdb"
+    synthetic = WORK / f"{key}_synth.csv"
+    big = WORK / f"{key}_1m.csv"
     cli = str(SYNTHDB)
     trn = measured(
-        "synthdb_train",
-        [cli, "train", str(train), "-o", str(model), "--nulls", "keep", "--quiet", "--overwrite"],
+        f"{key}_train",
+        [cli, "train", str(train), "-o", str(model), "--nulls", "keep", *extra, *QUIET],
         logs,
         nice,
     )
     gen_args = ["--seed", str(SYNTHDB_SEED), "--quiet", "--overwrite"]
     gen = measured(
-        "synthdb_generate",
+        f"{key}_generate",
         [cli, "generate", str(model), "-o", str(synthetic), "--rows", str(ROWS), *gen_args],
         logs,
         nice,
     )
     gen_big = measured(
-        "synthdb_generate_1m",
+        f"{key}_generate_1m",
         [cli, "generate", str(model), "-o", str(big), "--rows", str(ROWS_BIG), *gen_args],
         logs,
         nice,
@@ -263,7 +268,8 @@ def run_synthdb(train: Path, logs: Path, nice: int) -> dict[str, Any]:
     return {
         "tool": "synthdb",
         "version": synthdb_version(),
-        "settings": f"CLI defaults, --nulls keep, generate --seed {SYNTHDB_SEED}",
+        "settings": f"CLI defaults, --nulls keep {' '.join(extra)}".rstrip()
+        + f", generate --seed {SYNTHDB_SEED}",
         "train_seconds": trn["seconds"],
         "train_peak_mb": trn["peak_mb"],
         "generate_seconds": gen["seconds"],
@@ -393,6 +399,13 @@ def _conditions(*steps: dict[str, Any]) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[Path, Path, int], dict[str, Any]]] = {
     "synthdb": run_synthdb,
     "mostlyai": run_mostlyai,
+    # differential privacy at the issue's two budgets, delta 1e-5
+    "synthdb-dp1": lambda train, logs, nice: run_synthdb(
+        train, logs, nice, "synthdb-dp1", ("--epsilon", "1", "--delta", "1e-5")
+    ),
+    "synthdb-dp4": lambda train, logs, nice: run_synthdb(
+        train, logs, nice, "synthdb-dp4", ("--epsilon", "4", "--delta", "1e-5")
+    ),
 }
 
 
@@ -472,7 +485,9 @@ def load_previous(path: Path) -> dict[str, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--tools", default=",".join(KNOWN_TOOLS), help="comma-separated: synthdb,mostlyai"
+        "--tools",
+        default="synthdb,mostlyai",
+        help="comma-separated subset of " + ",".join(KNOWN_TOOLS),
     )
     parser.add_argument("--skip-setup", action="store_true", help="do not run setup_env.sh")
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="adult.csv")
@@ -515,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
 
     entries = load_previous(args.out)
     for tool in tools:
-        if tool == "synthdb" and (why := synthdb_available()) is not None:
+        if tool.startswith("synthdb") and (why := synthdb_available()) is not None:
             say(f"skipping synthdb: {why}")
             entries[tool] = {
                 "key": tool,

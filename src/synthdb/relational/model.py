@@ -219,7 +219,8 @@ class DatabaseModel:
             else:
                 relation = plan.context
                 per_parent = counts[(relation.child, relation.index)]
-                if set(schema.table(name).primary_key) <= set(relation.key.columns):
+                primary_key = set(schema.table(name).primary_key)
+                if primary_key and primary_key <= set(relation.key.columns):
                     per_parent = np.minimum(per_parent, 1)  # one child per parent at most
                 pointing = np.concatenate(
                     [

@@ -194,7 +194,8 @@ def test_a_table_model_file_is_not_read_as_a_database(tmp_path: Path) -> None:
 
 
 def test_dangling_and_null_keys_come_out_null_at_the_source_share() -> None:
-    # Setup: 30% of the flights name a plane that is not in the planes table, 10% none at all
+    # Setup: 30% of the flights name a plane that is not in the planes table, 10% none at all;
+    # the flights table has no primary key
     rng = np.random.default_rng(3)
     planes = pd.DataFrame(
         {"tail": [f"N{i}" for i in range(40)], "seats": rng.integers(50, 300, 40)}
@@ -206,10 +207,10 @@ def test_dangling_and_null_keys_come_out_null_at_the_source_share() -> None:
     schema = DatabaseSchema.build(
         [
             TableDef("planes", [ColumnDef("tail"), ColumnDef("seats")], ("tail",)),
-            TableDef(
+            TableDef(  # no primary key, as nycflights13's flights
                 "flights",
                 [ColumnDef("id"), ColumnDef("tail"), ColumnDef("delay")],
-                ("id",),
+                (),
                 [ForeignKey(("tail",), "planes")],
             ),
         ]
