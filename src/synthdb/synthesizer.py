@@ -8,7 +8,7 @@ file pickle-free.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,12 +219,14 @@ class Synthesizer:
         seed: int = 0,
         batch_rows: int = SAMPLE_BATCH,
         workers: int | None = None,
+        finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the rows in batches of ``batch_rows`` so memory is flat in ``rows``.
 
         Batches are drawn by ``workers`` threads (default: one per core) while the caller
         consumes earlier ones; each batch has its own seed, so the rows do not depend on the
-        number of workers.
+        number of workers. ``finish`` runs on each batch on the same thread that drew it (a
+        sink's ``prepare``: formatting CSV there keeps the writing thread free).
         """
         state = self._fitted()
         if rows < 1:
@@ -239,7 +241,8 @@ class Synthesizer:
         def batch(index: int) -> pd.DataFrame:
             start = starts[index]
             count = min(batch_rows, rows - start)
-            return self._sample_batch(state, sampler, start, count, seed, index)
+            frame = self._sample_batch(state, sampler, start, count, seed, index)
+            return finish(frame) if finish is not None else frame
 
         yield from ordered_map(batch, range(len(starts)), workers=workers)
 

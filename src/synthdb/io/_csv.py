@@ -26,7 +26,7 @@ from typing import IO, Any, cast
 import pandas as pd
 
 from synthdb.errors import InputError
-from synthdb.io._fastcsv import csv_bytes
+from synthdb.io._fastcsv import csv_bytes, formatted_rows
 from synthdb.io._locations import COMPRESSIONS, FileFormat, one_line
 
 _PEEK_BYTES = 8192
@@ -137,7 +137,13 @@ def write_csv(batches: Iterable[pd.DataFrame], path: Path, fmt: FileFormat) -> i
     with contextlib.ExitStack() as stack:
         raw = _open_for_writing(path, fmt.compression, stack)
         for index, frame in enumerate(batches):
-            raw.write(csv_bytes(frame, separator=fmt.separator, header=index == 0))
+            body = formatted_rows(frame, fmt.separator)
+            if body is None:
+                raw.write(csv_bytes(frame, separator=fmt.separator, header=index == 0))
+            else:
+                if index == 0:
+                    raw.write(csv_bytes(frame.iloc[:0], separator=fmt.separator, header=True))
+                raw.write(body)
             rows += len(frame)
     return rows
 

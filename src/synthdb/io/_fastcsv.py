@@ -36,6 +36,28 @@ def _text(column: pd.Series) -> pa.Array:
     return pc.cast(array, pa.string())
 
 
+#: Where :func:`preformat` leaves a batch's CSV rows: ``(separator, bytes)`` in ``frame.attrs``.
+FORMATTED = "synthdb.csv_rows"
+
+
+def preformat(frame: pd.DataFrame, separator: str) -> pd.DataFrame:
+    """Format ``frame``'s rows (no header) now and keep them with it for the writer.
+
+    Generation calls this on its worker threads, so formatting runs in parallel with drawing
+    the next batches instead of on the one thread that writes the file.
+    """
+    frame.attrs[FORMATTED] = (separator, csv_bytes(frame, separator=separator, header=False))
+    return frame
+
+
+def formatted_rows(frame: pd.DataFrame, separator: str) -> bytes | None:
+    """The rows :func:`preformat` left, if they were made for this separator."""
+    kept = frame.attrs.get(FORMATTED)
+    if isinstance(kept, tuple) and kept[0] == separator:
+        return bytes(kept[1])
+    return None
+
+
 def csv_bytes(frame: pd.DataFrame, *, separator: str = ",", header: bool = True) -> bytes:
     """The rows of ``frame`` (and the header when asked) as UTF-8 CSV with ``\\n`` line ends."""
     special = "[" + re.escape(separator + '"') + "\r\n]"

@@ -370,6 +370,9 @@ class SqlSink:
     def write(self, table: str, frame: pd.DataFrame) -> None:
         self.write_batches(table, [frame])
 
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame
+
     def write_batches(self, table: str, batches: Iterable[pd.DataFrame]) -> int:
         if not table:
             raise UsageError(

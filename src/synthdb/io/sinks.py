@@ -20,6 +20,7 @@ import pandas as pd
 from synthdb.errors import OutputError, UsageError
 from synthdb.io._batches import uniform
 from synthdb.io._csv import write_csv, zstd_available
+from synthdb.io._fastcsv import preformat
 from synthdb.io._locations import (
     SUPPORTED,
     FileFormat,
@@ -30,7 +31,6 @@ from synthdb.io._locations import (
     unsupported,
 )
 from synthdb.io._parquet import write_parquet
-from synthdb.io._sql import SqlSink, check_sql_output, display, parse_url
 
 __all__ = [
     "Sink",
@@ -52,6 +52,11 @@ class Sink(Protocol):
 
     def write_batches(self, table: str, batches: Iterable[pd.DataFrame]) -> int:
         """Write a table that arrives in pieces, all or nothing; return the number of rows."""
+        ...
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Work on a batch that may run on any thread before ``write_batches`` gets it
+        (CSV files format their rows here); returns the batch."""
         ...
 
 
@@ -82,6 +87,8 @@ def check_output(
     suffix must name a format we write; without it any file passes (model files use this too).
     """
     if is_url(location):
+        from synthdb.io._sql import check_sql_output, parse_url  # SQLAlchemy only for URLs
+
         check_sql_output(parse_url(str(location), OutputError), table=table, overwrite=overwrite)
         return
     path = Path(location)
@@ -95,6 +102,8 @@ def open_sink(location: str | Path, *, table: str | None = None, overwrite: bool
     """Check ``location`` (see :func:`check_output`) and return a sink for it."""
     check_output(location, table=table, overwrite=overwrite)
     if is_url(location):
+        from synthdb.io._sql import SqlSink, parse_url
+
         return SqlSink(parse_url(str(location), OutputError), overwrite=overwrite)
     path = Path(location)
     fmt = _file_format(path, str(location))
@@ -127,7 +136,7 @@ def write_batches(
     """
     if table is None and is_url(location):
         raise UsageError(
-            f"writing to {display(parse_url(str(location), OutputError))} needs a table name",
+            f"writing to {_display(str(location))} needs a table name",
             hint="pass --table NAME",
         )
     sink = open_sink(location, table=table, overwrite=overwrite)
@@ -146,6 +155,11 @@ class FileSink:
 
     def write(self, table: str, frame: pd.DataFrame) -> None:
         self.write_batches(table, [frame])
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self._format.kind == "parquet":
+            return frame
+        return preformat(frame, self._format.separator)
 
     def write_batches(self, table: str, batches: Iterable[pd.DataFrame]) -> int:
         if self._written is not None and table != self._written:
@@ -202,3 +216,9 @@ def _check_file_output(path: Path, location: str, *, overwrite: bool) -> None:
             f"{location} already exists",
             hint="pass --overwrite to replace it, or choose another name",
         )
+
+
+def _display(location: str) -> str:
+    from synthdb.io._sql import display, parse_url
+
+    return display(parse_url(location, OutputError))

@@ -30,7 +30,10 @@ from synthdb.io._locations import (
     unsupported,
 )
 from synthdb.io._parquet import read_parquet, read_parquet_chunks
-from synthdb.io._sql import READ_CHUNK_ROWS, SqlSource, parse_url
+
+#: Rows per chunk for chunked reads (the SQL reader's figure; kept here so that reading a file
+#: does not import SQLAlchemy).
+READ_CHUNK_ROWS = 50_000
 
 __all__ = ["Source", "open_source", "read_table"]
 
@@ -112,6 +115,8 @@ def open_source(
             f"unknown encoding '{encoding}'", hint="use a name such as utf-8, latin-1 or cp1252"
         ) from exc
     if is_url(location):
+        from synthdb.io._sql import SqlSource, parse_url  # SQLAlchemy only when a URL is used
+
         return SqlSource(parse_url(str(location), InputError), table=table)
     path = Path(location)
     shown = str(location)

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 #: Rows per inner chunk: the logits of the widest head stay within a few MB.
 CHUNK_ROWS = 8_192
+#: A sub-column whose inputs can take at most rows / this many distinct values is computed
+#: once per distinct input prefix (see ``Sampler._shared``).
+SHARED_PREFIX_RATIO = 4
 
 
 @dataclass
@@ -42,6 +45,10 @@ class _Block:
     offsets: Tensor  # where each input's rows start in ``table``
     deep: list[tuple[Tensor, Tensor]]  # (weight^T, bias) of the further layers
     head: tuple[Tensor, Tensor]  # (weight^T, bias) of the output head
+    #: how many distinct input prefixes there can be (product of the inputs' cardinalities)
+    prefixes: int
+    #: mixed-radix weights that turn an input prefix into one number
+    radix: Tensor
 
 
 class Sampler:
@@ -66,6 +73,10 @@ class Sampler:
                 for layer in (cast(nn.Linear, cast(nn.ModuleList, d)[j]) for d in net.deep)
             ]
             head = cast(nn.Linear, net.heads[j])
+            prefixes, radix = 1, []
+            for k in reversed(inputs):
+                radix.append(prefixes)
+                prefixes *= max(net.cards[k], 1)
             self.blocks.append(
                 _Block(
                     card=card,
@@ -75,6 +86,8 @@ class Sampler:
                     offsets=torch.tensor(starts, dtype=torch.long),
                     deep=deep,
                     head=(head.weight.t().contiguous(), head.bias.detach().clone()),
+                    prefixes=prefixes,
+                    radix=torch.tensor(radix[::-1], dtype=torch.long),
                 )
             )
 
@@ -106,18 +119,52 @@ class Sampler:
         rows = tokens.shape[0]
         for j in range(self.context, len(self.blocks)):
             block = self.blocks[j]
-            if block.table is None:
-                hidden = F.relu(block.bias).expand(rows, -1)
-            else:
-                index = tokens[:, block.inputs] + block.offsets
-                hidden = F.embedding_bag(index, block.table, mode="sum")
-                hidden.add_(block.bias).relu_()
-            for weight, bias in block.deep:
-                hidden = torch.addmm(bias, hidden, weight).relu_()
-            weight, bias = block.head
+            if block.prefixes * SHARED_PREFIX_RATIO <= rows:
+                tokens[:, j] = self._shared(block, tokens, draws[:, j])
+                continue
             # inverse-CDF sampling on unnormalised probabilities: one uniform per row
-            cumulative = torch.addmm(bias, hidden, weight)
+            cumulative = self._logits(block, tokens)
             cumulative.sub_(cumulative.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
             threshold = draws[:, j : j + 1] * cumulative[:, -1:]
             token = torch.searchsorted(cumulative, threshold, right=True).squeeze_(1)
             tokens[:, j] = token.clamp_(max=block.card - 1)
+
+    @staticmethod
+    def _logits(block: _Block, tokens: Tensor) -> Tensor:
+        rows = tokens.shape[0]
+        if block.table is None:
+            hidden = F.relu(block.bias).expand(rows, -1)
+        else:
+            index = tokens[:, block.inputs] + block.offsets
+            hidden = F.embedding_bag(index, block.table, mode="sum")
+            hidden.add_(block.bias).relu_()
+        for weight, bias in block.deep:
+            hidden = torch.addmm(bias, hidden, weight).relu_()
+        weight, bias = block.head
+        return torch.addmm(bias, hidden, weight)
+
+    def _shared(self, block: _Block, tokens: Tensor, draws: Tensor) -> Tensor:
+        """Tokens of a sub-column whose inputs take few distinct values across the chunk.
+
+        The first sub-columns of a row see only a few earlier values (the first sees none), so
+        most rows of a chunk share their input prefix. Each distinct prefix's distribution is
+        computed once; the groups' CDFs, normalised and shifted by the group's number, form one
+        sorted array, so one ``searchsorted`` of ``group + uniform`` draws every row's token.
+        """
+        if block.inputs:
+            key = (tokens[:, block.inputs] * block.radix).sum(dim=1)
+            groups, inverse = torch.unique(key, return_inverse=True)
+            first = torch.empty(len(groups), dtype=torch.long)
+            first.scatter_(0, inverse, torch.arange(len(key)))
+            logits = self._logits(block, tokens[first])
+        else:
+            inverse = torch.zeros(len(tokens), dtype=torch.long)
+            logits = self._logits(block, tokens[:1])
+        cumulative = logits.double()
+        cumulative.sub_(cumulative.amax(dim=1, keepdim=True)).exp_().cumsum_(dim=1)
+        cumulative.div_(cumulative[:, -1:].clone())
+        cumulative.add_(torch.arange(len(cumulative), dtype=torch.float64)[:, None])
+        position = torch.searchsorted(
+            cumulative.reshape(-1), inverse.double() + draws.double(), right=True
+        )
+        return (position - inverse * logits.shape[1]).clamp_(0, block.card - 1)

@@ -246,3 +246,33 @@ def test_no_batches(tmp_path: Path, check_error) -> None:
 
     check_error(excinfo, "no rows to write")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.tsv", "out.csv.gz"])
+def test_batches_formatted_ahead_by_prepare_write_the_same_bytes(tmp_path: Path, name: str) -> None:
+    # Setup: generation formats CSV rows on its worker threads through Sink.prepare
+    from synthdb.io import open_sink
+
+    frames = [
+        pd.DataFrame({"a": [1, 2], "b": ['x,"y"', None], "c": [0.5, 2.0]}),
+        pd.DataFrame({"a": [3], "b": ["z"], "c": [1.25]}),
+    ]
+    plain, ahead = tmp_path / "plain", tmp_path / "ahead"
+    plain.mkdir()
+    ahead.mkdir()
+
+    # Run
+    open_sink(plain / name, table="t").write_batches("t", [f.copy() for f in frames])
+    sink = open_sink(ahead / name, table="t")
+    sink.write_batches("t", [sink.prepare(f.copy()) for f in frames])
+
+    # Assert
+    assert _content(ahead / name) == _content(plain / name)
+    assert _content(plain / name).startswith(b"a")
+
+
+def _content(path: Path) -> bytes:
+    import gzip
+
+    raw = path.read_bytes()
+    return gzip.decompress(raw) if path.suffix == ".gz" else raw

@@ -111,9 +111,16 @@ def test_shape_survives_a_dict_round_trip() -> None:
     assert NetworkShape.from_dict(shape.to_dict()) == shape
 
 
-@pytest.mark.parametrize("depth", [1, 3])
+@pytest.mark.parametrize(
+    ("depth", "cardinalities"),
+    [
+        (1, CARDINALITIES),  # few distinct prefixes: each computed once (Sampler._shared)
+        (3, CARDINALITIES),
+        (1, (60, 50, 70, 40, 30)),  # many: computed row by row
+    ],
+)
 def test_each_sampled_token_is_the_inverse_cdf_of_the_forward_pass_at_its_uniform(
-    depth: int,
+    depth: int, cardinalities: tuple[int, ...]
 ) -> None:
     # Setup: the sampler rewrites the first layer as lookup tables and works in chunks; the
     # teacher-forced forward pass is the reference. Given the same uniform per cell, both must
@@ -121,13 +128,13 @@ def test_each_sampled_token_is_the_inverse_cdf_of_the_forward_pass_at_its_unifor
     # and sub-column 1 is hidden from later ones, as a number's position within its bin is.
     torch.manual_seed(3)
     net = AutoregressiveNet(
-        NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8, depth=depth, hidden_inputs=(1,))
+        NetworkShape(cardinalities, embedding_dim=4, hidden=8, depth=depth, hidden_inputs=(1,))
     ).eval()
     rows = 10_000
 
     # Run
     samples = net.sample(rows, torch.Generator().manual_seed(11))
-    draws = torch.rand(rows, len(CARDINALITIES), generator=torch.Generator().manual_seed(11))
+    draws = torch.rand(rows, len(cardinalities), generator=torch.Generator().manual_seed(11))
     with torch.no_grad():
         logits = net(samples)
 
@@ -135,7 +142,7 @@ def test_each_sampled_token_is_the_inverse_cdf_of_the_forward_pass_at_its_unifor
     for j, column_logits in enumerate(logits):
         cumulative = torch.softmax(column_logits.double(), dim=1).cumsum(dim=1)
         expected = torch.searchsorted(cumulative, draws[:, j : j + 1].double(), right=True)
-        expected = expected.squeeze(1).clamp(max=CARDINALITIES[j] - 1)
+        expected = expected.squeeze(1).clamp(max=cardinalities[j] - 1)
         mismatches = int((expected != samples[:, j]).sum())
         assert mismatches <= 2, f"sub-column {j}: {mismatches} of {rows} tokens differ"
 
