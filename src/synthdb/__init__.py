@@ -17,7 +17,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from synthdb.config import Privacy, TrainingConfig
     from synthdb.evaluation.accuracy import AccuracyReport
-    from synthdb.scoring import evaluate
+    from synthdb.evaluation.database import DatabaseQuality
+    from synthdb.scoring import evaluate, evaluate_database
     from synthdb.synthesizer import Synthesizer
 
 _EXPORTS = {
@@ -25,9 +26,20 @@ _EXPORTS = {
     "Privacy": "synthdb.config",
     "Synthesizer": "synthdb.synthesizer",
     "TrainingConfig": "synthdb.config",
+    "DatabaseQuality": "synthdb.evaluation.database",
     "evaluate": "synthdb.scoring",
+    "evaluate_database": "synthdb.scoring",
 }
-__all__ = ["AccuracyReport", "Privacy", "Synthesizer", "TrainingConfig", "__version__", "evaluate"]
+__all__ = [
+    "AccuracyReport",
+    "DatabaseQuality",
+    "Privacy",
+    "Synthesizer",
+    "TrainingConfig",
+    "__version__",
+    "evaluate",
+    "evaluate_database",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,19 +8,24 @@ every figure of the report page (``synthdb report``), which is drawn from it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import pandas as pd
 
 from synthdb.errors import InputError
 from synthdb.evaluation.columns import display_kinds
+from synthdb.evaluation.database import MAX_TABLE_ROWS, DatabaseQuality, assess_database
 from synthdb.evaluation.privacy import MAX_ROWS
 from synthdb.evaluation.quality import Progress, QualityReport, assess
 from synthdb.evaluation.utility import check_target
 from synthdb.io.sources import read_table
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.values import to_typed
+
+if TYPE_CHECKING:
+    from synthdb.io.database import DatabaseSource
 
 Table: TypeAlias = pd.DataFrame | str | Path
 
@@ -80,3 +85,62 @@ def _frame(data: Table, table: str | None) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     return read_table(data, table)
+
+
+Database: TypeAlias = "str | Path | DatabaseSource"
+
+
+def evaluate_database(
+    real: Database,
+    synthetic: Database,
+    *,
+    tables: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    max_rows: int = MAX_TABLE_ROWS,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> DatabaseQuality:
+    """Per-table and per-relationship figures of a synthetic twin against its real database.
+
+    ``real`` and ``synthetic`` are database URLs, folders of CSV/Parquet files, job files with
+    a ``tables`` section (real only), or opened sources. The real database's schema (all
+    tables, or ``tables``) says which tables to compare and which columns are keys; the twin
+    is read table by table under the same names. Tables above ``max_rows`` rows are sampled
+    for the per-table figures; the accuracy summary uses every row.
+    """
+    say = progress or (lambda message: None)
+    source = _open_database(real, encoding)
+    twin = _open_database(synthetic, encoding)
+    schema = source.schema(list(tables) if tables is not None else None)
+    missing = [name for name in schema.order if name not in twin.tables()]
+    if missing:
+        raise InputError(
+            f"the synthetic database lacks tables of the real one: {', '.join(missing)}",
+            hint="compare a twin written by 'synthdb run' or 'synthdb generate' with its source",
+        )
+    say(f"reading {len(schema.tables)} tables of {source.location} and {twin.location}")
+    real_frames = {name: source.read(name) for name in schema.order}
+    synthetic_frames = {name: twin.read(name) for name in schema.order}
+    return assess_database(
+        schema, real_frames, synthetic_frames, max_rows=max_rows, seed=seed, progress=progress
+    )
+
+
+def _open_database(location: Database, encoding: str) -> DatabaseSource:
+    """A location opened as :func:`synthdb.io.database.open_database` does; a job file by the
+    files and keys of its ``tables`` section (and its ``input``, when it names one)."""
+    from synthdb.io.database import open_database
+    from synthdb.jobfile import load_job_file, load_tables
+
+    if not isinstance(location, str | Path):
+        return location
+    text = str(location)
+    if not text.lower().endswith((".yaml", ".yml", ".toml")):
+        return open_database(text, encoding=encoding)
+    path = Path(text)
+    values = load_job_file(path)
+    given = values.get("input")
+    where: str | None = None
+    if given is not None:
+        where = str(given) if "://" in str(given) else str(path.resolve().parent / str(given))
+    return open_database(where, declared=load_tables(values, path), encoding=encoding)

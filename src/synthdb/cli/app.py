@@ -60,7 +60,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthdb.config import TrainingConfig
-    from synthdb.report import Report
+    from synthdb.relational.model import DatabaseModel
+    from synthdb.report import DatabaseReport, Report
     from synthdb.synthesizer import Synthesizer
 
 app = typer.Typer(
@@ -377,7 +378,9 @@ def _check_target(target: str | None, holdout: str | None) -> None:
         )
 
 
-def _write_report(report: Report, page: Path, json_path: Path | None, overwrite: bool) -> None:
+def _write_report(
+    report: Report | DatabaseReport, page: Path, json_path: Path | None, overwrite: bool
+) -> None:
     """The page and its JSON, each written whole under a temporary name, then renamed."""
     from synthdb.io.sinks import atomic_path
 
@@ -406,6 +409,7 @@ def _run_database(
     config: TrainingConfig,
     model: Path | None,
     json_path: Path | None,
+    report_path: Path | None,
     scale: float | None,
     seed: int,
     overwrite: bool,
@@ -417,7 +421,8 @@ def _run_database(
     given = [flag for flag, value in unsupported.items() if value is not None]
     if given:
         raise UsageError(
-            f"{given[0]} is for a single table; a database run takes --scale, --model, --json",
+            f"{given[0]} is for a single table; a database run takes --scale, --model, --json, "
+            "--report",
         )
     factor = databases.check_scale(scale)
     database, schema, settings = databases.open_input(source, tables, job, encoding)
@@ -426,6 +431,8 @@ def _run_database(
     for path in (model, json_path):
         if path is not None:
             _check_output(str(path), None, overwrite)
+    if report_path is not None:
+        _check_report_outputs(report_path, json_path, overwrite)
     twin, real = databases.train_database(
         database, schema, config, settings, err, _say, quiet=_session.quiet
     )
@@ -437,13 +444,78 @@ def _run_database(
         twin, output, scale=factor, seed=seed, overwrite=overwrite, say=_say
     )
     _session.written.append(output)
-    scores = database_accuracy(schema, real, synthetic)
+    if report_path is None:
+        scores = database_accuracy(schema, real, synthetic)
+    else:
+        from synthdb.evaluation.database import assess_database
+        from synthdb.report import DatabaseReport
+        from synthdb.report.page import database_name
+
+        quality = assess_database(schema, real, synthetic, progress=_say)
+        scores = quality.accuracy  # the page's summary and the printed tables agree
+        page = DatabaseReport(
+            quality=quality,
+            database=database_name(database.location),
+            sources={
+                "real": database.location,
+                "synthetic": databases._display(output),
+                "model": str(model) if model is not None else None,
+            },
+            model=_database_model_summary(twin, model),
+        )
+        _write_report(page, report_path, None, overwrite)
     if json_path is not None:
         _write_json(json_path, scores.to_dict(), overwrite)
     if not _session.quiet:
         accuracy = {t.table: t.overall for t in scores.tables}
         out.print(databases.summary_table(schema, real, synthetic, accuracy))
         out.print(databases.relations_table(scores.relations))
+
+
+def _database_report(
+    real: str,
+    synthetic: str,
+    output: Path,
+    model: Path | None,
+    tables: str | None,
+    json_path: Path | None,
+    encoding: str,
+    overwrite: bool,
+) -> None:
+    """``synthdb report`` for two whole databases: the real one opened as ``run`` opens it."""
+    from synthdb.cli import databases
+    from synthdb.report import build_database_report
+
+    started = time.monotonic()
+    source, schema, _ = databases.open_input(real, tables, None, encoding)
+    report = build_database_report(
+        source,
+        synthetic,
+        model=model,
+        tables=schema.order,
+        encoding=encoding,
+        progress=_say,
+    )
+    _write_report(report, output, json_path, overwrite)
+    _say(f"report done in {time.monotonic() - started:.1f} s")
+
+
+def _database_model_summary(model: DatabaseModel, path: Path | None) -> dict[str, Any]:
+    """The page's model part read back from a model file, as ``synthdb report --model`` reads
+    it; without --model the model is saved to a temporary file first (see
+    :func:`_run_model_summary`)."""
+    import tempfile
+
+    from synthdb.report.model import database_model_summary
+
+    if path is not None:
+        return database_model_summary(path)
+    with tempfile.TemporaryDirectory(prefix="synthdb-report-") as folder:
+        saved = Path(folder) / "model.synthdb"
+        model.save(saved)
+        summary = database_model_summary(saved)
+    summary["path"] = None
+    return summary
 
 
 # ---------------------------------------------------------------- commands
@@ -656,6 +728,15 @@ def report_command(
             show_default=False,
         ),
     ] = None,
+    tables: Annotated[
+        str | None,
+        typer.Option(
+            "--tables",
+            help="for whole databases: the tables to compare, comma-separated (with every "
+            "table they reference). Default: all.",
+            show_default=False,
+        ),
+    ] = None,
     json_path: Annotated[
         Path | None,
         typer.Option(
@@ -664,18 +745,42 @@ def report_command(
             show_default=False,
         ),
     ] = None,
+    encoding: EncodingOpt = "utf-8",
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """One self-contained HTML page on the quality and privacy of synthetic data: accuracy
     with its holdout ceiling, privacy risk, ML utility, per-column pictures, correlations, and
     the model's training with --model. Opens offline; tables beyond 10,000 rows are sampled
-    for the distance measures, and the page says so."""
+    for the distance measures, and the page says so.
+
+    REAL and SYNTHETIC may be whole databases (a URL with several tables, a folder of
+    CSV/Parquet files, or a job file for REAL): the page then has a section per table and the
+    children per parent row of every relationship."""
     with _errors("report", quiet):
         _check_report_outputs(output, json_path, overwrite)
-        _check_target(target, holdout)
         if model is not None and not model.exists():
             raise ModelFileError(f"model file {model} does not exist", hint="check the path")
+        from synthdb.cli import databases
+
+        if databases.is_database_input(real, table, tables):
+            given = [
+                flag
+                for flag, value in (
+                    ("--holdout", holdout),
+                    ("--target", target),
+                    ("--table", table),
+                )
+                if value is not None
+            ]
+            if given:
+                raise UsageError(
+                    f"{given[0]} is for a single table; a database report takes --model, "
+                    "--tables, --json"
+                )
+            _database_report(real, synthetic, output, model, tables, json_path, encoding, overwrite)
+            return
+        _check_target(target, holdout)
         from synthdb.report import build_report
 
         started = time.monotonic()
@@ -780,15 +885,11 @@ def run(
                 config,
                 model,
                 json_path,
+                report_path,
                 scale,
                 sample_seed,
                 overwrite,
-                unsupported={
-                    "--rows": rows,
-                    "--holdout": holdout,
-                    "--target": target,
-                    "--report": report_path,
-                },
+                unsupported={"--rows": rows, "--holdout": holdout, "--target": target},
             )
             return
         if scale is not None:

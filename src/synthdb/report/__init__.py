@@ -5,6 +5,6 @@ ML utility) and from the model file's manifest (parameters, training curve, NULL
 epsilon ledger); this package only arranges and draws them.
 """
 
-from synthdb.report.page import Report, build_report
+from synthdb.report.page import DatabaseReport, Report, build_database_report, build_report
 
-__all__ = ["Report", "build_report"]
+__all__ = ["DatabaseReport", "Report", "build_database_report", "build_report"]

@@ -85,3 +85,38 @@ def ledger_entries(privacy: dict[str, Any] | None) -> list[Any]:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def database_model_summary(path: Path) -> dict[str, Any]:
+    """The database report's model part: the run's parameters and notes, and per table the
+    summary :func:`summary_from_manifest` makes of that table's model (None for a table of
+    keys only, which has no model of its own)."""
+    from synthdb.errors import ModelFileError
+    from synthdb.modelfile import read_manifest
+
+    manifest = read_manifest(path)
+    if manifest.get("kind") != "database":
+        raise ModelFileError(
+            f"{path} holds a model of one table, not of a database",
+            hint="pass the model file 'synthdb train' or 'synthdb run --model' wrote for the "
+            "database",
+        )
+    summary = database_summary_from_manifest(manifest)
+    summary["path"] = str(path)
+    return summary
+
+
+def database_summary_from_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    tables: dict[str, Any] = {}
+    for name, entry in (manifest.get("tables") or {}).items():
+        table_manifest = entry.get("model") if isinstance(entry, dict) else None
+        tables[name] = summary_from_manifest(table_manifest) if table_manifest else None
+    return {
+        "path": None,
+        "created": manifest.get("created"),
+        "synthdb_version": manifest.get("versions", {}).get("synthdb"),
+        "parameters": dict(manifest.get("config", {})),
+        "contexts": dict(manifest.get("contexts", {})),
+        "notes": list(manifest.get("notes", [])),
+        "tables": tables,
+    }

@@ -8,10 +8,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthdb import __version__
+from synthdb.evaluation.database import DatabaseQuality
 from synthdb.evaluation.quality import Progress, QualityReport
+
+if TYPE_CHECKING:
+    from synthdb.io.database import DatabaseSource
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,83 @@ def build_report(
             "real": str(real),
             "synthetic": str(synthetic),
             "holdout": str(holdout) if holdout is not None else None,
+            "model": str(model) if model is not None else None,
+        },
+        model=summary,
+    )
+
+
+@dataclass(frozen=True)
+class DatabaseReport:
+    """Everything on the database page; :meth:`to_dict` is also exactly what ``--json`` writes.
+
+    Its ``tables`` and ``relations`` keys are :func:`synthdb.evaluation.relations
+    .database_accuracy`'s, as ``synthdb run --json`` writes them for a database.
+    """
+
+    quality: DatabaseQuality
+    database: str
+    sources: dict[str, str | None]
+    model: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.quality.to_dict()
+        data["model"] = self.model
+        data["report"] = {
+            "database": self.database,
+            "created": self.created,
+            "synthdb": __version__,
+            "sources": dict(self.sources),
+            "notes": list(self.notes),
+        }
+        return data
+
+    def html(self, progress: Progress | None = None) -> str:
+        from synthdb.report.database_html import render_database
+
+        return render_database(self.to_dict(), progress)
+
+
+def database_name(location: str) -> str:
+    """A short name for the page title: the file or folder name, or the URL's database."""
+    text = location.rstrip("/")
+    tail = text.rsplit("/", 1)[-1] or text
+    return tail.split("?", 1)[0].split(".", 1)[0] or "database"
+
+
+def build_database_report(
+    real: str | Path | DatabaseSource,
+    synthetic: str | Path | DatabaseSource,
+    *,
+    model: Path | None = None,
+    tables: list[str] | None = None,
+    encoding: str = "utf-8",
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> DatabaseReport:
+    """Read both databases, evaluate every table and relationship, and summarise the model."""
+    from synthdb.report.model import database_model_summary
+    from synthdb.scoring import evaluate_database
+
+    say = progress or (lambda message: None)
+    started = time.monotonic()
+    summary = database_model_summary(model) if model is not None else None
+    quality = evaluate_database(
+        real, synthetic, tables=tables, encoding=encoding, seed=seed, progress=progress
+    )
+    say(f"evaluated in {time.monotonic() - started:.1f} s")
+    shown = {
+        name: value if isinstance(value, str | Path) else value.location
+        for name, value in (("real", real), ("synthetic", synthetic))
+    }
+    return DatabaseReport(
+        quality=quality,
+        database=database_name(str(shown["real"])),
+        sources={
+            "real": str(shown["real"]),
+            "synthetic": str(shown["synthetic"]),
             "model": str(model) if model is not None else None,
         },
         model=summary,
