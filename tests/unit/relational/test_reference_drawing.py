@@ -73,3 +73,14 @@ def test_calibrated_counts_hit_the_target_and_keep_proportions() -> None:
     assert scaled.tolist() == [20, 0, 10, 10]
     assert calibrate(counts, 7, np.random.default_rng(0)).sum() == 7
     assert calibrate(np.zeros(4), 8, np.random.default_rng(0)).tolist() == [2, 2, 2, 2]
+
+
+def test_count_accuracy_tells_a_constant_from_a_spread_with_the_same_mean() -> None:
+    from synthdb.evaluation.relations import count_accuracy
+
+    twos = np.full(100, 2)
+    spread = np.array([0, 4] * 50)
+
+    assert count_accuracy(twos, twos) == 1.0
+    assert count_accuracy(twos, spread) == pytest.approx(0.0)
+    assert count_accuracy(spread, np.array([0, 4, 4, 4] * 25)) == pytest.approx(0.75)
