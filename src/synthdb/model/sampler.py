@@ -32,6 +32,8 @@ CHUNK_ROWS = 8_192
 #: A sub-column whose inputs can take at most rows / this many distinct values is computed
 #: once per distinct input prefix (see ``Sampler._shared``).
 SHARED_PREFIX_RATIO = 4
+#: A cap on the count of distinct prefixes, far above any chunk's rows.
+MANY_PREFIXES = 2**40
 
 
 @dataclass
@@ -76,7 +78,8 @@ class Sampler:
             prefixes, radix = 1, []
             for k in reversed(inputs):
                 radix.append(prefixes)
-                prefixes *= max(net.cards[k], 1)
+                # beyond any chunk's rows the exact count does not matter (and must fit int64)
+                prefixes = min(prefixes * max(net.cards[k], 1), MANY_PREFIXES)
             self.blocks.append(
                 _Block(
                     card=card,

@@ -191,3 +191,13 @@ def test_a_conditional_model_refuses_missing_context() -> None:
 
     with pytest.raises(ValueError, match="needs context"):
         net.sample(10, torch.Generator().manual_seed(0))
+
+
+def test_a_wide_table_samples_although_its_prefixes_outnumber_int64() -> None:
+    # 30 sub-columns of 1,000 values: 1000**30 input prefixes, far beyond 2**63
+    net = AutoregressiveNet(NetworkShape((1_000,) * 30, embedding_dim=2, hidden=4)).eval()
+
+    samples = net.sample(100, torch.Generator().manual_seed(0))
+
+    assert samples.shape == (100, 30)
+    assert int(samples.max()) < 1_000
