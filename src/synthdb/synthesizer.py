@@ -241,7 +241,7 @@ class Synthesizer:
         def batch(index: int) -> pd.DataFrame:
             start = starts[index]
             count = min(batch_rows, rows - start)
-            frame = self._sample_batch(state, sampler, start, count, seed, index)
+            frame = self._draw(state, sampler, start, count, seed, index, None)[0]
             return finish(frame) if finish is not None else frame
 
         yield from ordered_map(batch, range(len(starts)), workers=workers)
@@ -292,17 +292,6 @@ class Synthesizer:
         if state.shape.context:
             raise UsageError("this model draws rows under parent rows: use sample_given")
         return self.sample_given(np.zeros((rows, 0), dtype=np.int64), seed=seed)
-
-    def _sample_batch(
-        self,
-        state: FittedState,
-        sampler: Sampler | None,
-        start: int,
-        count: int,
-        seed: int,
-        batch_index: int,
-    ) -> pd.DataFrame:
-        return self._draw(state, sampler, start, count, seed, batch_index, None)[0]
 
     def _draw(
         self,
