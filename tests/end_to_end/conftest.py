@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_harness import ADULT_ROWS, Jobs, Result, adult_sample, run_cli
@@ -52,3 +53,24 @@ def adult_model_file(jobs: Jobs, adult_csv: Path, data_dir: Path) -> Path:
     assert result.code == 0, result
     assert result.stdout == "" and result.stderr == "", f"--quiet printed something\n{result}"
     return model
+
+
+#: Debian's Chromium, which 'make test' installs; the report pages are opened in it.
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A headless Chromium for the report tests (skipped without it, except under CI)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: 'make test' should have installed chromium")
+        pytest.skip(f"{CHROMIUM} is not installed ('make test' installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()

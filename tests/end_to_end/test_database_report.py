@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,6 @@ import numpy as np
 import pytest
 from cli_harness import Jobs, Result, assert_one_line_error, run_cli
 
-CHROMIUM = Path("/usr/bin/chromium")
 TABLES = ("customers", "orders", "items", "follows")
 TABLE_SECTIONS = ("accuracy", "columns", "correlations", "privacy", "training")
 
@@ -110,21 +107,6 @@ def page(reported: Result, folder: Path) -> Path:
     assert reported.stdout == "", reported
     assert "wrote its figures to" in reported.stderr, reported
     return folder / "page.html"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: 'make test' should have installed chromium")
-        pytest.skip(f"{CHROMIUM} is not installed ('make test' installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize("name", ["page.html", "run.html"])

@@ -8,8 +8,6 @@ CI (``CI`` set) its absence is a failure, so the check cannot silently vanish.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,6 @@ from typing import Any
 import pytest
 from cli_harness import Jobs, Result, adult, assert_one_line_error, run_cli
 
-CHROMIUM = Path("/usr/bin/chromium")
 SECTIONS = ("summary", "accuracy", "columns", "correlations", "privacy", "utility", "training")
 
 
@@ -73,22 +70,6 @@ def page(reported: Future[Result], inputs: Path) -> Path:
     for step in ("accuracy:", "privacy:", "ML utility:", "drawing", "wrote report"):
         assert step in result.stderr, f"{step!r} not reported\n{result}"
     return inputs / "page.html"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: 'make test' should have installed chromium")
-        pytest.skip(f"{CHROMIUM} is not installed ('make test' installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
 
 
 def test_the_page_loads_offline_without_errors_and_shows_every_section(
