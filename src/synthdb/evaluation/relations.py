@@ -65,18 +65,19 @@ def children_counts(child: pd.DataFrame, key: ForeignKey, parent: pd.DataFrame) 
     return children_per_parent(positions, len(parent))
 
 
-#: Up to this many distinct counts, each count is its own bin (a constant "2 per parent" must
-#: not share a bin with 0 and 4); beyond, counts are binned as a numeric column.
+#: Counts up to this are each their own bin (a constant "2 per parent" must not share a bin
+#: with 0 and 4); larger counts (16 airlines with 10,000s of flights each) are binned as a
+#: numeric column, or no two parents would ever share a bin.
 COUNT_CATEGORIES = 30
 
 
 def count_accuracy(real: np.ndarray, synthetic: np.ndarray) -> float:
-    """1 - TVD of two count distributions: one bin per count when there are few, else binned
-    as a numeric column is."""
+    """1 - TVD of two count distributions: one bin per count when counts are small, else
+    binned as a numeric column is."""
     if len(real) == 0 or len(synthetic) == 0:
         return float(len(real) == len(synthetic))
-    if len(np.union1d(real, synthetic)) <= COUNT_CATEGORIES:
-        values = np.union1d(real, synthetic)
+    values = np.union1d(real, synthetic)
+    if values.max() <= COUNT_CATEGORIES:
         real_share = np.array([(real == v).mean() for v in values])
         synthetic_share = np.array([(synthetic == v).mean() for v in values])
         return float(1.0 - 0.5 * np.abs(real_share - synthetic_share).sum())

@@ -84,3 +84,13 @@ def test_count_accuracy_tells_a_constant_from_a_spread_with_the_same_mean() -> N
     assert count_accuracy(twos, twos) == 1.0
     assert count_accuracy(twos, spread) == pytest.approx(0.0)
     assert count_accuracy(spread, np.array([0, 4, 4, 4] * 25)) == pytest.approx(0.75)
+
+
+def test_count_accuracy_bins_large_counts_as_numbers() -> None:
+    from synthdb.evaluation.relations import count_accuracy
+
+    # 16 parents with tens of thousands of children each, none equal: close, not disjoint
+    real = np.arange(16) * 3_000 + 10_000
+    synthetic = real + 7
+
+    assert count_accuracy(real, synthetic) > 0.8
