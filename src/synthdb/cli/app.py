@@ -461,7 +461,7 @@ def _run_database(
                 "synthetic": databases._display(output),
                 "model": str(model) if model is not None else None,
             },
-            model=_database_model_summary(twin, model),
+            model=_model_summary(twin, model, database=True),
         )
         _write_report(page, report_path, None, overwrite)
     if json_path is not None:
@@ -498,24 +498,6 @@ def _database_report(
     )
     _write_report(report, output, json_path, overwrite)
     _say(f"report done in {time.monotonic() - started:.1f} s")
-
-
-def _database_model_summary(model: DatabaseModel, path: Path | None) -> dict[str, Any]:
-    """The page's model part read back from a model file, as ``synthdb report --model`` reads
-    it; without --model the model is saved to a temporary file first (see
-    :func:`_run_model_summary`)."""
-    import tempfile
-
-    from synthdb.report.model import database_model_summary
-
-    if path is not None:
-        return database_model_summary(path)
-    with tempfile.TemporaryDirectory(prefix="synthdb-report-") as folder:
-        saved = Path(folder) / "model.synthdb"
-        model.save(saved)
-        summary = database_model_summary(saved)
-    summary["path"] = None
-    return summary
 
 
 # ---------------------------------------------------------------- commands
@@ -949,7 +931,7 @@ def run(
         if report_path is not None:
             from synthdb.report import Report
 
-            summary = _run_model_summary(synthesizer, model)
+            summary = _model_summary(synthesizer, model)
             notes = []
             if reference is not frame:
                 notes.append(
@@ -977,7 +959,9 @@ def run(
                 out.print(privacy_table(report))
 
 
-def _run_model_summary(synthesizer: Synthesizer, model: Path | None) -> dict[str, Any]:
+def _model_summary(
+    model: Synthesizer | DatabaseModel, path: Path | None, *, database: bool = False
+) -> dict[str, Any]:
     """The report's model section, read back from a model file as ``synthdb report`` does.
 
     Without --model the model is saved to a temporary file first: the page then shows exactly
@@ -985,14 +969,15 @@ def _run_model_summary(synthesizer: Synthesizer, model: Path | None) -> dict[str
     """
     import tempfile
 
-    from synthdb.report.model import model_summary
+    from synthdb.report.model import database_model_summary, model_summary
 
-    if model is not None:
-        return model_summary(model)
+    summarise = database_model_summary if database else model_summary
+    if path is not None:
+        return summarise(path)
     with tempfile.TemporaryDirectory(prefix="synthdb-report-") as folder:
-        path = Path(folder) / "model.synthdb"
-        synthesizer.save(path)
-        summary = model_summary(path)
+        saved = Path(folder) / "model.synthdb"
+        model.save(saved)
+        summary = summarise(saved)
     summary["path"] = None
     return summary
 

@@ -54,10 +54,9 @@ def zstd_available() -> bool:
     return importlib.util.find_spec("zstandard") is not None
 
 
-def read_csv(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> pd.DataFrame:
-    """Read every column as text; NULL only where a field is empty (NaN in the frame)."""
-    _check_content(path, fmt, encoding, name)
-    options: dict[str, Any] = {
+def _text_options(fmt: FileFormat, encoding: str) -> dict[str, Any]:
+    """pandas options that read every column as text, NULL only where a field is empty."""
+    return {
         "sep": fmt.separator,
         "compression": fmt.compression,
         "encoding": encoding,
@@ -65,10 +64,20 @@ def read_csv(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> pd.Dat
         "keep_default_na": False,
         "na_values": [""],
     }
+
+
+def _check_header(path: Path, options: dict[str, Any], name: str) -> None:
+    # Read the header as data first: pandas renames duplicates ("a", "a.1"), hiding them.
+    header = pd.read_csv(path, header=None, nrows=1, **options)
+    _check_unique([str(cell) for cell in header.iloc[0] if isinstance(cell, str)], name)
+
+
+def read_csv(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> pd.DataFrame:
+    """Read every column as text; NULL only where a field is empty (NaN in the frame)."""
+    _check_content(path, fmt, encoding, name)
+    options = _text_options(fmt, encoding)
     with _translated_errors(path, fmt, encoding, name):
-        # Read the header as data first: pandas renames duplicates ("a", "a.1"), hiding them.
-        header = pd.read_csv(path, header=None, nrows=1, **options)
-        _check_unique([str(cell) for cell in header.iloc[0] if isinstance(cell, str)], name)
+        _check_header(path, options, name)
         frame = pd.read_csv(path, **options)
     if not isinstance(frame.index, pd.RangeIndex):
         # Pandas silently turns the first column into the index when every row is one field
@@ -92,17 +101,9 @@ def read_csv_chunks(
     few fields, which only a whole-file scan tells from NULLs, is not looked for.
     """
     _check_content(path, fmt, encoding, name)
-    options: dict[str, Any] = {
-        "sep": fmt.separator,
-        "compression": fmt.compression,
-        "encoding": encoding,
-        "dtype": str,
-        "keep_default_na": False,
-        "na_values": [""],
-    }
+    options = _text_options(fmt, encoding)
     with _translated_errors(path, fmt, encoding, name):
-        header = pd.read_csv(path, header=None, nrows=1, **options)
-        _check_unique([str(cell) for cell in header.iloc[0] if isinstance(cell, str)], name)
+        _check_header(path, options, name)
         with pd.read_csv(path, chunksize=rows, **options) as reader:
             empty = True
             for frame in reader:
