@@ -54,6 +54,7 @@ from synthdb.cli.options import (
     TablesOpt,
     TargetOpt,
 )
+from synthdb.cli.study import study_app
 from synthdb.errors import ModelFileError, SynthdbError, UsageError
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.add_typer(study_app, name="study")
 # Messages are printed with soft_wrap: rich must not cut a one-line error into several lines.
 err = Console(stderr=True, highlight=False, emoji=False)
 out = Console(highlight=False, emoji=False, soft_wrap=True)
