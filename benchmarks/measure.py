@@ -18,6 +18,10 @@ Wall time is only comparable between runs on an otherwise idle machine, so two m
 say how far to trust it: ``cpu_seconds`` (user + system time of the whole tree, which other
 load barely changes) and ``other_busy_cores`` (the average number of cores that something
 else kept busy during the run: system-wide busy time minus the tree's own, over wall time).
+
+Without psutil (the test suite's smoke run, which has only the project's ``.venv``) the figures
+are coarser: peak RSS is the largest single descendant's (``getrusage``), not the tree's sum,
+and ``other_busy_cores`` is unknown (None). Real benchmark runs always have psutil.
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import psutil
+try:
+    import psutil
+except ImportError:  # only the smoke test runs without .bench-venv; see _measure_plain
+    psutil = None
 
 POLL_SECONDS = 0.1
 MIB = 2**20
@@ -48,7 +55,7 @@ class Measurement:
     wall_seconds: float
     peak_rss_mb: float
     cpu_seconds: float
-    other_busy_cores: float
+    other_busy_cores: float | None
     samples: int
     timed_out: bool
     priority: str
@@ -148,6 +155,8 @@ def measure(
     session at that priority (see ``_prioritise``): on a shared machine a negative value keeps
     other users' work from inflating the wall time; on an idle one it changes nothing.
     """
+    if psutil is None:
+        return _measure_plain(command, log_path=log_path, cwd=cwd, env=env, timeout=timeout)
     log_file = log_path.open("wb") if log_path is not None else None
     busy_before, self_before = _system_busy_seconds(), _self_cpu_seconds()
     cpu_before = _children_cpu_seconds()
@@ -204,6 +213,43 @@ def measure(
     )
 
 
+def _measure_plain(
+    command: list[str],
+    *,
+    log_path: Path | None,
+    cwd: Path | None,
+    env: dict[str, str] | None,
+    timeout: float | None,
+) -> Measurement:
+    """Standard-library fallback: wall time, CPU time and the largest child's peak RSS."""
+    cpu_before = _children_cpu_seconds()
+    timed_out = False
+    with open(log_path if log_path is not None else os.devnull, "wb") as log_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd, env=env
+        )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            proc.kill()
+            proc.wait()
+        wall = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return Measurement(
+        command=list(command),
+        returncode=proc.returncode,
+        wall_seconds=round(wall, 3),
+        peak_rss_mb=round(peak_kib / 1024, 1),
+        cpu_seconds=round(_children_cpu_seconds() - cpu_before, 2),
+        other_busy_cores=None,
+        samples=0,
+        timed_out=timed_out,
+        priority="default (no psutil: largest child's peak RSS, not the tree's)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Run a command; record wall seconds and peak RSS of its process tree.",
@@ -230,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"[measure] rc={result.returncode} wall={result.wall_seconds:.1f}s "
         f"peak_rss={result.peak_rss_mb:.0f} MiB cpu={result.cpu_seconds:.1f}s "
-        f"other_busy={result.other_busy_cores:.2f} cores ({result.samples} samples)",
+        f"other_busy={result.other_busy_cores} cores ({result.samples} samples)",
         file=sys.stderr,
     )
     if result.timed_out:

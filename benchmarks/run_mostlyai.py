@@ -12,6 +12,15 @@ generation as separate processes (peak memory of training alone, like ``synthdb 
     python run_mostlyai.py generate --workspace WS --rows 1000000 --output 1M.csv --delete-output
     python run_mostlyai.py all      --train T.csv --workspace WS --output S.csv --json all.json
 
+With ``--dp-epsilon E`` training runs under differential privacy: the engine's own
+``DifferentialPrivacyConfig`` with ``max_epsilon=E`` and every other field at its default
+(noise multiplier 1.5, clipping norm 1, delta 1e-5), except ``value_protection_epsilon``: its
+default (1.0) alone would spend the whole budget of E=1 before training starts, so
+``--value-protection-share`` (default 10%) of E goes to the analysis step's DP value ranges.
+The engine adds both into the epsilon it stops at, so E is the run's total. The engine stops
+training when the budget is spent, when validation loss stops improving, or after
+``--max-training-minutes`` (its own graceful cap, which keeps the best checkpoint).
+
 Runs inside ``.bench-venv``. The JSON figures are measured inside the process (they exclude
 interpreter start-up and imports); the driver adds the process-level wall time and peak RSS.
 """
@@ -38,6 +47,7 @@ import pandas as pd
 from mostlyai import engine
 
 DEFAULT_SEED = 42
+DEFAULT_VALUE_PROTECTION_SHARE = 0.1
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -60,18 +70,43 @@ def _encoding_types(workspace: Path) -> dict[str, str]:
     return {name: col.get("encoding_type", "?") for name, col in stats.get("columns", {}).items()}
 
 
-def train(train_csv: Path, workspace: Path, seed: int) -> dict[str, Any]:
-    """Fit TabularARGN with default settings; return timings and what the log tells."""
+def dp_config(epsilon: float | None, value_protection_share: float) -> Any:
+    """The engine's DP settings for a total budget ``epsilon`` (None: no DP)."""
+    if epsilon is None:
+        return None
+    from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+    return DifferentialPrivacyConfig(
+        max_epsilon=epsilon, value_protection_epsilon=epsilon * value_protection_share
+    )
+
+
+def train(
+    train_csv: Path,
+    workspace: Path,
+    seed: int,
+    dp_epsilon: float | None = None,
+    value_protection_share: float = DEFAULT_VALUE_PROTECTION_SHARE,
+    max_training_minutes: float | None = None,
+    max_epochs: float | None = None,
+) -> dict[str, Any]:
+    """Fit TabularARGN with default settings (DP when asked); return timings and the log."""
     if workspace.exists():
         shutil.rmtree(workspace)
     engine.set_random_state(seed)
     df = read_csv(train_csv)
+    dp = dp_config(dp_epsilon, value_protection_share)
+    limits: dict[str, Any] = {}
+    if max_training_minutes is not None:
+        limits["max_training_time"] = max_training_minutes
+    if max_epochs is not None:
+        limits["max_epochs"] = max_epochs
     t0 = time.perf_counter()
     engine.split(tgt_data=df, workspace_dir=workspace)
-    engine.analyze(workspace_dir=workspace)
+    engine.analyze(workspace_dir=workspace, differential_privacy=dp)
     engine.encode(workspace_dir=workspace)
     t_prepared = time.perf_counter()
-    engine.train(workspace_dir=workspace)
+    engine.train(workspace_dir=workspace, differential_privacy=dp, **limits)
     t_done = time.perf_counter()
     result: dict[str, Any] = {
         "rows": len(df),
@@ -81,8 +116,12 @@ def train(train_csv: Path, workspace: Path, seed: int) -> dict[str, Any]:
         "fit_seconds": round(t_done - t_prepared, 3),
         "train_seconds": round(t_done - t0, 3),
         "encoding_types": _encoding_types(workspace),
+        "differential_privacy": dp.model_dump() if dp is not None else None,
+        "max_training_minutes": max_training_minutes,
     }
     progress = _progress(workspace)
+    if progress is not None and "dp_eps" in progress and progress["dp_eps"].notna().any():
+        result["dp_epsilon_spent"] = float(progress["dp_eps"].max())
     if progress is not None and "epoch" in progress:
         epochs = progress.dropna(subset=["val_loss"]) if "val_loss" in progress else progress
         n_epochs = float(epochs["epoch"].max()) if len(epochs) else 0.0
@@ -173,6 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--json", type=Path, help="write figures here (default: stdout)")
     for p in (p_train, p_all):
         p.add_argument("--train", type=Path, required=True, help="training CSV")
+    p_train.add_argument("--dp-epsilon", type=float, help="train with DP at this total epsilon")
+    p_train.add_argument(
+        "--value-protection-share",
+        type=float,
+        default=DEFAULT_VALUE_PROTECTION_SHARE,
+        help="share of --dp-epsilon spent on the analysis step's value ranges",
+    )
+    p_train.add_argument(
+        "--max-training-minutes", type=float, help="the engine's own training time cap"
+    )
+    p_train.add_argument("--max-epochs", type=float, help="smoke runs only; default: engine's")
     for p in (p_gen, p_all):
         p.add_argument("--output", type=Path, required=True, help="synthetic CSV to write")
         p.add_argument("--rows", type=int, default=39_074)
@@ -181,7 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "train":
-        payload = train(args.train, args.workspace, args.seed)
+        payload = train(
+            args.train,
+            args.workspace,
+            args.seed,
+            args.dp_epsilon,
+            args.value_protection_share,
+            args.max_training_minutes,
+            args.max_epochs,
+        )
     elif args.command == "generate":
         payload = generate(args.workspace, args.rows, args.output, args.seed, args.delete_output)
     else:

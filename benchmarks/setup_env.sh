@@ -1,55 +1,79 @@
 #!/usr/bin/env bash
-# Create the benchmark virtual environment <repo>/.bench-venv, idempotently.
+# Create the benchmark virtual environments, idempotently:
 #
-# The rivals (mostlyai-engine) and the referee (mostlyai-qa) live in their own venv, never in
-# synthdb's .venv, so that their dependency pins cannot leak into the product's environment.
-# Re-running the script is cheap: when every pin is already installed, pip is not called.
+#   bash benchmarks/setup_env.sh                  # all three
+#   bash benchmarks/setup_env.sh bench sdv        # only these (bench | sdv | smartnoise)
+#
+#   bench      <repo>/.bench-venv             mostlyai-engine (rival), mostlyai-qa and SDMetrics
+#                                             (referees), psutil (measure.py), scikit-learn
+#   sdv        <repo>/.bench-venv-sdv         SDV 2.x: GaussianCopula, TVAE, CTGAN
+#   smartnoise <repo>/.bench-venv-smartnoise  smartnoise-synth: MST, AIM
+#
+# Every rival lives in its own venv, never in synthdb's .venv nor in each other's, so that their
+# dependency pins (opacus 0.14 for smartnoise, its own rdt/copulas for SDV) cannot collide.
+# Re-running is cheap: when every pin of a venv is installed, pip is not called for it. One venv
+# failing to build does not stop the others; the exit status is then 1 and the last line per
+# venv says which failed (the side-by-side driver records the reason in the results JSON).
 #
 # Notes learned the hard way (DESIGN.md section 8):
-#   * torch==2.13.0 must be installed FIRST: that version is served as a CPU wheel from local
-#     disk; letting a resolver pick torch pulls a multi-GB CUDA build.
+#   * torch==2.13.0 must be installed FIRST in every venv: that version is served as a CPU wheel
+#     from local disk; letting a resolver pick torch pulls a multi-GB CUDA build.
 #   * mostlyai-engine requires torchvision/torchaudio, whose wheels come as CUDA builds that
 #     break its import; the tabular model uses neither, so both are uninstalled afterwards.
-#   * pandas stays below 3 for the sake of packages that have not caught up with it yet.
-set -euo pipefail
+#   * pandas stays below 3: sdmetrics 0.32 and SDV 2.0 have not caught up with it.
+#   * smartnoise-synth needs `packaging` installed by hand first; it pulls `mbi` (private-pgm)
+#     from the package index.
+set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$REPO/.bench-venv"
 PY="${PYTHON:-python3.11}"
+VENV_ROOT="${BENCH_VENV_ROOT:-$REPO}"
 
-# Pinned to what the committed results were measured with: the referee's figures (and the
-# scikit-learn model behind TSTR) must not drift under them.
+# Pinned to what the committed results were measured with: neither the rivals nor the referees'
+# figures (nor the scikit-learn model behind TSTR) may drift under them.
 TORCH_VERSION="2.13.0"
-PINS=(
-    "torch==$TORCH_VERSION"
+PANDAS_PIN="pandas==2.3.3"
+BENCH_PINS=(
     "mostlyai-engine==2.7.3"
     "mostlyai-qa==1.10.11"
+    "sdmetrics==0.32.0"
     "psutil==5.9.8"
     "scikit-learn==1.9.1"
-    "pandas==2.3.3"
+    "$PANDAS_PIN"
 )
+SDV_PINS=(
+    "sdv==2.0.0"
+    "psutil==5.9.8"
+    "$PANDAS_PIN"
+)
+SMARTNOISE_PINS=(
+    "smartnoise-synth==1.0.8"
+    "cloudpickle==3.1.1"
+    "$PANDAS_PIN"
+)
+# Imports that prove a venv works (checked after every build, and cheaply on every re-run).
+BENCH_IMPORTS="mostlyai.engine mostlyai.qa sdmetrics.reports.single_table psutil sklearn"
+SDV_IMPORTS="sdv.single_table"
+SMARTNOISE_IMPORTS="snsynth snsynth.mst snsynth.aim cloudpickle"
 
 say() { printf '[setup_env] %s\n' "$*"; }
-
-if [[ ! -x "$VENV/bin/python" ]]; then
-    say "creating virtual environment $VENV with $PY"
-    "$PY" -m venv "$VENV"
-else
-    say "virtual environment $VENV already exists; reusing it"
-fi
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 # pip, minus the one-line-per-package notices about configured local index folders that do not
 # hold a package (harmless, and they would bury what this script says).
 run_pip() {
+    local venv="$1"
+    shift
     local status=0
-    "${PIP[@]}" "$@" 2> >(grep -v 'is neither a file nor a directory' >&2) || status=$?
+    "$venv/bin/python" -m pip --disable-pip-version-check "$@" \
+        2> >(grep -v 'is neither a file nor a directory' >&2) || status=$?
     return "$status"
 }
 
 # Exit 0 when every pin is installed at its version (a local build suffix such as +cpu is fine).
 pins_installed() {
-    "$VENV/bin/python" - "${PINS[@]}" <<'PYCHECK'
+    local venv="$1"
+    shift
+    "$venv/bin/python" - "$@" <<'PYCHECK'
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -64,36 +88,97 @@ for pin in sys.argv[1:]:
 PYCHECK
 }
 
-if pins_installed; then
-    say "already installed: ${PINS[*]}"
-else
-    say "installing torch==$TORCH_VERSION first (CPU wheel)"
-    run_pip install --quiet "torch==$TORCH_VERSION"
-
-    say "installing ${PINS[*]:1}"
-    run_pip install --quiet "${PINS[@]}"
-
-    for pkg in torchvision torchaudio; do
-        if "$VENV/bin/python" -m pip show --quiet "$pkg" >/dev/null 2>&1; then
-            say "uninstalling $pkg (CUDA build that breaks mostlyai-engine's import; unused by it)"
-            run_pip uninstall --quiet --yes "$pkg"
-        fi
-    done
-fi
-
-say "checking the imports"
-HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$VENV/bin/python" - <<'PYCHECK'
+# Import the given modules offline; print the versions of the pinned packages and torch's build.
+check_imports() {
+    local venv="$1" modules="$2"
+    shift 2
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$venv/bin/python" - "$modules" "$@" <<'PYCHECK'
+import importlib
+import sys
 from importlib.metadata import version
 
-import mostlyai.engine  # noqa: F401
-import mostlyai.qa  # noqa: F401
-import psutil  # noqa: F401
-import sklearn  # noqa: F401
+for module in sys.argv[1].split():
+    importlib.import_module(module)
+for pin in sys.argv[2:]:
+    name = pin.split("==")[0]
+    print(f"[setup_env]   {name} {version(name)}")
 import torch
 
-for name in ("torch", "mostlyai-engine", "mostlyai-qa", "pandas", "scikit-learn", "psutil"):
-    print(f"[setup_env]   {name} {version(name)}")
+print(f"[setup_env]   torch {torch.__version__}")
 if torch.version.cuda is not None:
     print("[setup_env]   WARNING: torch is a CUDA build; install torch==2.13.0 (CPU) first")
 PYCHECK
-say "done: $VENV"
+}
+
+remove_cuda_extras() {
+    local venv="$1" pkg
+    for pkg in torchvision torchaudio; do
+        if "$venv/bin/python" -m pip show --quiet "$pkg" >/dev/null 2>&1; then
+            say "uninstalling $pkg from $venv (CUDA build that breaks imports; unused)"
+            run_pip "$venv" uninstall --quiet --yes "$pkg"
+        fi
+    done
+}
+
+# build_venv DIR "IMPORTS" "PRE-PINS" PIN... : create DIR, torch first, then the pre-pins
+# (packages another package's build needs but does not declare), then the pins.
+build_venv() {
+    local venv="$1" imports="$2" pre="$3"
+    shift 3
+    local pins=("torch==$TORCH_VERSION" "$@")
+    if [[ ! -x "$venv/bin/python" ]]; then
+        say "creating virtual environment $venv with $PY"
+        "$PY" -m venv "$venv" || return 1
+    fi
+    if pins_installed "$venv" "${pins[@]}"; then
+        say "already installed in $venv: ${pins[*]}"
+    else
+        say "$venv: installing torch==$TORCH_VERSION first (CPU wheel)"
+        run_pip "$venv" install --quiet "torch==$TORCH_VERSION" || return 1
+        if [[ -n "$pre" ]]; then
+            say "$venv: installing $pre by hand first"
+            # shellcheck disable=SC2086
+            run_pip "$venv" install --quiet $pre || return 1
+        fi
+        say "$venv: installing ${pins[*]:1}"
+        run_pip "$venv" install --quiet "${pins[@]}" || return 1
+        remove_cuda_extras "$venv"
+    fi
+    say "$venv: checking the imports"
+    check_imports "$venv" "$imports" "${pins[@]:1}"
+}
+
+build_one() {
+    case "$1" in
+    bench) build_venv "$VENV_ROOT/.bench-venv" "$BENCH_IMPORTS" "" "${BENCH_PINS[@]}" ;;
+    sdv) build_venv "$VENV_ROOT/.bench-venv-sdv" "$SDV_IMPORTS" "" "${SDV_PINS[@]}" ;;
+    smartnoise)
+        build_venv "$VENV_ROOT/.bench-venv-smartnoise" "$SMARTNOISE_IMPORTS" \
+            "packaging==24.2" "${SMARTNOISE_PINS[@]}"
+        ;;
+    *)
+        say "unknown venv '$1' (known: bench sdv smartnoise)"
+        return 2
+        ;;
+    esac
+}
+
+main() {
+    local groups=("$@") failed=() group
+    [[ ${#groups[@]} -eq 0 ]] && groups=(bench sdv smartnoise)
+    for group in "${groups[@]}"; do
+        if build_one "$group"; then
+            say "done: $group"
+        else
+            say "FAILED: $group (see the pip output above)"
+            failed+=("$group")
+        fi
+    done
+    if [[ ${#failed[@]} -gt 0 ]]; then
+        say "failed: ${failed[*]}"
+        return 1
+    fi
+    say "done"
+}
+
+main "$@"
