@@ -754,7 +754,8 @@ def run_tool(run: Run, tool: Tool, date: str) -> dict[str, Any]:
         entry = RUNNERS[tool.kind](run, tool)
     except StepCapped as err:
         say(str(err))
-        return {**base, "tool": tool.key, "status": "capped", "reason": str(err)}
+        capped = {"status": "capped", "reason": str(err), "time_cap_s": run.time_cap}
+        return {**base, "tool": tool.key, **capped}
     except StepFailed as err:
         say(str(err))
         return {**base, "tool": tool.key, "status": "failed", "reason": str(err).splitlines()[0]}
