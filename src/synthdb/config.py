@@ -94,6 +94,12 @@ class Privacy(BaseModel):
     public: dict[str, PublicColumn] = Field(
         default_factory=dict, description="per-column bounds or categories declared public"
     )
+    noise_guard: bool = Field(
+        True,
+        description="refuse training whose noise per averaged gradient exceeds 0.5 x clip "
+        "(it learns next to nothing); `synthdb study` turns it off to chart where training "
+        "breaks down",
+    )
     noise_seed: int | None = Field(
         None,
         ge=0,

@@ -29,9 +29,11 @@ Choices, and why:
   streams (less seed-to-seed noise between neighbouring points). Seeded noise is for studies
   only: the models are thrown away, and the figures kept (accuracy against the real rows) are
   not differentially private releases anyway.
-- **Refusals.** A value the DP planner refuses (too few micro-batches for the budget: the noise
-  would exceed the signal; too little noise for one epoch) is recorded with its one-line reason
-  and left out of the fits, rather than failing the whole study.
+- **Refusals.** ``train`` refuses settings whose noise would drown the averaged gradient (too
+  few micro-batches for the budget); the study lifts that guard (``noise_guard=False``) and
+  trains them, since where accuracy collapses is what it charts. A value the planner still
+  refuses (too little noise for even one epoch) is recorded with its one-line reason and left
+  out of the fits, rather than failing the whole study.
 - **Fits** use every completed run (one point per seed), so R^2 includes the seed-to-seed
   spread. Accuracy also gets a quadratic in ln(x) where the sweep can have an optimum (noise,
   clip, learning rate): a log trend cannot turn.
@@ -194,7 +196,13 @@ class StudySettings:
 
     def config_values(self, value: float, seed: int) -> dict[str, Any]:
         """The :func:`~synthdb.config.make_config` values of one run."""
-        privacy: dict[str, Any] = {"epsilon": self.epsilon, "noise_seed": seed}
+        # The guard against hopeless noise is off: where training breaks down is the study's
+        # subject (the brief's 1-4 micro-batches), not an input error.
+        privacy: dict[str, Any] = {
+            "epsilon": self.epsilon,
+            "noise_seed": seed,
+            "noise_guard": False,
+        }
         if self.microbatches is not None:
             privacy["microbatches"] = self.microbatches
         if self.clip is not None:

@@ -85,16 +85,10 @@ def plan(privacy: Privacy, ledger: Ledger, rows: float, batch: int, max_epochs: 
     if privacy.noise_multiplier == "auto":
         noise = accounting.calibrate_noise(privacy.epsilon, delta, rate, wanted, prior)
         relative = noise * sensitivity_factor / groups
-        if not math.isfinite(noise) or relative > MAX_RELATIVE_NOISE:
-            needed = _epsilon_needed(
-                privacy, delta, rate, wanted, prior, sensitivity_factor, groups
-            )
-            raise UsageError(
-                f"the table is too small for epsilon {privacy.epsilon:g}: about {rows:,.0f} rows "
-                f"in batches of {batch} would need noise {relative:.2g} x clip per averaged "
-                f"gradient (at most {MAX_RELATIVE_NOISE} learns anything); epsilon {needed:.3g} "
-                "would do",
-                hint="raise --epsilon, lower --max-epochs, or train on more rows",
+        too_noisy = privacy.noise_guard and relative > MAX_RELATIVE_NOISE
+        if not math.isfinite(noise) or too_noisy:
+            raise _too_noisy(
+                privacy, rows, batch, relative, microbatches, delta, rate, wanted, prior
             )
         steps = wanted
     else:
@@ -114,6 +108,41 @@ def plan(privacy: Privacy, ledger: Ledger, rows: float, batch: int, max_epochs: 
         expected_groups=groups,
     )
     return PrivatePlan(rate, noise, steps, per_epoch, max_epochs, settings)
+
+
+def _too_noisy(
+    privacy: Privacy,
+    rows: float,
+    batch: int,
+    relative: float,
+    microbatches: int | None,
+    delta: float,
+    rate: float,
+    steps: int,
+    prior: list[tuple[float, float, int]],
+) -> UsageError:
+    """The refusal of a plan whose averaged gradient would drown in noise, with the way out.
+
+    With few micro-batches the noise is shared by few groups, so the cure is more groups, not
+    more epsilon; otherwise the table is too small for the budget.
+    """
+    factor, groups = (1.0, float(batch)) if microbatches is None else (2.0, float(microbatches))
+    noise = f"noise {relative:.2g} x clip per averaged gradient (at most {MAX_RELATIVE_NOISE} "
+    if microbatches is not None and microbatches < batch:
+        least = microbatches * 2
+        while least < batch and relative * microbatches / least > MAX_RELATIVE_NOISE:
+            least *= 2
+        return UsageError(
+            f"{microbatches} micro-batches are too few for epsilon {privacy.epsilon:g}: the "
+            f"noise is shared by {microbatches} groups, {noise}learns anything)",
+            hint=f"use --microbatches {min(least, batch)} or more, or raise --epsilon",
+        )
+    needed = _epsilon_needed(privacy, delta, rate, steps, prior, factor, groups)
+    return UsageError(
+        f"the table is too small for epsilon {privacy.epsilon:g}: about {rows:,.0f} rows in "
+        f"batches of {batch} would need {noise}learns anything); epsilon {needed:.3g} would do",
+        hint="raise --epsilon, lower --max-epochs, or train on more rows",
+    )
 
 
 def _epsilon_needed(

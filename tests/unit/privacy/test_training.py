@@ -124,3 +124,30 @@ def test_a_table_too_small_for_the_budget_says_what_epsilon_would_do(
     with pytest.raises(UsageError) as caught:
         private(tiny, epsilon=0.1, delta=1e-3)
     one_line(caught.value, "too small for epsilon 0.1", "would do")
+
+
+def test_too_few_microbatches_are_refused_with_the_count_that_would_do() -> None:
+    """Few groups share the noise: the cure is more micro-batches, and the guard says so."""
+    from synthdb.config import Privacy
+    from synthdb.privacy.training import MAX_RELATIVE_NOISE, plan
+
+    def planned(guard: bool):
+        ledger = Ledger(delta=1e-5, target_epsilon=3.0)
+        privacy = Privacy(epsilon=3.0, microbatches=2, noise_guard=guard)
+        return plan(privacy, ledger, rows=39_074, batch=2048, max_epochs=5)
+
+    with pytest.raises(UsageError) as caught:
+        planned(True)
+    message = str(caught.value) + " " + (caught.value.hint or "")
+    assert "2 micro-batches are too few for epsilon 3" in message
+    least = int(message.split("--microbatches ")[1].split()[0])
+    assert 2 < least <= 2048 and least & (least - 1) == 0
+    # The suggested count passes the guard; one power of two fewer does not.
+    ledger = Ledger(delta=1e-5, target_epsilon=3.0)
+    plan(Privacy(epsilon=3.0, microbatches=least), ledger, 39_074, 2048, 5)
+    with pytest.raises(UsageError):
+        plan(Privacy(epsilon=3.0, microbatches=least // 2), ledger, 39_074, 2048, 5)
+    # Without the guard the same plan trains, with the noise it needs: 2 groups share it.
+    unguarded = planned(False)
+    step = unguarded.step
+    assert step.noise_std / (step.clip * step.expected_groups) > MAX_RELATIVE_NOISE
