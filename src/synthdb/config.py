@@ -85,11 +85,13 @@ class Privacy(BaseModel):
         description="noise std / clip; auto: the least noise that lets max_epochs fit the budget",
     )
     preprocessing_share: float = Field(
-        0.1,
+        0.25,
         gt=0.0,
         lt=1.0,
-        description="share of epsilon for the DP statistics behind the encoders (vocabularies, "
-        "bounds, bin edges, row count); DP-SGD gets the rest",
+        description="share of epsilon that the DP statistics behind the encoders (vocabularies, "
+        "bounds, bin edges, row count) are calibrated to on their own; DP-SGD's noise then "
+        "makes the composed total epsilon. Composed in RDP, 0.25 costs DP-SGD only a few "
+        "percent more noise and keeps categories of a few hundred rows at epsilon 1",
     )
     public: dict[str, PublicColumn] = Field(
         default_factory=dict, description="per-column bounds or categories declared public"

@@ -69,7 +69,12 @@ DEFAULT_EPOCHS = 10
 DEFAULT_SEEDS = 3
 #: Multiples of the ``auto`` noise tried by the noise sweep: below 1 the budget buys fewer
 #: epochs, above 1 every epoch runs with more noise.
-NOISE_FACTORS = (0.6, 0.75, 1.0, 1.4, 2.0)
+#: Noise values of the noise sweep, spaced evenly on a log scale from just above the least noise
+#: that buys one epoch up to ``auto``.
+NOISE_VALUES = 5
+#: How far above the one-epoch noise the sweep starts, so its first run trains at least one
+#: whole epoch despite rounding.
+ONE_EPOCH_MARGIN = 1.05
 DEFAULT_CLIPS = (0.1, 0.3, 1.0, 3.0, 10.0)
 DEFAULT_LEARNING_RATES = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 
@@ -367,14 +372,18 @@ def default_values(
     epsilon: float,
     epochs: int,
     microbatches: int | None = None,
+    columns: int = 1,
 ) -> tuple[float, ...]:
     """The values swept when none are given.
 
     Micro-batches: powers of two from 1 to the batch size (and the batch size itself, which is
-    per-example clipping). Noise: multiples :data:`NOISE_FACTORS` of the ``auto`` noise (the
-    budget buys steps roughly as the square of the noise, and almost none below about 0.5),
-    estimated without the preprocessing mechanisms (their share of the budget is taken off
-    epsilon instead), so slightly above the exact ``auto`` value.
+    per-example clipping). Noise: :data:`NOISE_VALUES` values from the least noise that buys
+    one epoch to the ``auto`` noise for ``epochs``, evenly on a log scale. At a fixed epsilon
+    the noise only trades against steps while the budget binds: below ``auto`` a lower noise
+    buys fewer epochs (training stops when the budget is spent), while a noise above ``auto``
+    would train every epoch and leave budget unspent, which is not the same epsilon. Both ends
+    compose DP-SGD with the preprocessing histograms the way training does (whose cost is set
+    by the preprocessing share alone, whatever their number; three per column is assumed).
     """
     if sweep == "microbatches":
         powers = [2**k for k in range(int(math.log2(batch)) + 1)]
@@ -385,22 +394,28 @@ def default_values(
         return DEFAULT_LEARNING_RATES
     from synthdb.privacy import accounting
     from synthdb.privacy.dpsgd import steps_per_epoch
+    from synthdb.privacy.mechanisms import gaussian_sigma_for
     from synthdb.privacy.preprocessing import default_delta
 
     rate = min(batch / rows, 1.0)
     share = Privacy.model_fields["preprocessing_share"].default
-    sigma = accounting.calibrate_noise(
-        epsilon * (1 - share), default_delta(rows), rate, epochs * steps_per_epoch(rate)
-    )
-    grouped = microbatches is not None and microbatches < batch
-    center = sigma * (2.0 if grouped else 1.0)  # the flag is noise std / clip
-    if not math.isfinite(center):
+    delta = default_delta(rows)
+    releases = 1 + 3 * max(columns, 1)
+    histograms = (gaussian_sigma_for(share * epsilon, delta, releases), 1.0, releases)
+    per_epoch = steps_per_epoch(rate)
+    auto = accounting.calibrate_noise(epsilon, delta, rate, epochs * per_epoch, [histograms])
+    one_epoch = accounting.calibrate_noise(epsilon, delta, rate, per_epoch, [histograms])
+    if not math.isfinite(auto):
         raise UsageError(
             f"epsilon {epsilon:g} is too small for {rows:,} rows: no noise multiplier fits "
             "the budget",
             hint="raise --epsilon or lower --epochs",
         )
-    return tuple(float(f"{center * f:.2g}") for f in NOISE_FACTORS)
+    grouped = microbatches is not None and microbatches < batch
+    scale = 2.0 if grouped else 1.0  # the flag is noise std / clip; groups have sensitivity 2
+    low = min(one_epoch * ONE_EPOCH_MARGIN, auto)
+    values = np.geomspace(low * scale, auto * scale, NOISE_VALUES)
+    return tuple(sorted({float(f"{v:.3g}") for v in values}))
 
 
 def check_values(sweep: Sweep, values: Sequence[float], batch: int) -> tuple[float, ...]:

@@ -110,3 +110,31 @@ def test_the_study_scores_as_evaluate_does(adult: pd.DataFrame) -> None:
     other = adult.iloc[600:1200].reset_index(drop=True)
     scorer = _Scorer(real, "adult")
     assert scorer.score(other)[0] == pytest.approx(evaluate(real, other).overall)
+
+
+def test_default_noise_values_stay_where_the_budget_binds() -> None:
+    """Noise above ``auto`` would leave budget unspent (not the same epsilon): the defaults end
+    near the planner's ``auto`` and start where the budget still buys at least one epoch."""
+    from synthdb.config import Privacy
+    from synthdb.privacy import accounting
+    from synthdb.privacy.dpsgd import steps_per_epoch
+    from synthdb.privacy.mechanisms import gaussian_sigma_for
+    from synthdb.privacy.preprocessing import default_delta
+
+    rows, batch, epsilon, epochs = 20_000, 1024, 3.0, 10
+    values = default_values(
+        "noise", rows=rows, batch=batch, epsilon=epsilon, epochs=epochs, columns=6
+    )
+    assert list(values) == sorted(values) and len(values) == 5
+    # What training composes for 3 numeric and 3 categorical columns: 1 + 3 * 3 + 3 histograms.
+    share = Privacy.model_fields["preprocessing_share"].default
+    delta = default_delta(rows)
+    histograms = (gaussian_sigma_for(share * epsilon, delta, 13), 1.0, 13)
+    rate = batch / rows
+    per_epoch = steps_per_epoch(rate)
+    auto = accounting.calibrate_noise(epsilon, delta, rate, epochs * per_epoch, [histograms])
+    assert values[-1] == pytest.approx(auto, rel=0.05)
+    lowest = accounting.affordable_steps(
+        epsilon, delta, values[0], rate, [histograms], epochs * per_epoch
+    )
+    assert per_epoch <= lowest < epochs * per_epoch

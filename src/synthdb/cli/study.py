@@ -283,6 +283,7 @@ def run_sweep(
                 epsilon=epsilon,
                 epochs=epochs,
                 microbatches=microbatches,
+                columns=frame.shape[1],
             ),
             batch,
         )
