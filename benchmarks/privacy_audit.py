@@ -330,7 +330,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}",
         "command": " ".join(["benchmarks/privacy_audit.py", *(argv or sys.argv[1:])]),
-        "train_csv": str(train),
+        # relative to the repository where possible: the results file must not name this host
+        "train_csv": str(train.resolve().relative_to(REPO))
+        if train.resolve().is_relative_to(REPO)
+        else train.name,
         "rows": args.rows,
         "canaries_per_run": args.canaries,
         "samples_per_run": args.samples,
