@@ -31,6 +31,8 @@ from sdv.metadata import Metadata
 from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 from sdv.utils import load_synthesizer
 
+from rival_output import write_synthetic
+
 DEFAULT_SEED = 42
 SYNTHESIZERS = {
     "gaussiancopula": GaussianCopulaSynthesizer,
@@ -100,16 +102,7 @@ def generate(model_path: Path, rows: int, output: Path, seed: int) -> dict[str, 
     sampled = synthesizer.sample(num_rows=rows)
     synthetic = sampled[TABLE] if isinstance(sampled, dict) else sampled
     t_sampled = time.perf_counter()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    synthetic.to_csv(output, index=False, na_rep="")
-    t_written = time.perf_counter()
-    return {
-        "rows": len(synthetic),
-        "seed": seed,
-        "sample_seconds": round(t_sampled - t0, 3),
-        "write_csv_seconds": round(t_written - t_sampled, 3),
-        "generate_seconds": round(t_written - t0, 3),
-    }
+    return write_synthetic(synthetic, output, seed, t0, t_sampled)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from snsynth import Synthesizer
 
+from rival_output import write_synthetic
+
 DEFAULT_SEED = 42
 DEFAULT_DELTA = 1e-5
 DEFAULT_PREPROCESSOR_SHARE = 0.1
@@ -101,16 +103,7 @@ def generate(model_path: Path, rows: int, output: Path, seed: int) -> dict[str, 
         if isinstance(sampled, pd.DataFrame)
         else pd.DataFrame(list(sampled), columns=saved["columns"])
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    synthetic.to_csv(output, index=False, na_rep="")
-    t_written = time.perf_counter()
-    return {
-        "rows": len(synthetic),
-        "seed": seed,
-        "sample_seconds": round(t_sampled - t0, 3),
-        "write_csv_seconds": round(t_written - t_sampled, 3),
-        "generate_seconds": round(t_written - t0, 3),
-    }
+    return write_synthetic(synthetic, output, seed, t0, t_sampled)
 
 
 def main(argv: list[str] | None = None) -> int:
