@@ -49,12 +49,20 @@ def run(args: list[str], work: Path) -> dict[str, object]:
         print(done.stderr, file=sys.stderr)
         raise SystemExit(f"failed: {' '.join(command)}")
     return {
-        "command": "synthdb run " + " ".join(args),
+        "command": "synthdb run " + " ".join(_portable(a, work) for a in args),
         "wall_seconds": float(wall),
         "measured_seconds": round(time.monotonic() - started, 1),
         "peak_rss_mb": round(int(peak_kb) / 1024, 1),
         "scores": json.loads(scores.read_text()),
     }
+
+
+def _portable(arg: str, work: Path) -> str:
+    """An argument as a reader can rerun it: no temporary folder, no checkout's own path."""
+    arg = arg.replace(str(SHARED.resolve()), "../shared/datasets").replace(
+        str(SHARED), "../shared/datasets"
+    )
+    return arg.replace(str(work), "OUT").replace(str(ROOT) + "/", "")
 
 
 def load_chinook(target: str) -> None:
