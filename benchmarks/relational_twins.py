@@ -59,9 +59,8 @@ def run(args: list[str], work: Path) -> dict[str, object]:
 
 def _portable(arg: str, work: Path) -> str:
     """An argument as a reader can rerun it: no temporary folder, no checkout's own path."""
-    arg = arg.replace(str(SHARED.resolve()), "../shared/datasets").replace(
-        str(SHARED), "../shared/datasets"
-    )
+    # ROOT is resolved, so SHARED (derived from it) is the spelling the arguments use
+    arg = arg.replace(str(SHARED), "../shared/datasets")
     return arg.replace(str(work), "OUT").replace(str(ROOT) + "/", "")
 
 
