@@ -49,6 +49,10 @@ from synthdb.schema.values import typed_column
 RARE = "_RARE_"
 #: Cells of the grid that a continuous column's bin edges are read from.
 GRID_CELLS = 256
+#: The noisy counts of an integer column's cells seed the network soft-thresholded by this
+#: many noise standard deviations (post-processing, free): a cell with no rows then seeds
+#: about 0.01 sigma of mass instead of 0.4 sigma, while cells of many rows barely change.
+SOFT_THRESHOLD_SIGMAS = 2.0
 #: Share of delta set aside for the stability thresholds (the rest converts the RDP curve).
 THRESHOLD_DELTA_SHARE = 0.1
 
@@ -357,6 +361,9 @@ def _fit_numeric(
     # counts cuts real tails (ages past 51 at epsilon 1), and the network learns empty cells.
     first, last = 0, released.size - 1
     positive = np.clip(released, 0.0, None)
+    # Seeding the network with the clipped noisy counts would give every empty cell of a range
+    # up to twice too wide the mass of its noise (ages of 91-128 for 1% of rows at epsilon 4).
+    seeded = np.clip(released - SOFT_THRESHOLD_SIGMAS * sigma, 0.0, None)
     centres = (grid[:-1] + grid[1:]) / 2
     mean = float((centres * positive).sum() / positive.sum()) if positive.sum() > 0 else None
     if mean is not None and integer:
@@ -374,7 +381,7 @@ def _fit_numeric(
             [],
             column.kind,
         )
-        counts = np.concatenate([*null_part, positive[first : last + 1]])
+        counts = np.concatenate([*null_part, seeded[first : last + 1]])
         return _Fitted(encoder, [counts], nulls, mean)
 
     minimum, maximum = float(grid[first]), float(grid[last + 1])
@@ -394,7 +401,8 @@ def _fit_numeric(
     for value in exact_values:
         cell = int(np.clip(np.searchsorted(grid, value, side="right") - 1, 0, rest.size - 1))
         rest[cell] -= points[value]
-    rest = np.clip(rest, 0.0, None)
+    # Raw (unclipped) counts: their running sum is unbiased, where clipping each count at zero
+    # would add the positive half of the noise of every empty cell (bins spent on nothing).
     rest[:first] = 0.0
     rest[last + 1 :] = 0.0
     edges = np.unique(mechanisms.grid_quantiles(rest, grid, np.linspace(0.0, 1.0, BINS + 1)))
@@ -416,10 +424,26 @@ def _fit_numeric(
     point_counts = np.array([max(points[v], 0.0) for v in exact_values])
     rest_mass = max(rows - point_counts.sum() - max(nulls, 0.0), 0.0)
     first_counts = np.concatenate(
-        [*null_part, point_counts, np.full(bins, rest_mass / max(bins, 1))]
+        [*null_part, point_counts, _bin_mass(rest, grid, edges, rest_mass)]
     )
     fine: list[np.ndarray | None] = [np.ones(FINE)] if bins else []
     return _Fitted(encoder, [first_counts, *fine], nulls, mean)
+
+
+def _bin_mass(cells: np.ndarray, grid: np.ndarray, edges: np.ndarray, total: float) -> np.ndarray:
+    """Mass of each bin between ``edges``, read off the running maximum of a noisy histogram's
+    running sum on ``grid`` (as :func:`mechanisms.grid_quantiles` does) and scaled to
+    ``total``: quantile bins hold about equal shares, except a last bin stretched over an
+    empty top of the range, which gets (almost) none."""
+    bins = max(edges.size - 1, 0)
+    if bins == 0:
+        return np.empty(0)
+    cumulative = np.maximum.accumulate(np.concatenate([[0.0], np.cumsum(cells)]))
+    at_edges = np.interp(edges, grid, cumulative)
+    mass = np.clip(np.diff(at_edges), 0.0, None)
+    if mass.sum() <= 0:
+        return np.full(bins, total / bins)
+    return mass * (total / mass.sum())
 
 
 def _scrubbed(schema: TableSchema, encoder: TableEncoder, rows: int) -> TableSchema:
