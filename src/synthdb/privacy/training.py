@@ -34,6 +34,10 @@ MAX_RELATIVE_NOISE = 0.5
 MIN_ROWS_PER_COUNT_NOISE = 10.0
 
 
+#: Pseudo-count of the tokens past the first and last with a DP count (see ``_smoothed``).
+TAIL_PSEUDO_COUNT = 0.01
+
+
 @dataclass(frozen=True)
 class PrivatePlan:
     sample_rate: float
@@ -171,8 +175,22 @@ def init_heads(net: AutoregressiveNet, counts: list[np.ndarray | None]) -> None:
         if released is None or released.size != bias.numel():
             bias.zero_()
             continue
-        positive = np.clip(released, 0.0, None) + 1.0
-        bias.copy_(torch.from_numpy(np.log(positive / positive.sum())).float())
+        share = _smoothed(np.clip(released, 0.0, None))
+        bias.copy_(torch.from_numpy(np.log(share)).float())
+
+
+def _smoothed(counts: np.ndarray) -> np.ndarray:
+    """Token frequencies from denoised counts, add-one smoothed between the first and the last
+    token with a count and barely beyond: tokens past either end are the empty top (or bottom)
+    of a DP range up to twice too wide, which add-one would seed with a row per cell."""
+    pseudo = np.full(counts.size, TAIL_PSEUDO_COUNT)
+    seen = np.flatnonzero(counts > 0)
+    if seen.size:
+        pseudo[seen[0] : seen[-1] + 1] = 1.0
+    else:
+        pseudo[:] = 1.0
+    smoothed = counts + pseudo
+    return smoothed / smoothed.sum()
 
 
 def train_private(

@@ -6,6 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,6 +14,7 @@ from synthdb.config import make_config
 from synthdb.errors import UsageError
 from synthdb.privacy import accounting
 from synthdb.privacy.ledger import Ledger
+from synthdb.privacy.training import _smoothed
 from synthdb.synthesizer import Synthesizer
 
 SMALL = {"hidden": 16, "embedding_dim": 4, "nulls": "keep"}
@@ -151,3 +153,15 @@ def test_too_few_microbatches_are_refused_with_the_count_that_would_do() -> None
     unguarded = planned(False)
     step = unguarded.step
     assert step.noise_std / (step.clip * step.expected_groups) > MAX_RELATIVE_NOISE
+
+
+def test_heads_start_add_one_smoothed_only_inside_the_released_support() -> None:
+    """An empty cell between two released ones keeps a row's worth of mass; the cells past
+    the last released one (the empty top of a too-wide DP range) start at almost nothing."""
+    counts = np.array([0.0, 0.0, 50.0, 0.0, 40.0, 0.0, 0.0, 0.0])
+    share = _smoothed(counts)
+    assert share.sum() == pytest.approx(1.0)
+    assert share[3] == pytest.approx(1.0 / (counts.sum() + 3 + 5 * 0.01))  # inside: one row
+    assert share[[0, 1, 5, 6, 7]].sum() < 0.001  # outside: five cells, under a tenth of a row
+    assert share[2] > share[4] > share[3]
+    assert np.allclose(_smoothed(np.zeros(4)), 0.25)  # nothing released: uniform
