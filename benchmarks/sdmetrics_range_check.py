@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
+import sys
 from pathlib import Path
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from referee import sdmetrics_quality  # the same call and metadata as for every tool
 
 #: (label, {column: value}) edits of the holdout's first rows, one cell per row.
 EDITS: list[tuple[str, dict[str, float]]] = [
@@ -28,25 +32,6 @@ EDITS: list[tuple[str, dict[str, float]]] = [
     ("one hours_per_week of 128", {"hours_per_week": 128}),
     ("one capital_gain of 129,629", {"capital_gain": 129_629}),
 ]
-
-
-def quality(train: pd.DataFrame, synthetic: pd.DataFrame) -> float:
-    from sdmetrics.reports import QualityReport
-
-    columns = {
-        c: {"sdtype": "numerical" if pd.api.types.is_numeric_dtype(train[c]) else "categorical"}
-        for c in train.columns
-    }
-    report = QualityReport()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report.generate(
-            {"adult": train},
-            {"adult": synthetic[train.columns]},
-            {"tables": {"adult": {"columns": columns}}},
-            verbose=False,
-        )
-    return float(report.get_score())
 
 
 def main() -> None:
@@ -61,7 +46,7 @@ def main() -> None:
         changed = holdout.copy()
         for row, (column, value) in enumerate(edit.items()):
             changed.loc[row, column] = value
-        scores[label] = round(quality(train, changed), 4)
+        scores[label] = round(sdmetrics_quality(train, changed)["score"], 4)
         print(f"{label:32s} SDMetrics quality {scores[label]:.4f}", flush=True)
     if args.out:
         args.out.write_text(json.dumps(scores, indent=2) + "\n")

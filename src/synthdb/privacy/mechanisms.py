@@ -106,13 +106,20 @@ def grid_counts(
     return noisy(np.bincount(index, minlength=cells), sigma, rng)
 
 
-def grid_quantiles(released: np.ndarray, edges: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Quantiles of a noisy grid histogram, interpolating linearly within cells.
+def grid_cumulative(released: np.ndarray) -> np.ndarray:
+    """The running count up to each grid edge of a noisy histogram (one more entry than cells).
 
     The running sum of the raw noisy counts is unbiased; taking its running maximum makes it a
-    distribution function. Where noise dominates, the edges come out about evenly spaced.
+    distribution function. Clipping each count at zero instead would add the positive half of
+    the noise of every empty cell.
     """
-    cumulative = np.maximum.accumulate(np.concatenate([[0.0], np.cumsum(released)]))
+    return np.maximum.accumulate(np.concatenate([[0.0], np.cumsum(released)]))
+
+
+def grid_quantiles(released: np.ndarray, edges: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles of a noisy grid histogram (:func:`grid_cumulative`), interpolating linearly
+    within cells. Where noise dominates, the edges come out about evenly spaced."""
+    cumulative = grid_cumulative(released)
     total = cumulative[-1]
     if total <= 0:
         return edges[0] + probs * (edges[-1] - edges[0])

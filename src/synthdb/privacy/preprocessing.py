@@ -359,7 +359,6 @@ def _fit_numeric(
     has_null = policy == "keep" and nulls > mechanisms.utility_threshold(sigma)
     # The range stays the bucket range (at most twice too wide): trimming cells by their noisy
     # counts cuts real tails (ages past 51 at epsilon 1), and the network learns empty cells.
-    first, last = 0, released.size - 1
     positive = np.clip(released, 0.0, None)
     # Seeding the network with the clipped noisy counts would give every empty cell of a range
     # up to twice too wide the mass of its noise (ages of 91-128 for 1% of rows at epsilon 4).
@@ -370,21 +369,20 @@ def _fit_numeric(
         mean = float(np.round(mean))
     null_part = [np.array([max(nulls, 0.0)])] if has_null else []
     if small:
-        exact = centres[first : last + 1]
         encoder = NumericEncoder(
             column.name,
             integer,
-            float(exact[0]),
-            float(exact[-1]),
+            float(centres[0]),
+            float(centres[-1]),
             has_null,
-            [float(v) for v in exact],
+            [float(v) for v in centres],
             [],
             column.kind,
         )
-        counts = np.concatenate([*null_part, seeded[first : last + 1]])
+        counts = np.concatenate([*null_part, seeded])
         return _Fitted(encoder, [counts], nulls, mean)
 
-    minimum, maximum = float(grid[first]), float(grid[last + 1])
+    minimum, maximum = float(grid[0]), float(grid[-1])
     share = max(POINT_MASS_SHARE * rows, budget.threshold)
     points = mechanisms.stable_histogram(present, sigma, share, rng)
     budget.charge(
@@ -401,10 +399,7 @@ def _fit_numeric(
     for value in exact_values:
         cell = int(np.clip(np.searchsorted(grid, value, side="right") - 1, 0, rest.size - 1))
         rest[cell] -= points[value]
-    # Raw (unclipped) counts: their running sum is unbiased, where clipping each count at zero
-    # would add the positive half of the noise of every empty cell (bins spent on nothing).
-    rest[:first] = 0.0
-    rest[last + 1 :] = 0.0
+    # Raw, unclipped counts: see mechanisms.grid_cumulative (clipping spent bins on nothing).
     edges = np.unique(mechanisms.grid_quantiles(rest, grid, np.linspace(0.0, 1.0, BINS + 1)))
     edges = np.unique(np.clip(edges, minimum, maximum))
     if edges.size < 2:
@@ -431,15 +426,14 @@ def _fit_numeric(
 
 
 def _bin_mass(cells: np.ndarray, grid: np.ndarray, edges: np.ndarray, total: float) -> np.ndarray:
-    """Mass of each bin between ``edges``, read off the running maximum of a noisy histogram's
-    running sum on ``grid`` (as :func:`mechanisms.grid_quantiles` does) and scaled to
-    ``total``: quantile bins hold about equal shares, except a last bin stretched over an
-    empty top of the range, which gets (almost) none."""
+    """Mass of each bin between ``edges``, read off the noisy histogram ``cells`` on ``grid``
+    the same way the edges were (:func:`mechanisms.grid_cumulative`) and scaled to ``total``:
+    quantile bins hold about equal shares, except a last bin stretched over an empty top of
+    the range, which gets (almost) none."""
     bins = max(edges.size - 1, 0)
     if bins == 0:
         return np.empty(0)
-    cumulative = np.maximum.accumulate(np.concatenate([[0.0], np.cumsum(cells)]))
-    at_edges = np.interp(edges, grid, cumulative)
+    at_edges = np.interp(edges, grid, mechanisms.grid_cumulative(cells))
     mass = np.clip(np.diff(at_edges), 0.0, None)
     if mass.sum() <= 0:
         return np.full(bins, total / bins)

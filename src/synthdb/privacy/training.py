@@ -32,8 +32,6 @@ MAX_RELATIVE_NOISE = 0.5
 #: A DP row count must exceed its own noise by this factor, or nothing else can be learned
 #: either (the preprocessing histograms carry the same noise).
 MIN_ROWS_PER_COUNT_NOISE = 10.0
-
-
 #: Pseudo-count of the tokens past the first and last with a DP count (see ``_smoothed``).
 TAIL_PSEUDO_COUNT = 0.01
 
