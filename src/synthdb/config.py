@@ -99,6 +99,12 @@ class Privacy(BaseModel):
     public: dict[str, PublicColumn] = Field(
         default_factory=dict, description="per-column bounds or categories declared public"
     )
+    calibration: bool = Field(
+        True,
+        description="after DP-SGD, rake each output head's bias until the generated marginals "
+        "match the DP counts released for the encoders (post-processing: no epsilon, no data "
+        "read); off only to measure what it buys",
+    )
     noise_guard: bool = Field(
         True,
         description="refuse training whose noise per averaged gradient exceeds 0.5 x clip "

@@ -177,6 +177,24 @@ def init_heads(net: AutoregressiveNet, counts: list[np.ndarray | None]) -> None:
         bias.copy_(torch.from_numpy(np.log(share)).float())
 
 
+def head_targets(
+    net: AutoregressiveNet, counts: list[np.ndarray | None]
+) -> list[np.ndarray | None]:
+    """The token frequencies the heads start from and are raked back to after training
+    (:mod:`synthdb.privacy.calibration`): the DP counts, smoothed as in :func:`init_heads`.
+
+    None where nothing was measured: no count released, or a number's position within its bin,
+    whose count is a uniform placeholder.
+    """
+    hidden = set(net.shape.hidden_inputs)
+    return [
+        None
+        if released is None or j in hidden or released.size != net.cards[j]
+        else _smoothed(np.clip(released, 0.0, None))
+        for j, released in enumerate(counts)
+    ]
+
+
 def _smoothed(counts: np.ndarray) -> np.ndarray:
     """Token frequencies from denoised counts, add-one smoothed between the first and the last
     token with a count and barely beyond: tokens past either end are the empty top (or bottom)

@@ -22,7 +22,7 @@ SMALL = {"hidden": 16, "embedding_dim": 4, "nulls": "keep"}
 
 def private(frame: pd.DataFrame, **values: object) -> Synthesizer:
     settings = {**SMALL, "max_epochs": 2, "noise_seed": 1, **values}
-    privacy = {k: settings.pop(k) for k in ("noise_seed",)}
+    privacy = {k: settings.pop(k) for k in ("noise_seed", "calibration") if k in settings}
     config = make_config(**settings)
     assert config.privacy is not None
     config = config.model_copy(update={"privacy": config.privacy.model_copy(update=privacy)})
@@ -165,3 +165,19 @@ def test_heads_start_add_one_smoothed_only_inside_the_released_support() -> None
     assert share[[0, 1, 5, 6, 7]].sum() < 0.001  # outside: five cells, under a tenth of a row
     assert share[2] > share[4] > share[3]
     assert np.allclose(_smoothed(np.zeros(4)), 0.25)  # nothing released: uniform
+
+
+def test_the_heads_are_raked_to_the_dp_counts_at_no_cost(model: Synthesizer) -> None:
+    """Calibration reads only the model and the DP counts: an epsilon-0 entry, closer marginals."""
+    assert model.ledger is not None
+    entry = next(e for e in model.ledger.entries if e.mechanism == "post-processing")
+    assert entry.epsilon == 0.0 and entry.gaussian is None
+    assert entry.parameters["sub_columns"] > 0
+    assert entry.parameters["mean_tvd_after"] < entry.parameters["mean_tvd_before"] / 2
+    assert model.ledger.total_epsilon <= 1.0 + 1e-6
+
+
+def test_calibration_can_be_switched_off(adult_sample: pd.DataFrame) -> None:
+    plain = private(adult_sample.drop(columns=["person_id"]), epsilon=1.0, calibration=False)
+    assert plain.ledger is not None
+    assert all(e.mechanism != "post-processing" for e in plain.ledger.entries)
