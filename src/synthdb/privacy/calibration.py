@@ -45,6 +45,8 @@ STALL, PATIENCE = 0.1, 2
 MAX_ROUNDS = 25
 #: Rows drawn per round: the averaged predicted marginals then carry about 0.1% sampling noise.
 ROWS = 32_768
+#: Rows per forward pass while averaging (the logits of every head for 4,096 rows: a few MB).
+CHUNK_ROWS = 4_096
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,12 @@ def calibrate_heads(
 def _generated_marginals(
     net: AutoregressiveNet, columns: list[int], rows: int, generator: torch.Generator
 ) -> dict[int, torch.Tensor]:
-    """Each sub-column's predicted distribution averaged over rows the network draws."""
+    """Each sub-column's predicted distribution averaged over rows the network draws (in
+    chunks, so that all heads' logits for all rows never sit in memory at once)."""
     tokens = net.sampler().sample(rows, generator)
-    logits = net.forward(tokens)
-    return {j: F.softmax(logits[j].double(), dim=1).mean(0).float() for j in columns}
+    sums = {j: torch.zeros(net.cards[j], dtype=torch.float64) for j in columns}
+    for start in range(0, rows, CHUNK_ROWS):
+        logits = net.forward(tokens[start : start + CHUNK_ROWS])
+        for j in columns:
+            sums[j] += F.softmax(logits[j].double(), dim=1).sum(0)
+    return {j: (total / rows).float() for j, total in sums.items()}
