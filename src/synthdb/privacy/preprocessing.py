@@ -359,12 +359,16 @@ def _fit_numeric(
     has_null = policy == "keep" and nulls > mechanisms.utility_threshold(sigma)
     # The range stays the bucket range (at most twice too wide): trimming cells by their noisy
     # counts cuts real tails (ages past 51 at epsilon 1), and the network learns empty cells.
-    positive = np.clip(released, 0.0, None)
     # Seeding the network with the clipped noisy counts would give every empty cell of a range
     # up to twice too wide the mass of its noise (ages of 91-128 for 1% of rows at epsilon 4).
     seeded = np.clip(released - SOFT_THRESHOLD_SIGMAS * sigma, 0.0, None)
     centres = (grid[:-1] + grid[1:]) / 2
-    mean = float((centres * positive).sum() / positive.sum()) if positive.sum() > 0 else None
+    # The NULL-replacing mean weighs each cell by its share of the running-maximum CDF, as the
+    # bin masses do: counts clipped at zero put about 0.4 sigma in every empty cell of a range
+    # up to twice too wide, which pulled the mean of 2,000 ages 18-79 up by 13 years at
+    # epsilon 1 (4-5 this way; the raw counts are unbiased but swing by 9).
+    mass = np.diff(mechanisms.grid_cumulative(released))
+    mean = float((centres * mass).sum() / mass.sum()) if mass.sum() > 0 else None
     if mean is not None and integer:
         mean = float(np.round(mean))
     null_part = [np.array([max(nulls, 0.0)])] if has_null else []
