@@ -34,6 +34,14 @@ def test_train_with_a_budget_then_print_the_ledger(adult_csv: Path, tmp_path: Pa
         sgd
     )
 
+    assert "post-processing" in shown.stdout  # the heads raked to the DP counts, epsilon 0
+
+    inspected = run_cli("inspect", model)
+    assert inspected.code == 0, inspected
+    assert "accuracy nan" not in inspected.stdout  # no validation under DP, none shown
+    assert "differential privacy: epsilon" in inspected.stdout
+    assert "(DP estimate)" in inspected.stdout
+
     generated = run_cli("generate", model, "-o", tmp_path / "out.csv", "--rows", "100")
     assert generated.code == 0, generated
 

@@ -1092,13 +1092,28 @@ def inspect(
             manifest = read_manifest(Path(path))
             schema = TableSchema.from_dict(manifest["schema"])
             training = manifest["training"]
+            privacy = manifest.get("privacy")
+            if privacy:
+                # no validation under DP (it would read data outside the budget): the last
+                # epoch is kept, and what it cost is the figure to show
+                kept = (
+                    f"last epoch kept, differential privacy: epsilon "
+                    f"{privacy['total_epsilon']:.4g} of {privacy['target_epsilon']:g} at delta "
+                    f"{privacy['delta']:g} (synthdb privacy {path})"
+                )
+            else:
+                kept = (
+                    f"best epoch {training['best_epoch']} "
+                    f"(validation accuracy {training['best_accuracy']:.4f})"
+                )
             out.print(
                 f"model {path}: format {manifest['format_version']}, synthdb "
                 f"{manifest['versions']['synthdb']}, stop reason {manifest['stop_reason']}, "
-                f"{len(training['epochs'])} epochs, best epoch {training['best_epoch']} "
-                f"(validation accuracy {training['best_accuracy']:.4f}), "
+                f"{len(training['epochs'])} epochs, {kept}, "
                 f"nulls {manifest['nulls']['policy']}"
             )
+            out.print(schema_table(schema, counts=not privacy))
+            return
         else:
             from synthdb.io.sources import read_table
             from synthdb.schema.inference import infer_schema

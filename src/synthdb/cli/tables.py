@@ -9,8 +9,11 @@ from rich.table import Table
 from synthdb.schema.table import ColumnSchema, TableSchema
 
 
-def schema_table(schema: TableSchema) -> Table:
-    grid = Table(title=f"{schema.name}: {schema.rows:,} rows", title_justify="left")
+def schema_table(schema: TableSchema, *, counts: bool = True) -> Table:
+    """The schema as a table. ``counts=False`` (a DP model, whose file keeps no exact counts)
+    shows the row count as the DP estimate it is and no distinct or NULL counts."""
+    rows = f"{schema.rows:,} rows" if counts else f"about {schema.rows:,} rows (DP estimate)"
+    grid = Table(title=f"{schema.name}: {rows}", title_justify="left")
     for header in ("column", "kind", "details", "distinct", "nulls"):
         grid.add_column(header)
     for column in schema.columns:
@@ -18,8 +21,8 @@ def schema_table(schema: TableSchema) -> Table:
             column.name,
             column.kind,
             _details(column),
-            f"{column.distinct:,}",
-            f"{column.null_count:,}",
+            f"{column.distinct:,}" if counts else "-",
+            f"{column.null_count:,}" if counts else "-",
         )
     return grid
 
