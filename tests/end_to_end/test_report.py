@@ -8,6 +8,7 @@ CI (``CI`` set) its absence is a failure, so the check cannot silently vanish.
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,37 @@ def test_run_writes_the_report_with_the_model_it_trained(
     assert scores["utility"]["target"] == "income"
     assert f"{scores['overall']:.3f}" in html
     assert "ROC AUC" in result.stdout
+
+
+def test_a_dp_model_s_page_shows_the_budget_spent_and_no_nan(
+    inputs: Path, browser: Any, tmp_path: Path
+) -> None:
+    """A DP model records no losses or validation accuracy (they would read data outside the
+    budget): the page must still build, in strict JSON, and chart the epsilon spent instead."""
+    model = tmp_path / "dp.synthdb"
+    trained = run_cli(
+        "train", inputs / "real.csv", "-o", model, "--epsilon", "8", "--max-epochs", "2",
+        "--nulls", "keep", "--quiet",
+    )  # fmt: skip
+    assert trained.code == 0, trained
+    out = tmp_path / "dp.html"
+    result = run_cli(
+        "report", inputs / "real.csv", inputs / "synthetic.csv", "-o", out, "--model", model,
+        "--quiet",
+    )  # fmt: skip
+    assert result.code == 0, result
+
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    tab.goto(out.as_uri(), wait_until="load")
+    assert problems == []
+    training = tab.locator('[data-section="training"]')
+    assert training.is_visible()
+    text = training.inner_text()
+    assert "none under DP" in text and not re.search(r"\bnan\b", text, re.IGNORECASE)
+    alts = tab.eval_on_selector_all("img", "els => els.map(e => e.alt)")
+    assert "privacy budget spent" in alts
+    data = json.loads(tab.locator("#report-data").text_content() or "{}")
+    assert data["model"]["best_accuracy"] is None  # NaN in the manifest, null in the page
+    tab.close()

@@ -252,19 +252,31 @@ def training_figure(
     for panel in axes:
         panel.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     if epsilon:
-        spent = axes[2]
-        spent.plot(
-            [point[0] for point in epsilon],
-            [point[1] for point in epsilon],
-            color=EPSILON_LINE,
-            marker="o",
-            ms=2.5,
-        )
-        spent.set_title("privacy budget spent", loc="left")
-        spent.set_xlabel("epoch")
-        spent.set_ylabel("epsilon (cumulative)")
+        _epsilon_panel(axes[2], epsilon)
     figure.tight_layout()
     return png(figure)
+
+
+def epsilon_figure(epsilon: Sequence[Sequence[float]]) -> str:
+    """The privacy budget spent after each epoch: a DP model's training curve."""
+    figure, axes = plt.subplots(figsize=(3.6, 2.6))
+    _epsilon_panel(axes, epsilon)
+    figure.tight_layout()
+    return png(figure)
+
+
+def _epsilon_panel(axes: Any, epsilon: Sequence[Sequence[float]]) -> None:
+    axes.plot(
+        [point[0] for point in epsilon],
+        [point[1] for point in epsilon],
+        color=EPSILON_LINE,
+        marker="o",
+        ms=2.5,
+    )
+    axes.set_title("privacy budget spent", loc="left")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("epsilon (cumulative)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
 
 
 def relation_figure(title: str, relation: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ Every user-supplied string (column names, values, paths) is escaped.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
@@ -114,7 +115,7 @@ def render(data: dict[str, Any], progress: Progress | None = None) -> str:
 
 # ------------------------------------------------------------------------------- formatting
 def _num(value: Any, digits: int = 3) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{float(value):.{digits}f}"
 
@@ -348,7 +349,9 @@ def _model_card(model: dict[str, Any] | None) -> str:
         ["epochs used", f"{model.get('epochs_used')} of at most {model.get('max_epochs')}"],
         [
             "best epoch",
-            f"{model.get('best_epoch')} (val. accuracy {_num(model.get('best_accuracy'))})",
+            f"{model.get('best_epoch')} (last: no validation under DP)"
+            if model.get("privacy")
+            else f"{model.get('best_epoch')} (val. accuracy {_num(model.get('best_accuracy'))})",
         ],
         ["training time", f"{_num(model.get('training_seconds'), 1)} s"],
         ["NULL policy", _null_summary(model.get("nulls"))],
@@ -597,7 +600,21 @@ def _training_section(data: dict[str, Any]) -> str:
             "show the training parameters, the stop reason and the training curve.</p>"
         )
     parts = []
-    if model.get("history"):
+    history = model.get("history") or []
+    # under DP no loss or validation figure is recorded (each is an exact function of the
+    # data; the summary holds None for them): the curve to show is the budget spent
+    measured = any(isinstance(r.get("loss"), int | float) for r in history)
+    if history and not measured and model.get("epsilon_by_epoch"):
+        parts.append(
+            _img(
+                figures.epsilon_figure(model["epsilon_by_epoch"]),
+                "privacy budget spent",
+                "Epsilon spent after each epoch, everything on the ledger composed. Losses and "
+                "validation accuracy are not recorded under differential privacy: each is an "
+                "exact function of the data, outside the budget.",
+            )
+        )
+    elif measured:
         parts.append(
             _img(
                 figures.training_figure(model["history"], model.get("epsilon_by_epoch")),
@@ -612,7 +629,12 @@ def _training_section(data: dict[str, Any]) -> str:
         ["stop reason", escape(str(model.get("stop_reason")))],
         ["epochs used", f"{model.get('epochs_used')} of at most {model.get('max_epochs')}"],
         ["best epoch", str(model.get("best_epoch"))],
-        ["validation accuracy of the best epoch", _num(model.get("best_accuracy"), 4)],
+        [
+            "validation accuracy of the best epoch",
+            "none under DP (the last epoch is kept)"
+            if model.get("privacy")
+            else _num(model.get("best_accuracy"), 4),
+        ],
         ["training seconds", _num(model.get("training_seconds"), 1)],
         ["batch size", str(model.get("batch_size"))],
         ["NULL policy", _null_summary(model.get("nulls"))],

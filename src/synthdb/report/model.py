@@ -10,6 +10,7 @@ are, so the page needs no change when a mechanism or a field is added.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ def model_summary(path: Path) -> dict[str, Any]:
 
 def summary_from_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON values: the figures the page shows, nothing the page does not."""
+    manifest = _finite(manifest)
     training = manifest.get("training", {})
     history = list(training.get("epochs", []))
     config = dict(manifest.get("config", {}))
@@ -81,6 +83,21 @@ def ledger_entries(privacy: dict[str, Any] | None) -> list[Any]:
         if isinstance(entries, list):
             return entries
     return []
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, at any depth.
+
+    A DP model's history has NaN losses and validation accuracy (none are measured under DP),
+    and the page embeds its data as strict JSON, which has no NaN.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _number(value: Any) -> bool:
