@@ -65,3 +65,18 @@ def test_a_bad_noise_multiplier_is_a_usage_error(adult_csv: Path, tmp_path: Path
         "lots",
     )
     assert_one_line_error(result, 2, "--noise-multiplier")
+
+
+def test_run_with_a_budget_and_dropped_nulls_scores_against_the_rows_it_learned(
+    adult_csv: Path, tmp_path: Path
+) -> None:
+    """Under DP the NULL report keeps no exact counts; the score must still leave out the
+    rows with NULLs that the model never saw (it once compared against all of them)."""
+    result = run_cli(
+        "run", adult_csv, "-o", tmp_path / "out.csv", "--epsilon", "8", "--max-epochs", "2",
+        "--nulls", "drop",
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert "source rows without NULL" in result.stderr
+    assert "rows with a NULL removed, about" in result.stderr
+    assert "removed 0 of" not in result.stderr

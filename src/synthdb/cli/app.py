@@ -276,7 +276,10 @@ def _train(
 
 def _print_nulls(report: dict[str, Any]) -> None:
     policy = report["policy"]
-    if policy == "drop":
+    private = any("differential privacy" in w for w in report.get("warnings", []))
+    if policy == "drop" and private:  # exact counts are not kept under DP
+        _say(f"nulls drop: rows with a NULL removed, about {report['rows_after']:,} left")
+    elif policy == "drop":
         _say(f"nulls drop: removed {report['rows_dropped']:,} of {report['rows_before']:,} rows")
     elif policy == "replace":
         cells = report["cells_replaced"]
@@ -902,7 +905,8 @@ def run(
         synthetic = read_table(output, name)
         null_report = synthesizer.null_report
         reference = frame
-        if null_report.policy == "drop" and null_report.rows_dropped:
+        # ``rows_dropped`` is 0 under DP (an exact count would leak), so ask the frame
+        if null_report.policy == "drop" and bool(frame.isna().to_numpy().any()):
             # compare with what the model was asked to learn, not with rows it never saw
             reference = frame.dropna().reset_index(drop=True)
             if not quiet:
