@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   virtual environment + install + train on bundled Adult + generate + accuracy
+#   make demo   virtual environment + install + train on bundled Adult + generate + report
 #   make test   the same environment plus dev tools, then lint, type checks and every test
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -29,8 +29,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 demo: $(VENV)/.installed
 	mkdir -p $(OUT)
 	$(BIN)/synthdb run data/adult.csv.gz -o $(OUT)/adult_synthetic.csv \
-		--model $(OUT)/adult.synthdb --json $(OUT)/adult_accuracy.json --overwrite
-	@echo "synthetic rows: $(OUT)/adult_synthetic.csv  model: $(OUT)/adult.synthdb"
+		--model $(OUT)/adult.synthdb --report $(OUT)/adult_report.html \
+		--json $(OUT)/adult_report.json --overwrite
+	@echo "synthetic rows: $(OUT)/adult_synthetic.csv  model: $(OUT)/adult.synthdb  report: $(OUT)/adult_report.html"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

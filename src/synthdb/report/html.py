@@ -368,6 +368,8 @@ def _null_summary(nulls: dict[str, Any] | None) -> str:
     if not nulls:
         return "n/a"
     policy = escape(str(nulls.get("policy")))
+    if nulls.get("policy") == "drop" and _dp_estimates(nulls):
+        return f"{policy}: rows with a NULL removed, about {nulls.get('rows_after', 0):,} left"
     if nulls.get("policy") == "drop":
         return (
             f"{policy}: {nulls.get('rows_dropped', 0):,} of {nulls.get('rows_before', 0):,} "
@@ -377,6 +379,11 @@ def _null_summary(nulls: dict[str, Any] | None) -> str:
         cells = sum((nulls.get("cells_replaced") or {}).values())
         return f"{policy}: {cells:,} cells replaced"
     return f"{policy}: NULL learned as a value"
+
+
+def _dp_estimates(nulls: dict[str, Any]) -> bool:
+    """A DP model's NULL report holds DP estimates and no exact drop count (it says so)."""
+    return any("differential privacy" in str(w) for w in nulls.get("warnings") or [])
 
 
 def _privacy_total(privacy: dict[str, Any]) -> str:
@@ -663,7 +670,12 @@ def _nulls_detail(nulls: dict[str, Any] | None) -> str:
             "rows before / after",
             f"{nulls.get('rows_before', 0):,} / {nulls.get('rows_after', 0):,}",
         ],
-        ["rows dropped", f"{nulls.get('rows_dropped', 0):,}"],
+        [
+            "rows dropped",
+            "not recorded under DP"
+            if _dp_estimates(nulls)
+            else f"{nulls.get('rows_dropped', 0):,}",
+        ],
     ]
     for column, count in (nulls.get("cells_replaced") or {}).items():
         value = (nulls.get("replaced_with") or {}).get(column)

@@ -135,3 +135,15 @@ def test_a_page_without_holdout_or_model_says_what_is_missing(tmp_path: Path) ->
     assert "Needs --holdout." in page
     for name, _ in TABLE_SECTIONS:
         assert f'data-section="{name}"' in page
+
+
+def test_a_dp_null_report_is_not_shown_as_zero_rows_dropped() -> None:
+    from synthdb.report.html import _null_summary
+
+    warning = "differential privacy: row and cell counts here are DP estimates"
+    dp = {"policy": "drop", "rows_before": 45_211, "rows_after": 45_211, "rows_dropped": 0}
+    assert _null_summary({**dp, "warnings": [warning]}) == (
+        "drop: rows with a NULL removed, about 45,211 left"
+    )
+    plain = {"policy": "drop", "rows_before": 48_842, "rows_after": 45_222, "rows_dropped": 3_620}
+    assert _null_summary(plain) == "drop: 3,620 of 48,842 rows dropped"
