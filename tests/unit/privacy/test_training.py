@@ -14,7 +14,7 @@ from synthdb.config import make_config
 from synthdb.errors import UsageError
 from synthdb.privacy import accounting
 from synthdb.privacy.ledger import Ledger
-from synthdb.privacy.training import _smoothed
+from synthdb.privacy.training import _smoothed, _supported
 from synthdb.synthesizer import Synthesizer
 
 SMALL = {"hidden": 16, "embedding_dim": 4, "nulls": "keep"}
@@ -165,6 +165,18 @@ def test_heads_start_add_one_smoothed_only_inside_the_released_support() -> None
     assert share[[0, 1, 5, 6, 7]].sum() < 0.001  # outside: five cells, under a tenth of a row
     assert share[2] > share[4] > share[3]
     assert np.allclose(_smoothed(np.zeros(4)), 0.25)  # nothing released: uniform
+
+
+def test_the_raking_target_gives_nothing_to_cells_without_a_dp_count() -> None:
+    """The heads are raked to the denoised counts: an empty cell, inside or past the released
+    ones, gets a hundredth of a row, so calibration does not refill the empty top of a range."""
+    counts = np.array([0.0, 0.0, 50.0, 0.0, 40.0, 0.0, 0.0, 0.0])
+    share = _supported(counts)
+    assert share.sum() == pytest.approx(1.0)
+    assert share[3] == pytest.approx(0.01 / (counts.sum() + 2 + 6 * 0.01))
+    assert share[2] == pytest.approx(51 / (counts.sum() + 2 + 6 * 0.01))
+    assert share[3] < _smoothed(counts)[3] / 50
+    assert np.allclose(_supported(np.zeros(4)), 0.25)  # nothing released: uniform
 
 
 def test_the_heads_are_raked_to_the_dp_counts_at_no_cost(model: Synthesizer) -> None:
