@@ -143,6 +143,27 @@ def test_empty_cells_of_a_too_wide_range_seed_no_mass(table) -> None:
     assert np.mean(inside) > 0.75  # about 32 rows a cell: most clear the floor (0.87)
 
 
+def test_a_lone_noise_cell_does_not_survive_but_a_lone_real_value_does() -> None:
+    """Of many empty cells, the noisiest often clears the 2-sigma soft threshold; alone, with
+    no neighbour left, it must clear 3.5 sigma. A value held alone by many rows stays."""
+    from synthdb.privacy.preprocessing import _denoised
+
+    sigma, survived, soft = 20.0, 0, 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        released = np.concatenate([np.full(16, 500.0), np.zeros(48)]) + rng.normal(0, sigma, 64)
+        released[40] += 150.0  # a real top-code held by 150 rows (7.5 sigma), alone
+        seeded = _denoised(released, sigma)
+        assert (seeded[:16] > 0).all() and seeded[40] > 0
+        lone = np.ones(64, dtype=bool)
+        lone[:17] = False  # the bulk and the cell next to it
+        lone[39:42] = False  # the top-code and its neighbours
+        survived += int((seeded[lone] > 0).any())
+        soft += int((released[lone] > 2 * sigma).any())
+    assert soft > 100  # without the rule most releases keep a lone noise cell (about 2/3)
+    assert survived <= 12  # with it, about 4%: two neighbouring noise cells both past 2 sigma
+
+
 def test_bin_edges_of_a_continuous_column_follow_the_rows_not_the_noise(table) -> None:
     """Quantile edges read off the raw noisy histogram: clipping each count at zero used to add
     the noise of every empty cell above the data and spend bins on it (7 of 64 bins held under
