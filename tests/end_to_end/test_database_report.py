@@ -9,7 +9,6 @@ without columns besides keys, one- and two-level relationships, a table with two
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from concurrent.futures import Future
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 from cli_harness import Jobs, Result, assert_one_line_error, run_cli
+
+from synthdb.report.model import _finite
 
 TABLES = ("customers", "orders", "items", "follows")
 TABLE_SECTIONS = ("accuracy", "columns", "correlations", "privacy", "training")
@@ -144,16 +145,6 @@ def test_the_database_page_loads_offline_with_every_table_and_relationship(
     tab.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 100_000
     tab.close()
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def test_the_json_figures_equal_database_accuracy_of_the_twin(page: Path, folder: Path) -> None:
