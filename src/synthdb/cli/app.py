@@ -276,8 +276,7 @@ def _train(
 
 def _print_nulls(report: dict[str, Any]) -> None:
     policy = report["policy"]
-    private = any("differential privacy" in w for w in report.get("warnings", []))
-    if policy == "drop" and private:  # exact counts are not kept under DP
+    if policy == "drop" and report.get("estimated"):  # exact counts are not kept under DP
         _say(f"nulls drop: rows with a NULL removed, about {report['rows_after']:,} left")
     elif policy == "drop":
         _say(f"nulls drop: removed {report['rows_dropped']:,} of {report['rows_before']:,} rows")
@@ -1116,8 +1115,7 @@ def inspect(
                 f"{len(training['epochs'])} epochs, {kept}, "
                 f"nulls {manifest['nulls']['policy']}"
             )
-            out.print(schema_table(schema, counts=not privacy))
-            return
+            counts = not privacy
         else:
             from synthdb.io.sources import read_table
             from synthdb.schema.inference import infer_schema
@@ -1125,7 +1123,8 @@ def inspect(
             _, name = _open_input(path, table, encoding)
             frame = read_table(path, table, encoding=encoding)
             schema = infer_schema(frame, name)
-        out.print(schema_table(schema))
+            counts = True
+        out.print(schema_table(schema, counts=counts))
 
 
 def _is_model_file(path: str) -> bool:

@@ -30,6 +30,9 @@ class NullReport:
     cells_replaced: dict[str, int] = field(default_factory=dict)
     replaced_with: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: the counts are DP estimates (a DP model): ``rows_dropped`` and the cell counts that a
+    #: DP release did not cover are not known, and must not be shown as exact
+    estimated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

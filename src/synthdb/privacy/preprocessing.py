@@ -212,6 +212,7 @@ def prepare(
             "exact counts are not recorded",
             *warnings,
         ],
+        estimated=True,
     )
     encoder = TableEncoder(encoders)
     return Prepared(

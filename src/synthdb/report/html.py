@@ -368,7 +368,7 @@ def _null_summary(nulls: dict[str, Any] | None) -> str:
     if not nulls:
         return "n/a"
     policy = escape(str(nulls.get("policy")))
-    if nulls.get("policy") == "drop" and _dp_estimates(nulls):
+    if nulls.get("policy") == "drop" and nulls.get("estimated"):
         return f"{policy}: rows with a NULL removed, about {nulls.get('rows_after', 0):,} left"
     if nulls.get("policy") == "drop":
         return (
@@ -379,11 +379,6 @@ def _null_summary(nulls: dict[str, Any] | None) -> str:
         cells = sum((nulls.get("cells_replaced") or {}).values())
         return f"{policy}: {cells:,} cells replaced"
     return f"{policy}: NULL learned as a value"
-
-
-def _dp_estimates(nulls: dict[str, Any]) -> bool:
-    """A DP model's NULL report holds DP estimates and no exact drop count (it says so)."""
-    return any("differential privacy" in str(w) for w in nulls.get("warnings") or [])
 
 
 def _privacy_total(privacy: dict[str, Any]) -> str:
@@ -673,7 +668,7 @@ def _nulls_detail(nulls: dict[str, Any] | None) -> str:
         [
             "rows dropped",
             "not recorded under DP"
-            if _dp_estimates(nulls)
+            if nulls.get("estimated")
             else f"{nulls.get('rows_dropped', 0):,}",
         ],
     ]

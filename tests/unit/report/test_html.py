@@ -140,9 +140,8 @@ def test_a_page_without_holdout_or_model_says_what_is_missing(tmp_path: Path) ->
 def test_a_dp_null_report_is_not_shown_as_zero_rows_dropped() -> None:
     from synthdb.report.html import _null_summary
 
-    warning = "differential privacy: row and cell counts here are DP estimates"
     dp = {"policy": "drop", "rows_before": 45_211, "rows_after": 45_211, "rows_dropped": 0}
-    assert _null_summary({**dp, "warnings": [warning]}) == (
+    assert _null_summary({**dp, "estimated": True}) == (
         "drop: rows with a NULL removed, about 45,211 left"
     )
     plain = {"policy": "drop", "rows_before": 48_842, "rows_after": 45_222, "rows_dropped": 3_620}
