@@ -126,6 +126,38 @@ class Privacy(BaseModel):
         return value
 
 
+class RulesConfig(BaseModel):
+    """Which rules a model keeps (see :mod:`synthdb.rules`): found in the data, dropped, added.
+
+    A rule is named by its one-line text as ``synthdb inspect`` prints it. Under differential
+    privacy discovery is off (it reads the data); declared rules are kept as given.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    discover: bool = Field(True, description="find rules in the data on every run")
+    drop: list[str] = Field(
+        default_factory=list, description="rules to leave out, by their text as inspect shows it"
+    )
+    add: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="rules to keep although not found, e.g. {kind: order, table: orders, "
+        "source: OrderDate, column: ShippedDate}",
+    )
+
+    @field_validator("add")
+    @classmethod
+    def _known(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from synthdb.rules.model import RULE_KINDS
+
+        for item in value:
+            if not isinstance(item, dict) or item.get("kind") not in RULE_KINDS:
+                raise ValueError(f"each added rule needs a kind among {', '.join(RULE_KINDS)}")
+            if not item.get("column"):
+                raise ValueError("each added rule needs the column it sets")
+        return value
+
+
 class TrainingConfig(BaseModel):
     """How to train one table's model. Unset ``max_epochs``/``nulls`` come from ``purpose``."""
 
@@ -172,6 +204,10 @@ class TrainingConfig(BaseModel):
     )
     privacy: Privacy | None = Field(
         None, description="differential privacy budget and DP-SGD settings; None: no DP"
+    )
+    rules: RulesConfig = Field(
+        default_factory=RulesConfig,
+        description="rules kept in the twin: discovery on or off, rules dropped or added",
     )
 
     @model_validator(mode="before")

@@ -32,6 +32,7 @@ from synthdb.encoding.table import TableEncoder
 from synthdb.errors import ModelFileError
 from synthdb.io.sinks import atomic_path, check_output
 from synthdb.model.network import AutoregressiveNet, NetworkShape
+from synthdb.rules.model import rules_from_dicts
 from synthdb.schema.table import TableSchema
 from synthdb.synthesizer import FittedState, Synthesizer
 from synthdb.training.loop import TrainingResult
@@ -95,6 +96,7 @@ def synthesizer_manifest(synthesizer: Synthesizer) -> dict[str, Any]:
         "stop_reason": state.result.stop_reason,
         "nulls": state.nulls.to_dict(),
         "privacy": state.ledger.to_dict() if state.ledger is not None else None,
+        "rules": [rule.to_dict() for rule in state.rules],
     }
 
 
@@ -138,6 +140,7 @@ def synthesizer_from_manifest(
             result=TrainingResult.from_dict(manifest["training"]),
             nulls=NullReport(**manifest["nulls"]),
             ledger=_ledger(manifest.get("privacy")),
+            rules=rules_from_dicts(manifest.get("rules", [])),
         )
         config = TrainingConfig(**manifest["config"])
     except (KeyError, IndexError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:

@@ -8,6 +8,7 @@ every figure of the report page (``synthdb report``), which is drawn from it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -19,8 +20,10 @@ from synthdb.evaluation.columns import display_kinds
 from synthdb.evaluation.database import MAX_TABLE_ROWS, DatabaseQuality, assess_database
 from synthdb.evaluation.privacy import MAX_ROWS
 from synthdb.evaluation.quality import Progress, QualityReport, assess
+from synthdb.evaluation.rules import table_rule_shares
 from synthdb.evaluation.utility import check_target
 from synthdb.io.sources import read_table
+from synthdb.rules.model import Rule
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.values import to_typed
 
@@ -40,8 +43,11 @@ def evaluate(
     max_rows: int = MAX_ROWS,
     seed: int = 0,
     progress: Progress | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> QualityReport:
-    """Accuracy, privacy and (with ``target``) ML utility of ``synthetic`` against ``real``.
+    """Accuracy, privacy and (with ``target``) ML utility of ``synthetic`` against ``real``,
+    and the share of rows keeping each rule in both (``rules``: those a model kept; default:
+    those found in ``real``).
 
     With ``holdout`` (real rows the model never saw) the accuracy ceiling, the DCR share and
     the privacy references are measured too; ML utility needs it to test on. ``max_rows``
@@ -69,7 +75,7 @@ def evaluate(
     def typed(frame: pd.DataFrame) -> pd.DataFrame:
         return to_typed(frame[schema.names], schema)[columns]
 
-    return assess(
+    report = assess(
         typed(real_frame),
         typed(synthetic_frame),
         typed(holdout_frame) if holdout_frame is not None else None,
@@ -79,6 +85,8 @@ def evaluate(
         seed=seed,
         progress=progress,
     )
+    shares = table_rule_shares(real_frame, synthetic_frame, rules, table=schema.name)
+    return dataclasses.replace(report, rules=shares)
 
 
 def _frame(data: Table, table: str | None) -> pd.DataFrame:
@@ -99,6 +107,7 @@ def evaluate_database(
     max_rows: int = MAX_TABLE_ROWS,
     seed: int = 0,
     progress: Progress | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> DatabaseQuality:
     """Per-table and per-relationship figures of a synthetic twin against its real database.
 
@@ -122,7 +131,13 @@ def evaluate_database(
     real_frames = {name: source.read(name) for name in schema.order}
     synthetic_frames = {name: twin.read(name) for name in schema.order}
     return assess_database(
-        schema, real_frames, synthetic_frames, max_rows=max_rows, seed=seed, progress=progress
+        schema,
+        real_frames,
+        synthetic_frames,
+        max_rows=max_rows,
+        seed=seed,
+        progress=progress,
+        rules=rules,
     )
 
 

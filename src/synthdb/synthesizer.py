@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from synthdb.io.sources import read_table
 from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.model.sampler import Sampler
 from synthdb.parallel import available_cores, ordered_map
+from synthdb.rules.model import TABLE_KINDS, Rule, declared, select
+from synthdb.rules.table import complete, discover_table_rules, keep_table_rules
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.table import TableSchema
 from synthdb.schema.values import to_source, to_typed
@@ -63,6 +65,8 @@ class FittedState:
     nulls: NullReport
     #: the epsilon ledger of a model trained with differential privacy
     ledger: Ledger | None = None
+    #: rules within the table kept while drawing (:mod:`synthdb.rules.table`)
+    rules: list[Rule] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class Synthesizer:
         config = self.config
         schema = infer_schema(frame, name, config.columns)
         typed = to_typed(frame, schema)
+        rules = _table_rules(config, typed, schema)
         if config.privacy is not None:
             if context is not None:
                 raise UsageError(
@@ -132,6 +137,8 @@ class Synthesizer:
                     hint="train each table on its own with --epsilon, or drop --epsilon",
                 )
             self._state = _fit_private(config, schema, typed, listener)
+            self._state.rules = rules
+            _charge_rules(self._state, rules)
             return self
         if context is not None and context.tokens.shape[0] != len(typed):
             raise ValueError(f"{context.tokens.shape[0]} context rows for {len(typed)} rows")
@@ -198,7 +205,7 @@ class Synthesizer:
                 seed=config.seed,
             )
             result = train(net, tokens[train_idx], tokens[val_idx], settings, validate, listener)
-        self._state = FittedState(schema, encoder, shape, net, result, nulls)
+        self._state = FittedState(schema, encoder, shape, net, result, nulls, rules=rules)
         return self
 
     @property
@@ -314,6 +321,10 @@ class Synthesizer:
             )
             tokens = sampler.sample(count, generator, parent).numpy()[:, given:]
             typed = state.encoder.decode(tokens, rng)
+            if state.rules:
+                typed = keep_table_rules(
+                    state.rules, typed, np.random.default_rng([seed, batch_index, 7])
+                )
         else:
             tokens = np.zeros((count, 0), dtype=np.int64)
             typed = pd.DataFrame(index=range(count))
@@ -370,6 +381,48 @@ class Synthesizer:
         synthesizer = cls(config)
         synthesizer._state = state
         return synthesizer
+
+
+def _table_rules(config: TrainingConfig, typed: pd.DataFrame, schema: TableSchema) -> list[Rule]:
+    """The rules within this table the model keeps: found (unless off, or under DP, where
+    finding them would read the data uncharged), less those dropped, plus those declared."""
+    private = config.privacy is not None
+    settings = config.rules
+    visible = typed[[c for c in typed.columns if not str(c).startswith("__synthdb")]]
+    found: list[Rule] = []
+    if settings.discover and not private:
+        found = discover_table_rules(visible, schema, seed=config.seed)
+    mine = [
+        item
+        for item in settings.add
+        if item.get("kind") in TABLE_KINDS and item.get("table", schema.name) == schema.name
+    ]
+    try:
+        given = [
+            complete(rule, None if private else visible) for rule in declared(mine, schema.name)
+        ]
+    except ValueError as exc:
+        raise UsageError(f"job file rules: {exc}") from None
+    return select(found, given, settings.drop, settings.discover and not private)
+
+
+def _charge_rules(state: FittedState, rules: list[Rule]) -> None:
+    """Say in the DP ledger how rules were chosen: only declared ones, at no cost."""
+    from synthdb.privacy.ledger import LedgerEntry
+
+    if state.ledger is None:
+        return
+    state.ledger.add(
+        LedgerEntry(
+            mechanism="declared only",
+            target="rules",
+            epsilon=0.0,
+            parameters={"rules": len(rules), "discovery": "off"},
+            note="rules found in the data would depend on it, so under DP none are found; "
+            "only rules the job file declares are kept (their pairs and bounds come from the "
+            "job file, and a broken order is repaired by mirroring the row's own gap)",
+        )
+    )
 
 
 def _fit_private(

@@ -449,13 +449,13 @@ def _run_database(
     )
     _session.written.append(output)
     if report_path is None:
-        scores = database_accuracy(schema, real, synthetic)
+        scores = database_accuracy(schema, real, synthetic, twin.all_rules())
     else:
         from synthdb.evaluation.database import assess_database
         from synthdb.report import DatabaseReport
         from synthdb.report.page import database_name
 
-        quality = assess_database(schema, real, synthetic, progress=_say)
+        quality = assess_database(schema, real, synthetic, progress=_say, rules=twin.all_rules())
         scores = quality.accuracy  # the page's summary and the printed tables agree
         page = DatabaseReport(
             quality=quality,
@@ -474,6 +474,10 @@ def _run_database(
         accuracy = {t.table: t.overall for t in scores.tables}
         out.print(databases.summary_table(schema, real, synthetic, accuracy))
         out.print(databases.relations_table(scores.relations))
+        if scores.rules:
+            from synthdb.cli.tables import rules_table
+
+            out.print(rules_table([r.to_dict() for r in scores.rules]))
 
 
 def _database_report(
@@ -677,10 +681,12 @@ def evaluate(
         if json_path is not None:
             _write_json(json_path, figures, overwrite)
         if not quiet:
-            from synthdb.cli.tables import accuracy_table, privacy_table
+            from synthdb.cli.tables import accuracy_table, privacy_table, rules_table
 
             out.print(accuracy_table(figures))
             out.print(privacy_table(figures))
+            if figures["rules"]:
+                out.print(rules_table(figures["rules"]))
 
 
 @app.command("report")
@@ -929,6 +935,7 @@ def run(
             table=table,
             target=target,
             progress=_say if report_path is not None or target is not None else None,
+            rules=synthesizer.state.rules,
         )
         report = quality.to_dict()
         if json_path is not None:
@@ -957,11 +964,13 @@ def run(
             )
             _write_report(page, report_path, None, overwrite)
         if not quiet:
-            from synthdb.cli.tables import accuracy_table, privacy_table
+            from synthdb.cli.tables import accuracy_table, privacy_table, rules_table
 
             out.print(accuracy_table(report))
             if report_path is not None or target is not None:
                 out.print(privacy_table(report))
+            if report["rules"]:
+                out.print(rules_table(report["rules"]))
 
 
 def _model_summary(
@@ -1083,16 +1092,21 @@ def inspect(
     ] = None,
     encoding: EncodingOpt = "utf-8",
 ) -> None:
-    """Print the inferred schema of a table, or the summary and schema of a model file."""
-    from synthdb.cli.tables import schema_table
+    """Print the inferred schema of a table and the rules found in it, or the summary, schema
+    and rules of a model file; for a database (or a model of one), its tables and rules."""
+    from synthdb.cli.tables import rules_table, schema_table
     from synthdb.schema.table import TableSchema
 
     with _errors("inspect"):
         schema: TableSchema
+        rules: list[dict[str, Any]]
         if _is_model_file(path):
             from synthdb.modelfile import read_manifest
 
             manifest = read_manifest(Path(path))
+            if manifest.get("kind") == "database":
+                _inspect_database_model(path, manifest)
+                return
             schema = TableSchema.from_dict(manifest["schema"])
             training = manifest["training"]
             privacy = manifest.get("privacy")
@@ -1116,15 +1130,63 @@ def inspect(
                 f"nulls {manifest['nulls']['policy']}"
             )
             counts = not privacy
+            rules = list(manifest.get("rules", []))
         else:
+            from synthdb.cli import databases
+
+            if databases.is_database_input(path, table, None):
+                _inspect_database(path, encoding)
+                return
             from synthdb.io.sources import read_table
+            from synthdb.rules.table import discover_table_rules
             from synthdb.schema.inference import infer_schema
+            from synthdb.schema.values import to_typed
 
             _, name = _open_input(path, table, encoding)
             frame = read_table(path, table, encoding=encoding)
             schema = infer_schema(frame, name)
             counts = True
+            rules = [r.to_dict() for r in discover_table_rules(to_typed(frame, schema), schema)]
         out.print(schema_table(schema, counts=counts))
+        out.print(rules_table(rules, title="rules found") if rules else "rules found: none")
+
+
+def _inspect_database(path: str, encoding: str) -> None:
+    """Tables, keys and rules of a database (or folder, or job file) as a run would find them."""
+    from synthdb.cli import databases
+    from synthdb.cli.tables import rules_table
+    from synthdb.rules.database import discover_database_rules, key_columns
+    from synthdb.rules.table import discover_table_rules
+    from synthdb.schema.inference import infer_schema
+    from synthdb.schema.values import to_typed
+
+    database, schema, _ = databases.open_input(path, None, None, encoding)
+    frames = {name: database.read(name) for name in schema.order}
+    out.print(databases.summary_table(schema, None, frames))
+    found = [r.to_dict() for r in discover_database_rules(schema, frames)]
+    for name in schema.order:
+        keys = key_columns(schema.table(name))
+        values = frames[name][[c for c in frames[name].columns if c not in keys]]
+        if values.shape[1] and len(values):
+            table_schema = infer_schema(values, name)
+            typed = to_typed(values, table_schema)
+            found += [r.to_dict() for r in discover_table_rules(typed, table_schema)]
+    out.print(rules_table(found, title="rules found") if found else "rules found: none")
+
+
+def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
+    from synthdb.cli.tables import rules_table
+
+    tables = manifest.get("tables", {})
+    out.print(
+        f"model {path}: format {manifest['format_version']}, synthdb "
+        f"{manifest['versions']['synthdb']}, a database of {len(tables)} tables"
+    )
+    rules = list(manifest.get("rules", []))
+    for entry in tables.values():
+        if entry.get("model"):
+            rules += entry["model"].get("rules", [])
+    out.print(rules_table(rules, title="rules kept") if rules else "rules kept: none")
 
 
 def _is_model_file(path: str) -> bool:

@@ -102,3 +102,26 @@ def privacy_table(report: dict[str, Any]) -> Table:
             "close to trained on real",
         )
     return grid
+
+
+def rules_table(rules: list[dict[str, Any]], *, title: str = "rules kept") -> Table:
+    """Each rule with its share of rows in the source and in the twin (``--json``'s ``rules``);
+    ``inspect`` passes rules without a twin share, and the column is left out."""
+    twin = any("synthetic_share" in rule for rule in rules)
+    grid = Table(title=f"{title} (share of rows where each holds)", title_justify="left")
+    grid.add_column("rule")
+    grid.add_column("kind")
+    grid.add_column("source", justify="right")
+    if twin:
+        grid.add_column("twin", justify="right")
+    for rule in rules:
+        source = rule.get("source_share", rule.get("share"))
+        cells = [str(rule["rule"]), str(rule.get("kind", "")), _share(source)]
+        if twin:
+            cells.append(_share(rule.get("synthetic_share")))
+        grid.add_row(*cells)
+    return grid
+
+
+def _share(value: Any) -> str:
+    return "-" if value is None else f"{100 * float(value):.1f}%"

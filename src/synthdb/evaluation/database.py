@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ import pandas as pd
 from synthdb.evaluation.distributions import DisplayKind
 from synthdb.evaluation.quality import QualityReport, _finite, assess
 from synthdb.evaluation.relations import DatabaseAccuracy, RelationAccuracy, database_accuracy
+from synthdb.rules.model import Rule
 from synthdb.schema.relations import DatabaseSchema, TableDef
 
 Progress = Callable[[str], None]
@@ -130,12 +131,14 @@ def assess_database(
     max_rows: int = MAX_TABLE_ROWS,
     seed: int = 0,
     progress: Progress | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> DatabaseQuality:
-    """All figures of the database report for the tables of ``schema``."""
+    """All figures of the database report for the tables of ``schema``; ``rules`` are those a
+    model kept (default: those found in ``real``)."""
     say = progress or _silent
     aligned = {name: align(real[name], synthetic[name]) for name in schema.order}
     say(f"accuracy of {len(schema.tables)} tables and {schema.foreign_key_count} foreign keys")
-    accuracy = database_accuracy(schema, real, aligned)
+    accuracy = database_accuracy(schema, real, aligned, rules)
     reports: dict[str, QualityReport] = {}
     keys: dict[str, list[str]] = {}
     sampled: dict[str, int] = {}

@@ -26,6 +26,7 @@ from synthdb.evaluation.distributions import (
 )
 from synthdb.evaluation.privacy import MAX_ROWS, PrivacyReport, privacy
 from synthdb.evaluation.utility import UtilityReport, ml_utility
+from synthdb.rules.model import RuleShare
 
 Progress = Callable[[str], None]
 
@@ -42,6 +43,8 @@ class QualityReport(AccuracyReport):
     utility: UtilityReport | None = None
     #: caveats the page shows beside the figures (sampling, rows left out)
     notes: list[str] = field(default_factory=list)
+    #: each rule's share of rows in the real and the synthetic table
+    rules: list[RuleShare] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (non-finite numbers become None); the accuracy keys come first."""
@@ -53,6 +56,7 @@ class QualityReport(AccuracyReport):
             privacy=self.privacy.to_dict() if self.privacy else None,
             utility=self.utility.to_dict() if self.utility else None,
             notes=list(self.notes),
+            rules=[rule.to_dict() for rule in self.rules],
         )
         finite: dict[str, Any] = _finite(data)
         return finite

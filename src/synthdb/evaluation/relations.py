@@ -8,7 +8,7 @@ Keys are matched as text, so ``1`` and ``"1"`` are the same key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from synthdb.evaluation.accuracy import AccuracyReference
+from synthdb.evaluation.rules import database_rule_shares
+from synthdb.rules.model import Rule, RuleShare
 from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema, ForeignKey
 
@@ -48,6 +50,8 @@ class TableAccuracy:
 class DatabaseAccuracy:
     tables: list[TableAccuracy]
     relations: list[RelationAccuracy]
+    #: each rule's share of rows in the source and the twin
+    rules: list[RuleShare] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +60,7 @@ class DatabaseAccuracy:
                 {k: v for k, v in asdict(r).items() if not k.endswith("_counts")}
                 for r in self.relations
             ],
+            "rules": [rule.to_dict() for rule in self.rules],
         }
 
 
@@ -90,7 +95,10 @@ def database_accuracy(
     schema: DatabaseSchema,
     real: Mapping[str, pd.DataFrame],
     synthetic: Mapping[str, pd.DataFrame],
+    rules: Sequence[Rule] | None = None,
 ) -> DatabaseAccuracy:
+    """Per-table accuracy, children per parent, and the shares of ``rules`` (default: the
+    rules found in ``real``) in both databases."""
     tables = []
     relations = []
     for name, table in schema.tables.items():
@@ -124,4 +132,5 @@ def database_accuracy(
                     synthetic_counts=synthetic_counts.tolist(),
                 )
             )
-    return DatabaseAccuracy(tables, relations)
+    shares = database_rule_shares(schema, real, synthetic, rules)
+    return DatabaseAccuracy(tables, relations, shares)

@@ -26,10 +26,12 @@ import pandas as pd
 from synthdb.config import TrainingConfig
 from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.table import MODELLED_KINDS
-from synthdb.errors import InputError
+from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.relational.keys import draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
+from synthdb.rules.database import discover_database_rules, keep_database_rules
+from synthdb.rules.model import DATABASE_KINDS, Rule, declared, select
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema
@@ -106,6 +108,8 @@ class DatabaseModel:
         self.models: dict[str, TableModel] = {}
         #: remarks for the user (policy changes and the like), one line each
         self.notes: list[str] = []
+        #: rules across tables kept in the twin (rules within a table live in its model)
+        self.rules: list[Rule] = []
 
     # ------------------------------------------------------------------ training
     def table_config(self, name: str) -> TrainingConfig:
@@ -137,6 +141,7 @@ class DatabaseModel:
         schema.check_rows({name: len(frames[name]) for name in schema.order})
         self.schema = schema
         self.plans = make_plans(schema, self.contexts)
+        self.rules = self._database_rules(schema, frames)
         positions: dict[tuple[str, int], np.ndarray] = {}
 
         def located(relation: Relation) -> np.ndarray:
@@ -206,6 +211,35 @@ class DatabaseModel:
             self.models[name] = model
         return self
 
+    def all_rules(self) -> list[Rule]:
+        """Every rule the twin keeps: across tables, then each table's own."""
+        own = [
+            rule
+            for name in self._fitted().order
+            if (synthesizer := self.models[name].synthesizer) is not None
+            for rule in synthesizer.state.rules
+        ]
+        return [*self.rules, *own]
+
+    def _database_rules(
+        self, schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame]
+    ) -> list[Rule]:
+        """Rules across tables: found in ``frames`` (unless switched off), less those the job
+        file drops, plus those it adds."""
+        settings = self.config.rules
+        mine = [item for item in settings.add if item.get("kind") in DATABASE_KINDS]
+        try:
+            given = declared(mine)
+        except ValueError as exc:
+            raise UsageError(f"job file rules: {exc}") from None
+        for rule in given:
+            if rule.table not in schema.tables or (
+                rule.related is not None and rule.related not in schema.tables
+            ):
+                raise UsageError(f"job file rules: '{rule.text}' names a table not in the source")
+        found = discover_database_rules(schema, frames, seed=self.config.seed)
+        return select(found, given, settings.drop, settings.discover)
+
     # ------------------------------------------------------------------ generation
     def generate(self, *, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
         """A synthetic database: one frame per table, keys intact, in dependency order."""
@@ -261,6 +295,14 @@ class DatabaseModel:
                     self._fill_self(out, relation, counts, rng)
                 elif schema.order.index(relation.parent) >= number:
                     self._fill_other(draft, relation, rng)
+        if self.rules:
+            contexts = {
+                name: list(plan.context.key.columns)
+                for name, plan in self.plans.items()
+                if plan.context is not None
+            }
+            rng = np.random.default_rng([seed, len(schema.order), 7])
+            keep_database_rules(self.rules, schema, out, contexts, rng)
         return {name: out[name][self.models[name].columns] for name in schema.order}
 
     def _draw_rows(

