@@ -29,6 +29,7 @@ from synthdb.report.html import (
     _slug,
     _training_section,
 )
+from synthdb.report.rules_html import rules_section
 
 #: Sections of each table with columns besides keys, in page order.
 TABLE_SECTIONS = (
@@ -70,6 +71,7 @@ def render_database(data: dict[str, Any], progress: Progress | None = None) -> s
         "<main>",
         _summary(data, slugs),
         _relations_section(data),
+        rules_section(data.get("rules")),
         *(_table_section(data, table["table"], slugs[table["table"]]) for table in data["tables"]),
         _database_methods(),
         "</main>",

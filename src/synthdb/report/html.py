@@ -22,6 +22,7 @@ from typing import Any
 
 from synthdb.report import figures
 from synthdb.report.model import LEDGER_KEYS, ledger_entries
+from synthdb.report.rules_html import rules_section
 
 Progress = Callable[[str], None]
 
@@ -95,6 +96,7 @@ def render(data: dict[str, Any], progress: Progress | None = None) -> str:
         "<main>",
         _summary(data),
         _table_section(data, table),
+        rules_section(data.get("rules")),
         _methods(),
         "</main>",
         f"<footer>Made by synthdb {escape(str(meta.get('synthdb', '')))} on "
