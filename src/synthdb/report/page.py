@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from synthdb import __version__
 from synthdb.evaluation.database import DatabaseQuality
 from synthdb.evaluation.quality import Progress, QualityReport
+from synthdb.rules.model import Rule, rules_from_dicts
 
 if TYPE_CHECKING:
     from synthdb.io.database import DatabaseSource
@@ -49,6 +50,19 @@ class Report:
         return render(self.to_dict(), progress)
 
 
+def model_rules(path: Path) -> list[Rule]:
+    """The rules a model file keeps (a database's: across tables, then each table's), so a
+    report on its twin shows those, declared ones included, rather than rediscovering them."""
+    from synthdb.modelfile import read_manifest
+
+    manifest = read_manifest(Path(path))
+    items = list(manifest.get("rules", []))
+    for entry in manifest.get("tables", {}).values():
+        if entry.get("model"):
+            items += entry["model"].get("rules", [])
+    return rules_from_dicts(items)
+
+
 def build_report(
     real: str | Path,
     synthetic: str | Path,
@@ -70,7 +84,14 @@ def build_report(
     if model is not None:  # a damaged model file fails now, before the slow steps
         summary = model_summary(model)
     quality = evaluate(
-        real, synthetic, holdout, table=table, target=target, seed=seed, progress=progress
+        real,
+        synthetic,
+        holdout,
+        table=table,
+        target=target,
+        seed=seed,
+        progress=progress,
+        rules=model_rules(model) if model is not None else None,
     )
     name = table or Path(str(real)).name.split(".")[0] or "table"
     say(f"evaluated in {time.monotonic() - started:.1f} s")
@@ -145,7 +166,13 @@ def build_database_report(
     started = time.monotonic()
     summary = database_model_summary(model) if model is not None else None
     quality = evaluate_database(
-        real, synthetic, tables=tables, encoding=encoding, seed=seed, progress=progress
+        real,
+        synthetic,
+        tables=tables,
+        encoding=encoding,
+        seed=seed,
+        progress=progress,
+        rules=model_rules(model) if model is not None else None,
     )
     say(f"evaluated in {time.monotonic() - started:.1f} s")
     shown = {

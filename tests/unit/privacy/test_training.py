@@ -193,3 +193,22 @@ def test_calibration_can_be_switched_off(adult_sample: pd.DataFrame) -> None:
     plain = private(adult_sample.drop(columns=["person_id"]), epsilon=1.0, calibration=False)
     assert plain.ledger is not None
     assert all(e.mechanism != "post-processing" for e in plain.ledger.entries)
+
+
+def test_under_dp_rules_are_only_those_declared_and_the_ledger_says_so(
+    adult_sample: pd.DataFrame,
+) -> None:
+    """education -> education_num holds in every row: found without DP, not under it."""
+    frame = adult_sample.drop(columns=["person_id"])
+    declared = {"kind": "order", "source": "education_num", "column": "age"}
+    dp = private(frame, epsilon=1.0, rules={"add": [declared]})
+    assert [r.text for r in dp.state.rules] == ["table.education_num <= table.age"]
+    assert dp.state.rules[0].gaps is None  # nothing read from the data
+    entry = next(e for e in dp.ledger.entries if e.target == "rules")  # type: ignore[union-attr]
+    assert entry.epsilon == 0.0 and entry.parameters["discovery"] == "off"
+    # the total is unchanged by it
+    assert dp.ledger.total_epsilon == pytest.approx(1.0, abs=1e-6)  # type: ignore[union-attr]
+    synthetic = dp.sample(2_000, seed=1)
+    ages = pd.to_numeric(synthetic["age"])
+    years = pd.to_numeric(synthetic["education_num"])
+    assert (years <= ages).all()

@@ -156,3 +156,16 @@ def test_declared_rules_replace_found_ones_and_drops_win() -> None:
     assert select(found, given, [], False) == given
     with pytest.raises(ValueError):
         complete(declared([{"kind": "function", "source": "x", "column": "y"}], "t")[0], None)
+
+
+def test_a_kept_part_matches_its_datetime_in_the_zone_found() -> None:
+    rule = Rule(
+        kind="part", table="t", column="hour", source="time", part="hour", value="Europe/Paris"
+    )
+    rng = np.random.default_rng(8)
+    seconds = rng.uniform(1.3e9, 1.4e9, 5_000).round()
+    drawn = pd.DataFrame({"time": seconds, "hour": rng.integers(0, 24, 5_000).astype(float)})
+    kept = keep_table_rules([rule], drawn, np.random.default_rng(0))
+    paris = pd.to_datetime(seconds, unit="s", utc=True).tz_convert("Europe/Paris").hour
+    assert np.array_equal(kept["hour"].to_numpy(), paris.to_numpy(dtype=float))
+    assert rule_share(rule, kept) == 1.0
