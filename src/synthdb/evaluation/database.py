@@ -30,6 +30,8 @@ import pandas as pd
 from synthdb.evaluation.distributions import DisplayKind
 from synthdb.evaluation.quality import QualityReport, _finite, assess
 from synthdb.evaluation.relations import DatabaseAccuracy, RelationAccuracy, database_accuracy
+from synthdb.evaluation.rules import identifier_copies
+from synthdb.rules.database import discover_database_rules
 from synthdb.rules.model import Rule
 from synthdb.schema.relations import DatabaseSchema, TableDef
 
@@ -138,14 +140,17 @@ def assess_database(
     say = progress or _silent
     aligned = {name: align(real[name], synthetic[name]) for name in schema.order}
     say(f"accuracy of {len(schema.tables)} tables and {schema.foreign_key_count} foreign keys")
+    if rules is None:
+        rules = discover_database_rules(schema, real)
     accuracy = database_accuracy(schema, real, aligned, rules)
     reports: dict[str, QualityReport] = {}
     keys: dict[str, list[str]] = {}
     sampled: dict[str, int] = {}
     notes: list[str] = []
+    copies = identifier_copies(rules if rules is not None else [], real)
     for name in schema.order:
         table = schema.table(name)
-        keys[name] = key_columns(table)
+        keys[name] = key_columns(table) + copies.get(name, [])
         values = [c for c in table.names if c not in keys[name] and c in real[name].columns]
         if not values or not len(real[name]) or not len(aligned[name]):
             continue

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from synthdb.evaluation.accuracy import AccuracyReference
-from synthdb.evaluation.rules import database_rule_shares
+from synthdb.evaluation.rules import database_rule_shares, identifier_copies
+from synthdb.rules.database import discover_database_rules
 from synthdb.rules.model import Rule, RuleShare
 from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema, ForeignKey
@@ -98,11 +99,16 @@ def database_accuracy(
     rules: Sequence[Rule] | None = None,
 ) -> DatabaseAccuracy:
     """Per-table accuracy, children per parent, and the shares of ``rules`` (default: the
-    rules found in ``real``) in both databases."""
+    rules found in ``real``) in both databases. Per-table accuracy leaves out keys and the
+    columns that copy an ancestor's identifier (:func:`identifier_copies`)."""
     tables = []
     relations = []
+    if rules is None:
+        rules = discover_database_rules(schema, real)
+    copies = identifier_copies(rules, real)
     for name, table in schema.tables.items():
         keys = set(table.primary_key) | {c for k in table.foreign_keys for c in k.columns}
+        keys |= set(copies.get(name, []))
         values = [c for c in table.names if c not in keys and c in real[name].columns]
         overall = univariate = bivariate = None
         if values and len(real[name]) and len(synthetic[name]):

@@ -94,3 +94,26 @@ def database_rule_shares(
             continue
         out += table_rule_shares(frame[values], synthetic[name], mine, table=name)
     return out
+
+
+def identifier_copies(
+    rules: Sequence[Rule], real: Mapping[str, pd.DataFrame]
+) -> dict[str, list[str]]:
+    """Per table, the columns that copy an identifier of an ancestor (a column whose real
+    values are all distinct, such as a customer's street address on each invoice).
+
+    The ancestor's identifier is regenerated in the twin, never copied, so its copies are new
+    identifiers as well: like keys, they are left out of per-table accuracy (which would
+    otherwise reward a twin that reproduced the real identifiers).
+    """
+    out: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.kind not in ("copy", "lookup") or rule.related not in real:
+            continue
+        values = real[str(rule.related)].get(str(rule.source))
+        if values is None:
+            continue
+        present = values.dropna()
+        if len(present) >= 2 and present.nunique() == len(present):
+            out.setdefault(rule.table, []).append(rule.column)
+    return out

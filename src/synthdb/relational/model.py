@@ -200,6 +200,7 @@ class DatabaseModel:
                 synthesizer = Synthesizer(config.model_copy(update={"columns": columns}))
                 listener = listener_for(name, len(frame)) if listener_for else None
                 synthesizer.fit(values, table=name, listener=listener, context=context)
+                _drop_superseded(synthesizer, self.rules)
                 model.synthesizer = synthesizer
                 tokens[name] = synthesizer.encode_rows(values)
                 cardinalities[name] = tuple(
@@ -498,6 +499,16 @@ class _Draft:
             where = (relation.child, relation.index)
             if where in self.counts:
                 self.counts[where] = self.counts[where][keep]
+
+
+def _drop_superseded(synthesizer: Synthesizer, rules: list[Rule]) -> None:
+    """Leave out the table's own rules on columns a copy from a parent sets: the copy is
+    applied last and decides (a street address determining its city within the invoices is
+    the customer's address determining the customer's city)."""
+    state = synthesizer.state
+    table = state.schema.name
+    copied = {r.column for r in rules if r.table == table and r.kind in ("copy", "lookup")}
+    state.rules = [r for r in state.rules if r.column not in copied and r.source not in copied]
 
 
 def _foreign_columns(table: Any) -> set[str]:

@@ -541,33 +541,29 @@ def keep_database_rules(
         if rule.table in frames and rule.related in frames:
             _keep_kind_count(rule, frames, schema, contexts, rng)
     positions = Positions(schema, frames)
-    copies = sorted(
-        (r for r in rules if r.kind in ("copy", "lookup")), key=lambda r: order.get(r.table, 0)
-    )
-    for rule in copies:
-        if _applies(rule, frames):
-            rows, held, _ = copy_rows(rule, positions)
+    seen: set[tuple[str, str]] = set()
+    for name in schema.order:  # parents first: a table's columns are final before it is copied
+        for rule in rules:
+            if rule.table != name or not _applies(rule, frames):
+                continue
+            if rule.kind in ("copy", "lookup"):
+                rows, held, _ = copy_rows(rule, positions)
+                fix = _to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
+                where = positions.along(rule.table, rule.path)
+                source = frames[str(rule.related)][str(rule.source)]
+                _assign(frames, rule.table, rule.column, rows[fix], source, where[rows[fix]])
+        for rule in rules:
+            if rule.table != name or rule.kind != "one_per_parent" or not _applies(rule, frames):
+                continue
+            if (rule.table, rule.column) in seen:
+                continue  # one parent per column: two would pull it two ways
+            seen.add((rule.table, rule.column))
+            rows, held = per_parent_rows(rule, positions)
             fix = _to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
             where = positions.along(rule.table, rule.path)
-            _assign(
-                frames,
-                rule.table,
-                rule.column,
-                rows[fix],
-                frames[str(rule.related)][str(rule.source)],
-                where[rows[fix]],
-            )
-    seen: set[tuple[str, str]] = set()
-    for rule in (r for r in rules if r.kind == "one_per_parent"):
-        if (rule.table, rule.column) in seen or not _applies(rule, frames):
-            continue  # one parent per column: two would pull it two ways
-        seen.add((rule.table, rule.column))
-        rows, held = per_parent_rows(rule, positions)
-        fix = _to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
-        where = positions.along(rule.table, rule.path)
-        first = _first_of_group(where[rows], rows)
-        frame = frames[rule.table]
-        _assign(frames, rule.table, rule.column, rows[fix], frame[rule.column], first[fix])
+            first = _first_of_group(where[rows], rows)
+            frame = frames[rule.table]
+            _assign(frames, rule.table, rule.column, rows[fix], frame[rule.column], first[fix])
     totals = sorted(
         (r for r in rules if r.kind == "total"), key=lambda r: -order.get(str(r.related), 0)
     )

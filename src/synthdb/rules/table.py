@@ -123,11 +123,12 @@ def _function_held(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose determining value is in the rule's pairs, and whether they follow it."""
     table = _pairs(rule)
-    wanted = [table.get(_key(v), _MISSING) for v in keys]
-    known = np.array([w is not _MISSING for w in wanted], dtype=bool)
-    held = np.array(
-        [_same(w, v) for w, v, k in zip(wanted, values, known, strict=True) if k], dtype=bool
-    )
+    series = pd.Series(keys, dtype=object)
+    known = (series.notna() & series.isin(list(table))).to_numpy()
+    wanted = series[known].map(table).to_numpy(dtype=object)
+    mine = pd.Series(values, dtype=object)[known].to_numpy(dtype=object)
+    nulls = pd.isna(pd.Series(wanted)).to_numpy() & pd.isna(pd.Series(mine)).to_numpy()
+    held = nulls | np.asarray(wanted == mine, dtype=bool)
     return known, held
 
 
@@ -495,9 +496,6 @@ def datetime_part(seconds: np.ndarray, part: str, zone: Any = None) -> np.ndarra
 
 
 # ---------------------------------------------------------------------------- values
-_MISSING = object()
-
-
 def _key(value: Any) -> Any:
     """A hashable, JSON-stable key: floats that are whole numbers compare as such."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -511,12 +509,6 @@ def _key(value: Any) -> Any:
 
 def _pairs(rule: Rule) -> dict[Any, Any]:
     return {_key(k): v for k, v in (rule.mapping or [])}
-
-
-def _same(a: Any, b: Any) -> bool:
-    if _key(a) is None and _key(b) is None:
-        return True
-    return bool(_key(a) == _key(b))
 
 
 def _plain(value: Any) -> Any:
