@@ -346,14 +346,20 @@ def is_number_storage(storage: str) -> bool:
 
 
 def _digit_strings(present: pd.Series) -> pd.Series | None:
-    """Non-negative whole numbers as their digits (930101 -> "930101"); None when any value is
-    negative or has a fraction, since then the column holds no digits-only dates."""
+    """The distinct values of a number column as digits (930101 -> "930101"), or None when
+    they cannot be digits-only dates: a value that is negative, has a fraction, or has another
+    digit count than the rest (checked on the range first, so that an ordinary number column
+    costs two comparisons, not a string per row)."""
     numbers = np.asarray(present, dtype=np.float64)
     if not len(numbers) or not np.all(np.isfinite(numbers)):
         return None
-    if np.any(numbers < 0) or np.any(np.mod(numbers, 1) != 0) or np.any(numbers >= 1e18):
+    low, high = float(numbers.min()), float(numbers.max())
+    if not any(10 ** (width - 1) <= low and high < 10**width for width in COMPACT_DATE_FORMATS):
         return None
-    return pd.Series(numbers.astype(np.int64), index=present.index).astype(str)
+    distinct = np.unique(numbers)
+    if np.any(np.mod(distinct, 1) != 0):
+        return None
+    return pd.Series(distinct.astype(np.int64)).astype(str)
 
 
 def _compact_date_format(digits: pd.Series, *, guess: bool) -> str | None:
@@ -367,13 +373,19 @@ def _compact_date_format(digits: pd.Series, *, guess: bool) -> str | None:
     A job file's ``kind: datetime`` (``guess=False``) asks for the first two only.
     Identifiers never get here as dates: an all-distinct id-named column is a key first.
     """
-    if digits.empty or not digits.str.fullmatch(r"\d+").all():
+    if digits.empty:
         return None
-    widths = digits.str.len().unique()
-    if len(widths) != 1 or int(widths[0]) not in COMPACT_DATE_FORMATS:
+    # Most text columns fail on their first values; only candidates pay for the whole column.
+    shape = re.compile(r"\d{6}|\d{8}")
+    if not digits.iloc[:1000].str.fullmatch(shape).all():
+        return None
+    distinct = pd.Series(digits.unique())
+    if not distinct.str.fullmatch(shape).all():
+        return None
+    widths = distinct.str.len().unique()
+    if len(widths) != 1:
         return None
     fmt = COMPACT_DATE_FORMATS[int(widths[0])]
-    distinct = pd.Series(digits.unique())
     if guess and len(distinct) < _MIN_DISTINCT_COMPACT_DATES:
         return None
     parsed = pd.to_datetime(distinct, format=fmt, errors="coerce")
@@ -442,11 +454,16 @@ def _parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
         return pd.to_datetime(values, errors="coerce")
     if fmt in COMPACT_DATE_FORMATS.values() and not _is_text(values):
         # An integer column of dates (930101): its digits, zero-padded as the format has them.
+        # Each distinct day is parsed once (a million rows hold a few thousand days).
         width = next(w for w, f in COMPACT_DATE_FORMATS.items() if f == fmt)
         numbers = np.asarray(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
         valid = np.isfinite(numbers)
-        whole = pd.Series(np.where(valid, numbers, 0).astype(np.int64), index=values.index)
-        values = whole.astype(str).str.zfill(width).where(valid, None)
+        codes, days = pd.factorize(np.where(valid, numbers, 0).astype(np.int64))
+        digits = pd.Series(days).astype(str).str.zfill(width)
+        parsed = pd.to_datetime(digits, format=fmt, errors="coerce").to_numpy()[codes]
+        stamps = pd.Series(parsed, index=values.index)
+        stamps[~valid] = pd.NaT
+        return stamps
     if fmt.endswith(".%f"):
         # strptime's %f insists on a fraction; the shapes were checked by _DATETIME_FORMATS.
         return pd.to_datetime(values, format="ISO8601", errors="coerce")
