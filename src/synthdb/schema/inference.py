@@ -322,7 +322,8 @@ def float_decimals(values: np.ndarray) -> int | None:
     numbers = numbers[np.isfinite(numbers)]
     if numbers.size == 0:
         return None
-    single = numbers.astype(np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32's range are simply not float32
+        single = numbers.astype(np.float32)
     if np.array_equal(single.astype(np.float64), numbers):
         unit = np.spacing(np.abs(single)).astype(np.float64)
     else:
