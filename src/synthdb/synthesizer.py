@@ -8,7 +8,7 @@ file pickle-free.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from synthdb.parallel import available_cores, ordered_map
 from synthdb.rules.model import TABLE_KINDS, Rule, declared, select
 from synthdb.rules.table import complete, discover_table_rules, keep_table_rules
 from synthdb.schema.inference import infer_schema
+from synthdb.schema.relations import SqlType
 from synthdb.schema.table import TableSchema
 from synthdb.schema.values import to_source, to_typed
 from synthdb.training.loop import (
@@ -109,11 +110,14 @@ class Synthesizer:
         table: str | None = None,
         listener: TrainingListener | None = None,
         context: Context | None = None,
+        types: Mapping[str, SqlType] | None = None,
     ) -> Synthesizer:
         """Learn ``data`` (a DataFrame, a CSV/Parquet path or a ``sqlite:///`` URL).
 
         With ``context`` (one parent row per row of ``data``), learn the rows given their
-        parent's, as a child table's model does.
+        parent's, as a child table's model does. ``types`` are the columns' declared SQL types
+        when the rows come from a database whose schema was read (a ``numeric(10,2)`` column
+        then keeps 2 decimals whatever its values show).
         """
         if isinstance(data, pd.DataFrame):
             frame, name = data, table or "table"
@@ -127,7 +131,7 @@ class Synthesizer:
                 "the table has no rows", hint="synthdb needs at least one row to learn from"
             )
         config = self.config
-        schema = infer_schema(frame, name, config.columns)
+        schema = infer_schema(frame, name, config.columns, types=types)
         typed = to_typed(frame, schema)
         rules = _table_rules(config, typed, schema)
         if config.privacy is not None:

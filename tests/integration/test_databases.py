@@ -319,6 +319,27 @@ def test_composite_foreign_keys_round_trip(target: str) -> None:
     assert written.table("part").primary_key == ("maker", "code")
 
 
+def test_numeric_columns_hold_their_declared_scale_on_every_database(target: str) -> None:
+    # SQLite stores any REAL in a NUMERIC(10,2) column; PostgreSQL and MariaDB round. The
+    # writer rounds, so a twin holds the same amounts whichever database it goes to.
+    price = TableDef(
+        "price",
+        [
+            ColumnDef("id", INTEGER, nullable=False),
+            ColumnDef("amount", SqlType("numeric", precision=10, scale=2)),
+        ],
+        ("id",),
+    )
+    amounts = [0.99 * 3, 1.234999, 2452.0000000001, None]
+    frame = pd.DataFrame({"id": [1, 2, 3, 4], "amount": amounts})
+
+    write_database(target, DatabaseSchema.build([price]), {"price": frame})
+
+    read = _sorted(open_database(target).read("price"), ("id",))["amount"]
+    assert read.iloc[:3].tolist() == [2.97, 1.23, 2452.0]
+    assert pd.isna(read.iloc[3])
+
+
 def test_dangling_foreign_key_writes_nothing(target: str, check_error) -> None:
     schema = _staff_schema()
     frames = {

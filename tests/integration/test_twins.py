@@ -101,6 +101,23 @@ def test_the_sqlite_twin_has_every_table_key_and_valid_reference(
         assert entry["synthetic_rows"] == pytest.approx(entry["real_rows"], rel=0.10), entry
 
 
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("Invoice", "Total"), ("InvoiceLine", "UnitPrice"), ("Track", "UnitPrice")],
+)
+def test_the_twin_keeps_the_declared_two_decimals(
+    trained: tuple[Path, Path, dict], table: str, column: str
+) -> None:
+    # NUMERIC(10,2) in Chinook, stored as REAL by SQLite: no 0.9900000000000001 in the twin
+    _, twin, _ = trained
+
+    with sqlite3.connect(twin) as connection:
+        values = [row[0] for row in connection.execute(f"SELECT {column} FROM {table}")]
+
+    assert values
+    assert all(isinstance(v, float) and repr(v) == repr(round(v, 2)) for v in values)
+
+
 def test_children_per_parent_follow_the_source(trained: tuple[Path, Path, dict]) -> None:
     _, _, scores = trained
 

@@ -33,13 +33,14 @@ def _details(column: ColumnSchema) -> str:
         if column.integer:
             details.append("integer")
         elif column.decimals is not None:
-            details.append(f"decimal ({column.decimals} places)")
+            places = "place" if column.decimals == 1 else "places"
+            details.append(f"decimal ({column.decimals} {places})")
         else:
             details.append("decimal")
         if column.minimum is not None and column.maximum is not None:
             details.append(f"{column.minimum:g} .. {column.maximum:g}")
     elif column.kind == "datetime":
-        details.append(column.datetime_format or column.storage)
+        details.append(_datetime_details(column))
     elif column.kind == "boolean" and column.boolean_tokens:
         details.append("/".join(column.boolean_tokens))
     elif column.kind == "key":
@@ -49,6 +50,26 @@ def _details(column: ColumnSchema) -> str:
     if column.storage != "text":
         details.append(f"stored as {column.storage}")
     return ", ".join(details)
+
+
+#: How the digits-only date formats read to a person (the strftime pattern alone is cryptic).
+_COMPACT_DATES = {"%y%m%d": "YYMMDD", "%Y%m%d": "YYYYMMDD"}
+
+
+def _datetime_details(column: ColumnSchema) -> str:
+    """The format values are written in: the strftime pattern, digits-only dates spelled out
+    (with the storage they go back into), and the fraction digits kept."""
+    fmt = column.datetime_format
+    if fmt is None:
+        text = column.storage
+    elif fmt in _COMPACT_DATES:
+        where = "text" if column.storage == "text" else "numbers"
+        text = f"{fmt} ({_COMPACT_DATES[fmt]} {where})"
+    else:
+        text = fmt
+    if column.fraction_digits is not None:
+        text += f", {column.fraction_digits}-digit fractions of a second"
+    return text
 
 
 def accuracy_table(report: dict[str, Any]) -> Table:

@@ -390,17 +390,42 @@ def _insert(connection: Connection, target: _Target, frames: Iterator[pd.DataFra
     assert target.sql is not None
     table = target.table
     count = 0
+    scales = _scales(target.columns)
     for frame in frames:
         if set(frame.columns) != set(table.names):
             raise ValueError(
                 f"rows for table '{table.name}' have columns {list(frame.columns)}, "
                 f"the schema has {table.names}"
             )
+        frame = _rounded(frame, scales)
         for start in range(0, len(frame), WRITE_CHUNK_ROWS):
             chunk = frame.iloc[start : start + WRITE_CHUNK_ROWS]
             connection.execute(target.sql.insert(), _records(chunk[table.names], connection))
         count += len(frame)
     return count
+
+
+def _scales(columns: list[ColumnDef]) -> dict[str, int]:
+    """Declared scales of ``numeric(p, s)`` columns, by column name."""
+    return {
+        column.name: column.type.scale
+        for column in columns
+        if column.type is not None
+        and column.type.name == "numeric"
+        and column.type.scale is not None
+    }
+
+
+def _rounded(frame: pd.DataFrame, scales: Mapping[str, int]) -> pd.DataFrame:
+    """Floats of ``numeric(p, s)`` columns rounded to ``s`` decimals, as PostgreSQL and MariaDB
+    store them: SQLite keeps whatever REAL it is given (0.9900000000000001 in Chinook's
+    ``NUMERIC(10,2)``), so without this the same rows would differ between databases."""
+    rounded = {
+        name: frame[name].round(scale)
+        for name, scale in scales.items()
+        if name in frame.columns and pd.api.types.is_float_dtype(frame[name].dtype)
+    }
+    return frame.assign(**rounded) if rounded else frame
 
 
 def _records(frame: pd.DataFrame, connection: Connection) -> list[dict[str, Any]]:

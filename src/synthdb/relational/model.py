@@ -199,7 +199,8 @@ class DatabaseModel:
                 columns = {**config.columns, **overrides}
                 synthesizer = Synthesizer(config.model_copy(update={"columns": columns}))
                 listener = listener_for(name, len(frame)) if listener_for else None
-                synthesizer.fit(values, table=name, listener=listener, context=context)
+                types = {c.name: c.type for c in table.columns if c.type is not None}
+                synthesizer.fit(values, table=name, listener=listener, context=context, types=types)
                 _drop_superseded(synthesizer, self.rules)
                 model.synthesizer = synthesizer
                 tokens[name] = synthesizer.encode_rows(values)

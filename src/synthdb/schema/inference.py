@@ -7,9 +7,14 @@ the kind. Every guess can be overridden per column in a job file.
 Rules, in order, for each column (NULLs ignored):
 - no values at all -> ``constant`` (always NULL); one distinct value and no NULL -> ``constant``;
 - ``true/false``-style text, or a bool dtype -> ``boolean``;
+- dates written as digits only, ``YYMMDD`` or ``YYYYMMDD`` (text or an integer column, as Berka's
+  ``930101``) -> ``datetime``, when every value is a valid date in that encoding (see
+  :func:`_compact_date_format` for the guards against mistaking numbers for dates);
 - numbers -> ``numeric`` (``integer`` when every value is whole); text with leading zeros such as
-  ``"01234"`` stays text so zip codes keep their zeros;
-- ISO dates and timestamps -> ``datetime`` with the source's text format;
+  ``"01234"`` stays text so zip codes keep their zeros; a float column of a typed source records
+  the fewest decimals that hold every value (SQLite REAL money: 2), as text sources do;
+- ISO dates and timestamps, and the compact ``YYMMDD HH:MM:SS`` / ``YYYYMMDD HH:MM:SS`` ->
+  ``datetime`` with the source's text format (and its number of fraction digits);
 - every value distinct and no NULL: UUIDs, id-named columns and free text become ``key``
   (regenerated unique, never learned, so identifiers such as names or e-mails are not copied);
 - anything else -> ``categorical``.
@@ -25,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from synthdb.errors import UsageError
+from synthdb.schema.relations import SqlType
 from synthdb.schema.table import KINDS, ColumnSchema, Kind, TableSchema
 
 _INT = re.compile(r"^[+-]?\d+$")
@@ -44,7 +50,27 @@ _DATETIME_FORMATS: list[tuple[re.Pattern[str], str]] = [
     # Whole seconds may omit the fraction (Python's isoformat does), as our writer also does.
     (re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$"), "%Y-%m-%d %H:%M:%S.%f"),
     (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"), "%Y-%m-%dT%H:%M:%S.%f"),
+    # Compact dates with a time, as old banking exports write them (Berka's "931107 00:00:00").
+    # The time part makes the shape distinctive; the date part must still parse (no 931349).
+    (re.compile(r"^\d{8} \d{2}:\d{2}:\d{2}$"), "%Y%m%d %H:%M:%S"),
+    (re.compile(r"^\d{6} \d{2}:\d{2}:\d{2}$"), "%y%m%d %H:%M:%S"),
+    (re.compile(r"^\d{8}T\d{6}$"), "%Y%m%dT%H%M%S"),
 ]
+#: Dates written as digits only, by digit count. Two-digit years follow strptime's pivot
+#: (69-99: 1900s, 00-68: 2000s); the output writes two digits again, so the text round-trips.
+COMPACT_DATE_FORMATS = {8: "%Y%m%d", 6: "%y%m%d"}
+#: Guards of the guess (a job file's ``kind: datetime`` skips the first two): fewer distinct
+#: values are too little evidence that a 6- or 8-digit number is a date, and four-digit years
+#: outside this span are account numbers (Berka's 87144583), not dates.
+_MIN_DISTINCT_COMPACT_DATES = 10
+_COMPACT_YEARS = (1800, 2200)
+#: Most decimals looked for in a float column of a typed source (beyond, it is measurement
+#: noise or computed ratios, written with full precision as before).
+MAX_FLOAT_DECIMALS = 6
+#: How far (in units in the last place of the value's own float type) a float may sit from its
+#: rounded value and still count as having that many decimals: 0.1 + 0.2 is 1 ulp from 0.3, a
+#: sum of a few hundred prices some more; 64 is far below any real extra digit.
+_DECIMAL_ULPS = 64
 #: Below this many rows a column of distinct values is too little evidence for "identifier".
 _MIN_ROWS_FOR_TEXT_KEY = 20
 
@@ -53,8 +79,14 @@ def infer_schema(
     frame: pd.DataFrame,
     name: str = "table",
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    types: Mapping[str, SqlType] | None = None,
 ) -> TableSchema:
-    """Infer a :class:`TableSchema`; ``overrides`` maps column -> {"kind": ..., ...}."""
+    """Infer a :class:`TableSchema`; ``overrides`` maps column -> {"kind": ..., ...}.
+
+    ``types`` are the columns' declared SQL types where a database declares them; they refine
+    what the values show (a ``numeric(10,2)`` column keeps 2 decimals, see :func:`infer_column`).
+    """
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - {str(c) for c in frame.columns})
     if unknown:
@@ -65,14 +97,23 @@ def infer_schema(
     columns = []
     for column_name in frame.columns:
         override = overrides.get(str(column_name), {})
-        columns.append(infer_column(str(column_name), frame[column_name], override))
+        declared = (types or {}).get(str(column_name))
+        columns.append(infer_column(str(column_name), frame[column_name], override, declared))
     return TableSchema(name=name, columns=columns, rows=len(frame))
 
 
 def infer_column(
-    name: str, values: pd.Series, override: Mapping[str, Any] | None = None
+    name: str,
+    values: pd.Series,
+    override: Mapping[str, Any] | None = None,
+    declared: SqlType | None = None,
 ) -> ColumnSchema:
-    """Infer one column; an ``override`` forces the kind and any attribute it names."""
+    """Infer one column; an ``override`` forces the kind and any attribute it names.
+
+    ``declared`` is the column's SQL type when a database declares one: a ``numeric(p, s)``
+    column with fractions gets ``decimals = s``, the database's own contract for its values
+    (the values alone show at most ``s``, fewer when no value needs them all).
+    """
     override = dict(override or {})
     forced = override.pop("kind", None)
     if forced is not None and forced not in KINDS:
@@ -94,6 +135,14 @@ def infer_column(
     )
     kind: Kind = forced if forced is not None else _guess_kind(name, values, present, storage)
     _describe(column, kind, present, storage)
+    if (
+        column.kind == "numeric"
+        and not column.integer
+        and declared is not None
+        and declared.name == "numeric"
+        and declared.scale is not None
+    ):
+        column.decimals = declared.scale
     for key, value in override.items():
         if not hasattr(column, key):
             raise UsageError(f"column {name!r}: unknown setting {key!r} in the job file")
@@ -116,9 +165,14 @@ def _guess_kind(name: str, values: pd.Series, present: pd.Series, storage: str) 
         text = present
         if _boolean_tokens(text) is not None:
             return "boolean"
-        if _is_numeric_text(text):
-            if all_distinct and _ID_NAME.search(name) and text.str.fullmatch(_INT).all():
-                return "key"
+        numeric = _is_numeric_text(text)
+        if numeric and all_distinct and _ID_NAME.search(name) and text.str.fullmatch(_INT).all():
+            return "key"
+        # Before numbers: "930101" is numeric text too. Digits with leading zeros ("000101",
+        # 2000-01-01 as YYMMDD) are not numbers, but they may still be such dates.
+        if _compact_date_format(text, guess=True) is not None:
+            return "datetime"
+        if numeric:
             return "numeric"
         if _datetime_format(text) is not None:
             return "datetime"
@@ -135,6 +189,9 @@ def _guess_kind(name: str, values: pd.Series, present: pd.Series, storage: str) 
     if pd.api.types.is_numeric_dtype(dtype):
         if all_distinct and _ID_NAME.search(name) and pd.api.types.is_integer_dtype(dtype):
             return "key"
+        digits = _digit_strings(present)
+        if digits is not None and _compact_date_format(digits, guess=True) is not None:
+            return "datetime"
         return "numeric"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
@@ -164,19 +221,37 @@ def _describe(column: ColumnSchema, kind: Kind, present: pd.Series, storage: str
             column.integer = pd.api.types.is_integer_dtype(present.dtype) or bool(
                 len(numbers) and np.all(np.mod(numbers, 1) == 0)
             )
+            if not column.integer and pd.api.types.is_float_dtype(present.dtype):
+                column.decimals = float_decimals(np.asarray(present))
     elif kind == "datetime":
         if storage == "text":
-            fmt = _datetime_format(present)
+            fmt = _datetime_format(present) or _compact_date_format(present, guess=False)
             if fmt is None:
                 raise UsageError(
-                    f"column {name!r} is declared datetime but its values are not ISO dates",
-                    hint="use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS, or declare another kind",
+                    f"column {name!r} is declared datetime but its values are not ISO dates "
+                    "or digits-only dates",
+                    hint="use YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, YYMMDD or YYYYMMDD, "
+                    "or declare another kind",
+                )
+            column.datetime_format = fmt
+        elif is_number_storage(storage) and len(present):
+            # Numbers are never read as seconds or days since some epoch: only digits-only
+            # dates, written back as numbers in the same form.
+            digits = _digit_strings(present)
+            fmt = None if digits is None else _compact_date_format(digits, guess=False)
+            if fmt is None:
+                raise UsageError(
+                    f"column {name!r} is declared datetime but its numbers are not dates",
+                    hint="only whole numbers in YYMMDD or YYYYMMDD form are read as dates; "
+                    "declare another kind",
                 )
             column.datetime_format = fmt
         seconds = to_epoch_seconds(present, column.datetime_format)
         column.minimum = float(seconds.min()) if len(seconds) else None
         column.maximum = float(seconds.max()) if len(seconds) else None
         column.resolution = _resolution(np.asarray(seconds, dtype=np.float64))
+        if column.resolution is None:
+            column.fraction_digits = _fraction_digits(present, column.datetime_format, seconds)
     elif kind == "key":
         if storage == "text":
             if len(present) and present.str.fullmatch(_UUID).all():
@@ -207,6 +282,121 @@ def _resolution(seconds: np.ndarray) -> int | None:
         if len(finite) and np.all(np.mod(finite, step) == 0):
             return step
     return None
+
+
+def _fraction_digits(present: pd.Series, fmt: str | None, seconds: np.ndarray) -> int | None:
+    """Digits of a second's fraction that every value carries, so that generated values carry
+    as many: written text keeps them all ("10:11:12.120" stays three digits, not "10:11:12.12"
+    or six), native timestamps are rounded to them (a MySQL DATETIME(3) stays milliseconds).
+
+    For text, None when the count varies (Python's isoformat drops a zero fraction): those are
+    written as before, trailing zeros dropped. For native timestamps, the fewest digits that
+    hold every value.
+    """
+    if fmt is not None:
+        if not fmt.endswith(".%f") or not _is_text(present):
+            return None
+        counts = present.str.extract(r"\.(\d+)$")[0].str.len()
+        if counts.isna().any() or counts.nunique() != 1:
+            return None
+        return int(counts.iloc[0])
+    finite = seconds[np.isfinite(seconds)]
+    micros = np.round(finite * 1e6).astype(np.int64)
+    for digits in range(1, 7):
+        if np.all(micros % 10 ** (6 - digits) == 0):
+            return digits
+    return None
+
+
+def float_decimals(values: np.ndarray) -> int | None:
+    """The fewest decimals (0 to :data:`MAX_FLOAT_DECIMALS`) that hold every value of a float
+    column, or None when more are needed.
+
+    A typed source has no text to count digits in: SQLite REAL and pandas float64 hold 0.99
+    as 0.98999999999999999, so the count is read off the numbers, each within a few units in
+    the last place (:data:`_DECIMAL_ULPS`) of its rounded value. The unit is that of the value's
+    own type: a PostgreSQL ``real`` arrives as float64 holding float32 values, 0.1 as
+    0.10000000149011612, which is one float32 unit from 0.1.
+    """
+    numbers = np.unique(np.asarray(values, dtype=np.float64))
+    numbers = numbers[np.isfinite(numbers)]
+    if numbers.size == 0:
+        return None
+    with np.errstate(over="ignore"):  # values beyond float32's range are simply not float32
+        single = numbers.astype(np.float32)
+    if np.array_equal(single.astype(np.float64), numbers):
+        unit = np.spacing(np.abs(single)).astype(np.float64)
+    else:
+        unit = np.spacing(np.abs(numbers))
+    tolerance = _DECIMAL_ULPS * unit
+    for decimals in range(MAX_FLOAT_DECIMALS + 1):
+        if np.all(np.abs(numbers - np.round(numbers, decimals)) <= tolerance):
+            return decimals
+    return None
+
+
+def is_number_storage(storage: str) -> bool:
+    """Whether ``storage`` names a numeric pandas dtype (not text, booleans or timestamps)."""
+    if storage == "text":
+        return False
+    try:
+        dtype = pd.api.types.pandas_dtype(storage)
+    except TypeError:
+        return False
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _digit_strings(present: pd.Series) -> pd.Series | None:
+    """The distinct values of a number column as digits (930101 -> "930101"), or None when
+    they cannot be digits-only dates: a value that is negative, has a fraction, or has another
+    digit count than the rest (checked on the range first, so that an ordinary number column
+    costs two comparisons, not a string per row)."""
+    numbers = np.asarray(present, dtype=np.float64)
+    if not len(numbers) or not np.all(np.isfinite(numbers)):
+        return None
+    low, high = float(numbers.min()), float(numbers.max())
+    if not any(10 ** (width - 1) <= low and high < 10**width for width in COMPACT_DATE_FORMATS):
+        return None
+    distinct = np.unique(numbers)
+    if np.any(np.mod(distinct, 1) != 0):
+        return None
+    return pd.Series(distinct.astype(np.int64)).astype(str)
+
+
+def _compact_date_format(digits: pd.Series, *, guess: bool) -> str | None:
+    """``%y%m%d`` or ``%Y%m%d`` when every value is a valid date written with digits only.
+
+    Integers are the most common thing a date could be mistaken for, so a guess needs all of:
+    one digit count (6 or 8) for every value; every value a real calendar date that writes
+    back as the same digits (no month 13, no 31 April, no 19930229; Berka's ``birth_number``
+    adds 50 to women's months and stays a number); four-digit years within
+    :data:`_COMPACT_YEARS`; and at least :data:`_MIN_DISTINCT_COMPACT_DATES` distinct values.
+    A job file's ``kind: datetime`` (``guess=False``) asks for the first two only.
+    Identifiers never get here as dates: an all-distinct id-named column is a key first.
+    """
+    if digits.empty:
+        return None
+    # Most text columns fail on their first values; only candidates pay for the whole column.
+    shape = re.compile(r"\d{6}|\d{8}")
+    if not digits.iloc[:1000].str.fullmatch(shape).all():
+        return None
+    distinct = pd.Series(digits.unique())
+    if not distinct.str.fullmatch(shape).all():
+        return None
+    widths = distinct.str.len().unique()
+    if len(widths) != 1:
+        return None
+    fmt = COMPACT_DATE_FORMATS[int(widths[0])]
+    if guess and len(distinct) < _MIN_DISTINCT_COMPACT_DATES:
+        return None
+    parsed = pd.to_datetime(distinct, format=fmt, errors="coerce")
+    if parsed.isna().any() or not (parsed.dt.strftime(fmt) == distinct).all():
+        return None
+    if guess and fmt == "%Y%m%d":
+        low, high = _COMPACT_YEARS
+        if not parsed.dt.year.between(low, high).all():
+            return None
+    return fmt
 
 
 def _to_numbers(name: str, present: pd.Series, storage: str) -> np.ndarray:
@@ -263,6 +453,18 @@ def _datetime_format(text: pd.Series) -> str | None:
 def _parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
     if fmt is None:
         return pd.to_datetime(values, errors="coerce")
+    if fmt in COMPACT_DATE_FORMATS.values() and not _is_text(values):
+        # An integer column of dates (930101): its digits, zero-padded as the format has them.
+        # Each distinct day is parsed once (a million rows hold a few thousand days).
+        width = next(w for w, f in COMPACT_DATE_FORMATS.items() if f == fmt)
+        numbers = np.asarray(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
+        valid = np.isfinite(numbers)
+        codes, days = pd.factorize(np.where(valid, numbers, 0).astype(np.int64))
+        digits = pd.Series(days).astype(str).str.zfill(width)
+        parsed = pd.to_datetime(digits, format=fmt, errors="coerce").to_numpy()[codes]
+        stamps = pd.Series(parsed, index=values.index)
+        stamps[~valid] = pd.NaT
+        return stamps
     if fmt.endswith(".%f"):
         # strptime's %f insists on a fraction; the shapes were checked by _DATETIME_FORMATS.
         return pd.to_datetime(values, format="ISO8601", errors="coerce")

@@ -32,12 +32,18 @@ class ColumnSchema:
     #: numeric/datetime: observed range (datetime as seconds since the epoch)
     minimum: float | None = None
     maximum: float | None = None
-    #: numeric read from text: the most digits seen after the decimal point
+    #: numeric: digits after the decimal point, kept on output: from text, the most digits
+    #: seen; from a float column, the fewest that hold every value; from a database's
+    #: ``numeric(p, s)``, ``s``
     decimals: int | None = None
-    #: datetime read from text: the strftime pattern the source used
+    #: datetime read from text, or from whole numbers holding dates (``%y%m%d`` for 930101,
+    #: written back into the source's storage): the strftime pattern the source used
     datetime_format: str | None = None
     #: datetime: the coarsest step (seconds) all source values sit on, kept on output
     resolution: int | None = None
+    #: datetime with fractions of a second: digits every text value has (written with exactly
+    #: as many), or the fewest digits that hold every native timestamp (rounded to them)
+    fraction_digits: int | None = None
     #: boolean read from text: spelling of [false, true] in the source
     boolean_tokens: list[str] | None = None
     #: key: how new unique values are made: integer sequence, uuid, or prefixed string

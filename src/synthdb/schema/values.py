@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthdb.schema.inference import to_epoch_seconds
+from synthdb.schema.inference import is_number_storage, to_epoch_seconds
 from synthdb.schema.table import ColumnSchema, TableSchema
 
 
@@ -74,17 +74,30 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
     if column.kind == "datetime":
         seconds = np.asarray(values, dtype=np.float64)
         nulls = np.isnan(seconds)
+        window = _writable_window(column.datetime_format)
+        if window is not None:
+            seconds = np.clip(seconds, *window)
         if column.resolution:  # dates stay dates, whole minutes stay whole
             seconds = np.floor(seconds / column.resolution) * column.resolution
         # Microseconds, as in to_epoch_seconds: nanoseconds overflow past the year 2262.
         micros = np.where(nulls, 0, np.round(seconds * 1e6)).astype(np.int64)
+        digits = column.fraction_digits
+        if not column.resolution and digits is not None and digits < 6:
+            step = 10 ** (6 - digits)  # milliseconds stay milliseconds
+            micros = np.round(micros / step).astype(np.int64) * step
         stamps = pd.Series(micros.astype("datetime64[us]"), index=values.index)
         stamps[nulls] = pd.NaT
-        if column.datetime_format is None:
+        fmt = column.datetime_format
+        if fmt is None:
             return _as_datetime_storage(stamps, column.storage)
-        text = stamps.dt.strftime(column.datetime_format)
-        if column.datetime_format.endswith(".%f"):
-            text = text.str.rstrip("0").str.rstrip(".")
+        text = stamps.dt.strftime(fmt)
+        if fmt.endswith(".%f"):
+            if digits is not None:  # every source value had this many digits: keep them all
+                text = text.str.slice(stop=digits - 6) if digits < 6 else text
+            else:
+                text = text.str.rstrip("0").str.rstrip(".")
+        if is_number_storage(column.storage):
+            return _as_number_storage(text, nulls, column.storage)
         return text.where(~nulls, None).astype(object)
     if column.kind == "boolean":
         if column.storage == "text":
@@ -99,6 +112,43 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
         except (TypeError, ValueError):
             return values.astype(object)
     return values
+
+
+#: The instants a two-digit year writes back as itself: strptime reads 69-99 as 1969-1999 and
+#: 00-68 as 2000-2068.
+_TWO_DIGIT_YEARS = (
+    float((np.datetime64("1969-01-01", "s") - np.datetime64(0, "s")) / np.timedelta64(1, "s")),
+    float((np.datetime64("2069-01-01", "s") - np.datetime64(0, "s")) / np.timedelta64(1, "s"))
+    - 1e-6,
+)
+
+
+def _writable_window(fmt: str | None) -> tuple[float, float] | None:
+    """Seconds a two-digit-year format (``%y%m%d``) can write back faithfully, else None.
+
+    A model keeps to the source's range, but a DP model's range is up to twice too wide (see
+    :mod:`synthdb.privacy.preprocessing`): a date past 2068 would be written as "70..." and
+    read back as 1970, a century off. Clipping keeps every value in the encoding's window.
+    """
+    if fmt is None or "%y" not in fmt:
+        return None
+    return _TWO_DIGIT_YEARS
+
+
+def _as_number_storage(text: pd.Series, nulls: np.ndarray, storage: str) -> pd.Series:
+    """Dates written as digits (``%y%m%d``) back into the source's number column: an integer
+    column stays integers (930101), nullable when some are NULL, as numeric columns are."""
+    numbers = np.asarray(text.where(~nulls, "0"), dtype=str).astype(np.int64)
+    dtype = pd.api.types.pandas_dtype(storage)
+    if pd.api.types.is_float_dtype(dtype):
+        floats = numbers.astype(np.float64)
+        floats[nulls] = np.nan
+        return pd.Series(floats, index=text.index).astype(dtype)
+    if not nulls.any():
+        return pd.Series(numbers, index=text.index).astype(dtype)
+    ints = pd.array(numbers, dtype="Int64")
+    ints[nulls] = pd.NA
+    return pd.Series(ints, index=text.index)
 
 
 def _as_datetime_storage(stamps: pd.Series, storage: str) -> pd.Series:

@@ -11,7 +11,7 @@ import pytest
 from synthdb.config import TrainingConfig
 from synthdb.errors import ModelFileError
 from synthdb.relational.model import DatabaseModel
-from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, TableDef
+from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, SqlType, TableDef
 
 
 def _database(seed: int = 0) -> tuple[DatabaseSchema, dict[str, pd.DataFrame]]:
@@ -228,3 +228,53 @@ def test_dangling_and_null_keys_come_out_null_at_the_source_share() -> None:
     assert set(present) <= set(out["planes"]["tail"])
     assert flights_out["tail"].isna().mean() == pytest.approx(0.4, abs=0.05)
     assert len(flights_out) == pytest.approx(1_000, rel=0.1)
+
+
+def test_declared_numeric_scales_and_digits_only_dates_survive_a_twin() -> None:
+    # Setup: amounts declared numeric(10,2) whose values show one decimal (as Berka's orders in
+    # SQLite), more of them than get exact tokens, and YYMMDD dates in an integer column
+    rng = np.random.default_rng(4)
+    accounts = pd.DataFrame({"account_id": range(1, 201)})
+    days = pd.Timestamp("1993-01-01") + pd.to_timedelta(rng.integers(0, 1_800, 600), "D")
+    orders = pd.DataFrame(
+        {
+            "order_id": range(1, 601),
+            "account_id": rng.integers(1, 201, 600),
+            "amount": np.round(rng.uniform(10, 9_000, 600), 1),
+            "date": days.strftime("%y%m%d").astype(int),
+        }
+    )
+    numeric = SqlType("numeric", precision=10, scale=2)
+    schema = DatabaseSchema.build(
+        [
+            TableDef("accounts", [ColumnDef("account_id", SqlType("integer"))], ("account_id",)),
+            TableDef(
+                "orders",
+                [
+                    ColumnDef("order_id", SqlType("integer")),
+                    ColumnDef("account_id", SqlType("integer")),
+                    ColumnDef("amount", numeric),
+                    ColumnDef("date", SqlType("integer")),
+                ],
+                ("order_id",),
+                [ForeignKey(("account_id",), "accounts")],
+            ),
+        ]
+    )
+
+    # Run
+    model = DatabaseModel(TrainingConfig(max_epochs=1)).fit(
+        schema, {"accounts": accounts, "orders": orders}
+    )
+    out = model.generate(seed=2)["orders"]
+
+    # Assert
+    synthesizer = model.models["orders"].synthesizer
+    assert synthesizer is not None
+    assert synthesizer.state.schema.column("amount").decimals == 2
+    assert synthesizer.state.schema.column("date").datetime_format == "%y%m%d"
+    amounts = out["amount"].to_numpy()
+    assert np.allclose(amounts, np.round(amounts, 2), rtol=0, atol=1e-9)
+    assert out["date"].dtype == np.int64
+    parsed = pd.to_datetime(out["date"].astype(str), format="%y%m%d", errors="coerce")
+    assert parsed.notna().all()
