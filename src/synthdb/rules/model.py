@@ -83,6 +83,10 @@ class Rule:
     count: int | None = None
     #: function: [determining value, determined value] pairs
     mapping: list[list[Any]] | None = None
+    #: function: kept by choosing the determining value to fit the determined one (a city
+    #: drawn to fit the country), for a determining column of mostly one-row values, which
+    #: the model pools and draws back at random
+    reverse: bool = False
     #: order: quantiles (0%, 5%, ..., 100%) of ``column - source`` where the order holds, so
     #: a repaired row gets a gap the source would have
     gaps: list[float] | None = None
@@ -116,7 +120,7 @@ class Rule:
         out: dict[str, Any] = {"rule": self.text}
         for item in fields(self):
             value = getattr(self, item.name)
-            if value is None or value == [] or (item.name == "declared" and not value):
+            if value is None or value == [] or value is False:
                 continue
             out[item.name] = value
         return out

@@ -44,6 +44,9 @@ MAX_FUNCTION_VALUES = 20_000
 #: distinct values (:data:`synthdb.encoding.numeric.MAX_EXACT_VALUES`), so it can determine
 #: another column.
 EXACT_VALUES = 150
+#: A column of mostly one-row values (cities of 59 customers) determines another only if at
+#: least this many of its values are held by two rows or more, all agreeing.
+SPARSE_GROUPS = 5
 #: Share of rows in which ``a < b`` strictly, below which ``a <= b`` is equality, not order.
 MIN_STRICT = 0.01
 #: Quantiles of the gap stored with an order rule.
@@ -143,7 +146,13 @@ def keep_table_rules(
     Determining columns are settled before the columns they determine.
     """
     out = typed.copy()
-    for rule in _in_dependency_order(rules):
+    by_source: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.kind == "function" and rule.reverse:
+            by_source.setdefault(str(rule.source), []).append(rule)
+    for source, group in by_source.items():
+        _keep_reverse(source, group, out, rng)
+    for rule in _in_dependency_order([r for r in rules if not r.reverse]):
         if rule.source not in out or rule.column not in out:
             continue
         source = out[rule.source].to_numpy()
@@ -180,6 +189,43 @@ def keep_table_rules(
             continue
         out[rule.column] = pd.Series(target, index=out.index, dtype=out[rule.column].dtype)
     return out
+
+
+def _keep_reverse(
+    source: str, rules: list[Rule], out: pd.DataFrame, rng: np.random.Generator
+) -> None:
+    """Redraw ``source`` where it breaks any of ``rules`` (all determined by it) among the
+    values whose pairs fit the row's determined columns: a city of the row's state and
+    country. Where no value fits them all, the first rule's column alone is matched."""
+    rules = [r for r in rules if r.column in out]
+    if source not in out or not rules:
+        return
+    pairs = [_pairs(rule) for rule in rules]
+    shared = set(pairs[0]).intersection(*pairs[1:]) if len(pairs) > 1 else set(pairs[0])
+    fitting: dict[tuple[Any, ...], list[Any]] = {}
+    loose: dict[Any, list[Any]] = {}
+    for value in sorted(shared, key=str):
+        fitting.setdefault(tuple(_key(p[value]) for p in pairs), []).append(value)
+    for value in sorted(pairs[0], key=str):
+        loose.setdefault(_key(pairs[0][value]), []).append(value)
+    keys = out[source].to_numpy(dtype=object)
+    targets = [out[rule.column].to_numpy(dtype=object) for rule in rules]
+    broken = []
+    for row, key in enumerate(keys):
+        wanted = tuple(_key(t[row]) for t in targets)
+        known = _key(key) in shared
+        if not known or tuple(_key(p[_key(key)]) for p in pairs) != wanted:
+            broken.append(row)
+    fix = _to_repair(
+        np.asarray(broken, dtype=np.int64), len(keys), min(r.share for r in rules), rng
+    )
+    changed = keys.copy()
+    for row in fix:
+        wanted = tuple(_key(t[row]) for t in targets)
+        options = fitting.get(wanted) or loose.get(wanted[0])
+        if options:
+            changed[row] = options[int(rng.integers(len(options)))]
+    out[source] = pd.Series(changed, index=out.index, dtype=out[source].dtype)
 
 
 def _to_repair(
@@ -299,7 +345,7 @@ def _discover_functions(
         c.name
         for c in schema.columns
         if c.name in typed
-        and 2 <= c.distinct <= min(MAX_FUNCTION_VALUES, len(typed) // 2)
+        and 2 <= c.distinct <= MAX_FUNCTION_VALUES
         and (
             c.kind in ("categorical", "boolean")
             or (c.kind in ("numeric", "datetime") and c.distinct <= EXACT_VALUES)
@@ -307,6 +353,7 @@ def _discover_functions(
     ]
     targets = _columns(schema, typed, ("categorical", "boolean", "numeric", "datetime"))
     distinct = {c.name: c.distinct for c in schema.columns}
+    kinds = {c.name: c.kind for c in schema.columns}
     found: list[Rule] = []
     determined: set[str] = set(taken)
     for source in exact:
@@ -317,11 +364,15 @@ def _discover_functions(
                 continue
             if any(r.column == source and r.source == target for r in found):
                 continue  # one-to-one: the first column already sets the second
-            if _function_share(sample[source].to_numpy(), sample[target].to_numpy()) < MIN_SHARE:
+            sparse = distinct[source] > len(typed) // 2
+            if sparse and kinds[source] != "categorical":
+                continue
+            probe = sample[source].to_numpy(), sample[target].to_numpy()
+            if not sparse and _function_share(*probe) < MIN_SHARE:
                 continue
             keys, values = typed[source].to_numpy(), typed[target].to_numpy()
-            share = _function_share(keys, values)
-            chance = _function_share(keys, rng.permutation(values))
+            share = _function_share(keys, values, sparse=sparse)
+            chance = _function_share(keys, rng.permutation(values), sparse=sparse)
             if not passes(share, chance):
                 continue
             found.append(
@@ -332,6 +383,7 @@ def _discover_functions(
                     source=source,
                     share=share,
                     mapping=_mapping(keys, values),
+                    reverse=sparse,
                 )
             )
             determined.add(target)
@@ -343,16 +395,20 @@ def _codes(values: np.ndarray) -> np.ndarray:
     return np.asarray(codes, dtype=np.int64)
 
 
-def _function_share(keys: np.ndarray, values: np.ndarray) -> float:
+def _function_share(keys: np.ndarray, values: np.ndarray, *, sparse: bool = False) -> float:
     """Share of rows whose value is the most common one of their key, over the rows whose key
-    is not NULL and held by at least two rows (a key held once "determines" anything)."""
+    is not NULL and held by at least two rows (a key held once "determines" anything).
+
+    Those rows must be half of all (``sparse``: at least :data:`SPARSE_GROUPS` keys held
+    twice or more, the evidence a column of mostly one-row values can give)."""
     present = ~pd.isna(pd.Series(keys, dtype=object)).to_numpy()
     if not present.any():
         return 0.0
     a, b = _codes(keys[present]), _codes(values[present])
     sizes = np.bincount(a)
     shared = sizes[a] >= 2
-    if shared.sum() < max(2, 0.5 * len(a)):
+    groups = int((sizes >= 2).sum())
+    if (sparse and groups < SPARSE_GROUPS) or (not sparse and shared.sum() < max(2, 0.5 * len(a))):
         return 0.0  # mostly singletons: no evidence either way
     a, b = a[shared], b[shared]
     width = int(b.max()) + 1

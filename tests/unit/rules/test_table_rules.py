@@ -169,3 +169,20 @@ def test_a_kept_part_matches_its_datetime_in_the_zone_found() -> None:
     paris = pd.to_datetime(seconds, unit="s", utc=True).tz_convert("Europe/Paris").hour
     assert np.array_equal(kept["hour"].to_numpy(), paris.to_numpy(dtype=float))
     assert rule_share(rule, kept) == 1.0
+
+
+def test_a_column_of_mostly_one_row_values_is_redrawn_to_fit_what_it_determines() -> None:
+    """Cities of few customers each: the model pools them and draws them back at random, so
+    the rule is kept by choosing a city of the row's country, not a country for the city."""
+    rng = np.random.default_rng(9)
+    countries = {f"city{i}": f"country{i % 12}" for i in range(150)}
+    cities = np.r_[rng.choice(list(countries), 170), [f"city{i}" for i in range(10)]]
+    frame = pd.DataFrame({"city": cities, "country": [countries[c] for c in cities]})
+    rules = _found(frame)
+    rule = rules["t.city -> t.country"]
+    assert rule.reverse and rule.share == 1.0
+    typed, _ = _typed(frame)
+    drawn = typed.assign(city=rng.permutation(typed["city"].to_numpy()))
+    kept = keep_table_rules([rule], drawn, np.random.default_rng(0))
+    assert (kept["country"] == drawn["country"]).all()  # the country is the model's
+    assert all(countries[c] == k for c, k in zip(kept["city"], kept["country"], strict=True))
