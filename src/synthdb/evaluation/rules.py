@@ -15,7 +15,7 @@ import pandas as pd
 from synthdb.rules.database import Positions, discover_database_rules, key_columns
 from synthdb.rules.database import rule_share as database_share
 from synthdb.rules.model import TABLE_KINDS, Rule, RuleShare
-from synthdb.rules.table import discover_table_rules
+from synthdb.rules.table import discover_table_rules, format_share
 from synthdb.rules.table import rule_share as table_share
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.relations import DatabaseSchema
@@ -38,16 +38,24 @@ def table_rule_shares(
     )
     if rules is None:
         rules = discover_table_rules(real_typed, schema)
-    return [
-        RuleShare(
-            rule.text,
-            rule.kind,
-            table_share(rule, real_typed),
-            table_share(rule, synthetic_typed),
-        )
-        for rule in rules
-        if rule.kind in TABLE_KINDS
-    ]
+    out = []
+    for rule in rules:
+        if rule.kind == "format":
+            out.append(
+                RuleShare(
+                    rule.text, rule.kind, format_share(rule, real), format_share(rule, synthetic)
+                )
+            )
+        elif rule.kind in TABLE_KINDS:
+            out.append(
+                RuleShare(
+                    rule.text,
+                    rule.kind,
+                    table_share(rule, real_typed),
+                    table_share(rule, synthetic_typed),
+                )
+            )
+    return out
 
 
 def _only(schema: TableSchema, frame: pd.DataFrame) -> TableSchema:

@@ -18,11 +18,20 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 RuleKind = Literal[
-    "copy", "lookup", "total", "order", "function", "part", "one_per_parent", "count_by_kind"
+    "copy",
+    "lookup",
+    "total",
+    "order",
+    "function",
+    "part",
+    "precision",
+    "format",
+    "one_per_parent",
+    "count_by_kind",
 ]
 #: Rules within one table (kept while a table's rows are drawn) and across tables (kept once
 #: the whole database is drawn and its keys are filled).
-TABLE_KINDS: tuple[RuleKind, ...] = ("order", "function", "part")
+TABLE_KINDS: tuple[RuleKind, ...] = ("order", "function", "part", "precision", "format")
 DATABASE_KINDS: tuple[RuleKind, ...] = (
     "copy",
     "lookup",
@@ -78,7 +87,8 @@ class Rule:
     path: list[list[str]] = field(default_factory=list)
     #: part: which part of the datetime
     part: str | None = None
-    #: count_by_kind: the category and how many rows of it each parent has
+    #: count_by_kind: the category (and ``count``: how many rows of it each parent has);
+    #: precision: the most decimals; format: the datetime format
     value: Any = None
     count: int | None = None
     #: function: [determining value, determined value] pairs
@@ -107,6 +117,10 @@ class Rule:
             return f"{self.table}.{self.source} <= {target}"
         if self.kind == "function":
             return f"{self.table}.{self.source} -> {target}"
+        if self.kind == "precision":
+            return f"{target}: at most {self.value} decimals"
+        if self.kind == "format":
+            return f"{target}: written as {self.value}"
         if self.kind == "part":
             return f"{target} = {self.part}({self.table}.{self.source})"
         if self.kind == "one_per_parent":

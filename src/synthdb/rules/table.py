@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from synthdb.rules.model import DATETIME_PARTS, MIN_SHARE, Rule, passes
+from synthdb.schema.inference import to_epoch_seconds
 from synthdb.schema.table import TableSchema
 
 #: Rows tested per candidate before the full table is.
@@ -63,13 +64,50 @@ def discover_table_rules(typed: pd.DataFrame, schema: TableSchema, seed: int = 0
         if len(typed) <= SAMPLE_ROWS
         else typed.iloc[rng.choice(len(typed), SAMPLE_ROWS, replace=False)]
     )
-    found: list[Rule] = []
+    found: list[Rule] = _formats(schema, typed)
     found += _discover_parts(typed, sample, schema, rng)
     taken = {rule.column for rule in found}
     found += _discover_functions(typed, sample, schema, rng, taken)
     taken |= {rule.column for rule in found}
     found += _discover_orders(typed, sample, schema, rng, taken)
     return found
+
+
+def _formats(schema: TableSchema, typed: pd.DataFrame) -> list[Rule]:
+    """Precision and format, as the schema read them off every value: numbers keep their
+    decimals, datetimes their text (or digits-only) format. Kept by writing values back in
+    the source's representation (:mod:`synthdb.schema.values`); listed so that the report
+    shows them held."""
+    out = []
+    for column in schema.columns:
+        if column.name not in typed:
+            continue
+        if column.kind == "numeric" and not column.integer and column.decimals is not None:
+            out.append(
+                Rule(kind="precision", table=schema.name, column=column.name, value=column.decimals)
+            )
+        elif column.kind == "datetime" and column.datetime_format is not None:
+            out.append(
+                Rule(
+                    kind="format",
+                    table=schema.name,
+                    column=column.name,
+                    value=column.datetime_format,
+                )
+            )
+    return out
+
+
+def format_share(rule: Rule, raw: pd.DataFrame) -> float | None:
+    """Share of a column's non-NULL values (as written) that parse in the rule's format."""
+    if rule.column not in raw:
+        return None
+    values = raw[rule.column]
+    present = values.notna()
+    if not present.any():
+        return None
+    seconds = to_epoch_seconds(values[present], str(rule.value))
+    return float(np.mean(~np.isnan(seconds)))
 
 
 def complete(rule: Rule, typed: pd.DataFrame | None) -> Rule:
@@ -94,7 +132,17 @@ def complete(rule: Rule, typed: pd.DataFrame | None) -> Rule:
 
 # ---------------------------------------------------------------------------- shares
 def rule_share(rule: Rule, typed: pd.DataFrame) -> float | None:
-    """Share of the rows of ``typed`` where ``rule`` holds (None: no row it applies to)."""
+    """Share of the rows of ``typed`` where ``rule`` holds (None: no row it applies to); a
+    format is measured on the values as written (:func:`format_share`)."""
+    if rule.kind == "precision" and rule.column in typed:
+        numbers = typed[rule.column].to_numpy(dtype=np.float64)
+        numbers = numbers[~np.isnan(numbers)]
+        if not len(numbers):
+            return None
+        scaled = numbers * 10.0 ** int(rule.value)
+        return float(
+            np.mean(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1, np.abs(scaled)))
+        )
     if rule.source is None or rule.source not in typed or rule.column not in typed:
         return None
     low = typed[rule.source].to_numpy()

@@ -186,3 +186,25 @@ def test_a_column_of_mostly_one_row_values_is_redrawn_to_fit_what_it_determines(
     kept = keep_table_rules([rule], drawn, np.random.default_rng(0))
     assert (kept["country"] == drawn["country"]).all()  # the country is the model's
     assert all(countries[c] == k for c, k in zip(kept["city"], kept["country"], strict=True))
+
+
+def test_precision_and_format_are_listed_and_measured_as_written() -> None:
+    from synthdb.evaluation.rules import table_rule_shares
+
+    rng = np.random.default_rng(10)
+    days = pd.Timestamp("1993-01-01") + pd.to_timedelta(rng.integers(0, 2_000, ROWS), unit="D")
+    real = pd.DataFrame(
+        {
+            "amount": [f"{v:.2f}" for v in rng.uniform(1, 500, ROWS)],
+            "date": days.strftime("%y%m%d").astype(int),
+        }
+    )
+    texts = set(_found(real))
+    assert {"t.amount: at most 2 decimals", "t.date: written as %y%m%d"} <= texts
+    twin = real.copy()
+    twin.loc[: ROWS // 4 - 1, "amount"] = "1.23456"  # a quarter with too many decimals
+    twin.loc[: ROWS // 2 - 1, "date"] = 931349  # half of them impossible dates
+    shares = {s.rule: s for s in table_rule_shares(real, twin, table="t")}
+    assert shares["t.amount: at most 2 decimals"].synthetic_share == pytest.approx(0.75)
+    assert shares["t.date: written as %y%m%d"].source_share == 1.0
+    assert shares["t.date: written as %y%m%d"].synthetic_share == pytest.approx(0.5)
