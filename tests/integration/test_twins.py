@@ -118,6 +118,36 @@ def test_the_twin_keeps_the_declared_two_decimals(
     assert all(isinstance(v, float) and repr(v) == repr(round(v, 2)) for v in values)
 
 
+def test_the_twin_keeps_the_rules_applications_rely_on(
+    trained: tuple[Path, Path, dict],
+) -> None:
+    """Found in the data, not named in code: each holds in every source row and every twin
+    row, and --json lists them with both shares (two epochs: the model has barely learned,
+    the rules hold by construction)."""
+    _, twin, scores = trained
+    shares = {rule["rule"]: rule for rule in scores["rules"]}
+    for text in (
+        "Invoice.BillingCity = Customer.City (via CustomerId)",
+        "Invoice.BillingCountry = Customer.Country (via CustomerId)",
+        "InvoiceLine.UnitPrice = Track.UnitPrice (via TrackId)",
+        "Invoice.Total = sum(InvoiceLine.UnitPrice) (via InvoiceId)",
+    ):
+        assert shares[text]["source_share"] == 1.0, text
+        assert shares[text]["synthetic_share"] >= 0.99, text
+    # checked again in the written database, by SQL
+    with sqlite3.connect(twin) as connection:
+        ((kept,),) = connection.execute(
+            "SELECT AVG(i.BillingCity = c.City) FROM Invoice i JOIN Customer c "
+            "ON i.CustomerId = c.CustomerId"
+        ).fetchall()
+        ((off,),) = connection.execute(
+            "SELECT COUNT(*) FROM Invoice i WHERE ABS(i.Total - (SELECT COALESCE(SUM("
+            "l.UnitPrice * l.Quantity), 0) FROM InvoiceLine l WHERE l.InvoiceId = i.InvoiceId)) "
+            "> 0.005"
+        ).fetchall()
+    assert kept == 1.0 and off == 0
+
+
 def test_children_per_parent_follow_the_source(trained: tuple[Path, Path, dict]) -> None:
     _, _, scores = trained
 
