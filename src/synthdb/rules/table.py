@@ -244,36 +244,53 @@ def _keep_reverse(
 ) -> None:
     """Redraw ``source`` where it breaks any of ``rules`` (all determined by it) among the
     values whose pairs fit the row's determined columns: a city of the row's state and
-    country. Where no value fits them all, the first rule's column alone is matched."""
+    country. Where no value fits them all, one fitting the columns of fewest values first is
+    taken (the country before the state: the network learns those best), and the other
+    columns are then set from it, so that every rule holds in the row."""
     rules = [r for r in rules if r.column in out]
     if source not in out or not rules:
         return
+    rules.sort(key=lambda r: len({_key(v) for _, v in r.mapping or []}))
     pairs = [_pairs(rule) for rule in rules]
-    shared = set(pairs[0]).intersection(*pairs[1:]) if len(pairs) > 1 else set(pairs[0])
-    fitting: dict[tuple[Any, ...], list[Any]] = {}
-    loose: dict[Any, list[Any]] = {}
-    for value in sorted(shared, key=str):
-        fitting.setdefault(tuple(_key(p[value]) for p in pairs), []).append(value)
-    for value in sorted(pairs[0], key=str):
-        loose.setdefault(_key(pairs[0][value]), []).append(value)
+    shared = sorted(set(pairs[0]).intersection(*pairs[1:]), key=str)
+    if not shared:
+        return
+    # values fitting the first k determined columns, for every k
+    fitting: list[dict[tuple[Any, ...], list[Any]]] = [{} for _ in rules]
+    for value in shared:
+        wanted = tuple(_key(p[value]) for p in pairs)
+        for k in range(len(rules)):
+            fitting[k].setdefault(wanted[: k + 1], []).append(value)
     keys = out[source].to_numpy(dtype=object)
-    targets = [out[rule.column].to_numpy(dtype=object) for rule in rules]
+    targets = [out[rule.column].to_numpy(dtype=object).copy() for rule in rules]
     broken = []
     for row, key in enumerate(keys):
         wanted = tuple(_key(t[row]) for t in targets)
-        known = _key(key) in shared
-        if not known or tuple(_key(p[_key(key)]) for p in pairs) != wanted:
+        if _key(key) not in pairs[0] or tuple(_key(p.get(_key(key))) for p in pairs) != wanted:
             broken.append(row)
-    fix = _to_repair(
-        np.asarray(broken, dtype=np.int64), len(keys), min(r.share for r in rules), rng
-    )
+    share = min(r.share for r in rules)
+    fix = _to_repair(np.asarray(broken, dtype=np.int64), len(keys), share, rng)
     changed = keys.copy()
     for row in fix:
         wanted = tuple(_key(t[row]) for t in targets)
-        options = fitting.get(wanted) or loose.get(wanted[0])
-        if options:
-            changed[row] = options[int(rng.integers(len(options)))]
+        for k in range(len(rules) - 1, -1, -1):
+            options = fitting[k].get(wanted[: k + 1])
+            if options:
+                break
+        else:
+            options = shared
+        chosen = options[int(rng.integers(len(options)))]
+        changed[row] = chosen
+        for target, table in zip(targets, pairs, strict=True):
+            target[row] = table[chosen]
     out[source] = pd.Series(changed, index=out.index, dtype=out[source].dtype)
+    for rule, target in zip(rules, targets, strict=True):
+        column = out[rule.column]
+        if column.dtype.kind == "f":
+            values = np.array([np.nan if v is None else float(v) for v in target])
+            out[rule.column] = pd.Series(values, index=out.index)
+        else:
+            out[rule.column] = pd.Series(target, index=out.index, dtype=column.dtype)
 
 
 def _to_repair(

@@ -208,3 +208,27 @@ def test_precision_and_format_are_listed_and_measured_as_written() -> None:
     assert shares["t.amount: at most 2 decimals"].synthetic_share == pytest.approx(0.75)
     assert shares["t.date: written as %y%m%d"].source_share == 1.0
     assert shares["t.date: written as %y%m%d"].synthetic_share == pytest.approx(0.5)
+
+
+def test_redrawn_values_fit_every_determined_column_even_when_the_row_contradicts_itself() -> None:
+    rng = np.random.default_rng(11)
+    country = {f"city{i}": f"country{i % 12}" for i in range(150)}
+    region = {f"city{i}": f"region{i % 36}" for i in range(150)}
+    cities = np.r_[rng.choice(list(country), 170), [f"city{i}" for i in range(10)]]
+    frame = pd.DataFrame(
+        {
+            "city": cities,
+            "region": [region[c] for c in cities],
+            "country": [country[c] for c in cities],
+        }
+    )
+    rules = [r for r in _found(frame).values() if r.source == "city"]
+    assert {r.column for r in rules} == {"region", "country"} and all(r.reverse for r in rules)
+    typed, _ = _typed(frame)
+    # the "model" draws region and country on their own: most rows contradict themselves
+    drawn = typed.apply(lambda c: pd.Series(rng.permutation(c.to_numpy()), index=c.index))
+    kept = keep_table_rules(rules, drawn, np.random.default_rng(0))
+    for rule in rules:
+        assert rule_share(rule, kept) == 1.0, rule.text
+    # the column of fewest values is the one kept as drawn
+    assert (kept["country"] == drawn["country"]).all()
