@@ -207,7 +207,8 @@ def summary_table(
         cells.append(f"{len(synthetic[name]):,}")
         if accuracy is not None:
             value = accuracy.get(name)
-            cells.append("keys only" if value is None else f"{value:.4f}")
+            empty = len(synthetic[name]) == 0 or (real is not None and len(real[name]) == 0)
+            cells.append(f"{value:.4f}" if value is not None else "empty" if empty else "keys only")
         table.add_row(*cells)
     return table
 

@@ -39,7 +39,7 @@ from synthdb.errors import OutputError
 from synthdb.io._introspect import quiet_reflection
 from synthdb.io._sql import _connect, _is_sqlite, display, sqlite_file
 from synthdb.io._sqltypes import from_values, native
-from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, TableDef
+from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, SqlType, TableDef
 
 WRITE_CHUNK_ROWS = 10_000
 _MYSQL = ("mysql", "mariadb")
@@ -188,23 +188,40 @@ def _checked_frames(schema: DatabaseSchema, tables: Mapping[str, Frames]) -> dic
 
 
 def _typed(plan: list[_Target], frames: dict[str, Iterator]) -> dict[str, Iterator]:
-    """Tables read from CSV declare no types: peek at each one's first frame to choose them."""
+    """Tables read from CSV declare no types: peek at each one's first frame to choose them.
+
+    A foreign-key column takes its parent column's type: the database refuses a key between
+    columns of other types, and an empty table (or an all-NULL key) has no values to go by.
+    """
     out = dict(frames)
+    chosen: dict[tuple[str, str], SqlType] = {}
     for target in plan:
         table = target.table
         target.columns = list(table.columns)
-        if all(column.type is not None for column in table.columns):
-            continue
-        first = next(frames[table.name], None)
-        if first is None:
-            first = pd.DataFrame({name: pd.Series(dtype=object) for name in table.names})
-        target.columns = [
-            column
-            if column.type is not None
-            else replace(column, type=from_values(first[column.name]))
-            for column in table.columns
-        ]
-        out[table.name] = itertools.chain([first], frames[table.name])
+        if any(column.type is None for column in table.columns):
+            first = next(frames[table.name], None)
+            if first is None:
+                first = pd.DataFrame({name: pd.Series(dtype=object) for name in table.names})
+            typed = {
+                column.name: column.type or from_values(first[column.name])
+                for column in table.columns
+            }
+            for key in table.foreign_keys:
+                for child_column, parent_column in zip(
+                    key.columns, key.parent_columns, strict=True
+                ):
+                    parent_type = (
+                        typed.get(parent_column)
+                        if key.parent == table.name
+                        else chosen.get((key.parent, parent_column))
+                    )
+                    if parent_type is not None and table.column(child_column).type is None:
+                        typed[child_column] = parent_type
+            target.columns = [replace(column, type=typed[column.name]) for column in table.columns]
+            out[table.name] = itertools.chain([first], frames[table.name])
+        for column in target.columns:
+            assert column.type is not None
+            chosen[(table.name, column.name)] = column.type
     return out
 
 
