@@ -168,7 +168,9 @@ def write_twin(
     schema = model._fitted()
     say(f"generating {len(schema.tables)} tables at scale {scale:g}")
     synthetic = model.generate(scale=scale, seed=seed)
-    write_database(output, schema, synthetic, overwrite=overwrite)
+    write_database(
+        output, schema, synthetic, overwrite=overwrite, warn=lambda text: say(f"warning: {text}")
+    )
     say(f"wrote {len(synthetic)} tables to {_display(output)}")
     return synthetic
 
