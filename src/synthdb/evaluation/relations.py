@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthdb.evaluation.accuracy import AccuracyReference
+from synthdb.evaluation.quality import _finite
 from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema, ForeignKey
 
@@ -50,13 +51,18 @@ class DatabaseAccuracy:
     relations: list[RelationAccuracy]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tables": [asdict(t) for t in self.tables],
-            "relations": [
-                {k: v for k, v in asdict(r).items() if not k.endswith("_counts")}
-                for r in self.relations
-            ],
-        }
+        """JSON-ready figures: NaN (bivariate accuracy of a table with one column besides keys)
+        becomes None, since JSON has no NaN and ``synthdb run --json`` writes this."""
+        data: dict[str, Any] = _finite(
+            {
+                "tables": [asdict(t) for t in self.tables],
+                "relations": [
+                    {k: v for k, v in asdict(r).items() if not k.endswith("_counts")}
+                    for r in self.relations
+                ],
+            }
+        )
+        return data
 
 
 def children_counts(child: pd.DataFrame, key: ForeignKey, parent: pd.DataFrame) -> np.ndarray:
