@@ -326,11 +326,12 @@ class DatabaseSchema:
         ``rows`` overrides the counts stored in the tables (unknown for CSV until read); a table
         whose count is unknown is taken to have rows. Tables come in dependency order.
         """
-        empty: set[str] = set()
+        no_rows: set[str] = set()
         for table in self.tables.values():
             count = rows.get(table.name) if rows is not None else None
             if (table.rows if count is None else count) == 0:
-                empty.add(table.name)
+                no_rows.add(table.name)
+        empty = set(no_rows)
         # A cycle break may point at a table later in the order: repeat until nothing changes.
         changed = True
         while changed:
@@ -349,7 +350,7 @@ class DatabaseSchema:
                 for key in self.parents(table.name)
                 if key.parent in empty and not _may_be_null(table, key)
             ]
-            if table.name in empty and blocking:
+            if table.name in empty and table.name not in no_rows:
                 key = blocking[0]
                 notes.append(
                     f"table '{table.name}' is left empty in the twin: "

@@ -168,6 +168,12 @@ def test_a_partly_nullable_key_to_an_empty_table_empties_its_table() -> None:
 
     assert schema.empty_tables({"p": 0, "c": 3})[0] == ["p", "c"]
     assert schema.empty_tables({"p": 2, "c": 3}) == ([], [])
+    # a table without rows of its own is said to have none, whatever its keys
+    assert schema.empty_tables({"p": 0, "c": 0})[1] == [
+        f"table '{name}' has no rows: it is created empty in the twin, with its keys, and gets "
+        "no model"
+        for name in ("p", "c")
+    ]
 
 
 def test_row_counts_stored_in_the_schema_are_used_when_none_are_given() -> None:
