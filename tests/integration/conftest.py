@@ -112,6 +112,43 @@ def mariadb(mariadb_admin: sa.Engine) -> Iterator[str]:
             connection.exec_driver_sql(f"DROP DATABASE {database}")
 
 
+@pytest.fixture
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """A maker of new, empty databases: ``new_database("postgresql")`` returns the URL of one
+    more schema (or MariaDB database, or SQLite file), each dropped after the test."""
+    made = 0
+
+    def make(kind: str) -> str:
+        nonlocal made
+        made += 1
+        if kind == "sqlite":
+            return f"sqlite:///{tmp_path / f'database_{made}.db'}"
+        name = f"synthdb_test_{secrets.token_hex(4)}"
+        admin: sa.Engine = request.getfixturevalue(
+            "postgres_admin" if kind == "postgresql" else "mariadb_admin"
+        )
+        create, drop = (
+            (f"CREATE SCHEMA {name}", f"DROP SCHEMA {name} CASCADE")
+            if kind == "postgresql"
+            else (f"CREATE DATABASE {name}", f"DROP DATABASE {name}")
+        )
+        with admin.connect() as connection:
+            connection.exec_driver_sql(create)
+
+        def dropped() -> None:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(drop)
+
+        request.addfinalizer(dropped)
+        if kind == "postgresql":
+            url = admin.url.set(query={"options": f"-csearch_path={name}"})
+        else:
+            url = admin.url.set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    return make
+
+
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each kind we write to."""

@@ -26,6 +26,7 @@ from synthdb.schema.relations import (
     ForeignKey,
     SqlType,
     TableDef,
+    parse_declarations,
 )
 
 INTEGER = SqlType("integer")
@@ -453,20 +454,73 @@ def test_referenced_table_without_primary_key(tmp_path: Path, check_error) -> No
     check_error(excinfo, "child(c) -> parent(code)", "'parent' has no primary key")
 
 
-def test_empty_child_table_is_refused(tmp_path: Path, check_error) -> None:
+def test_empty_tables_are_written_with_their_keys_and_types(tmp_path: Path, target: str) -> None:
+    # Setup: an empty parent with a text key, and an empty child with a composite key
     path = tmp_path / "empty.db"
     with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        connection.execute("INSERT INTO parent VALUES (1)")
-        connection.execute(
-            "CREATE TABLE child (id INTEGER PRIMARY KEY, p INTEGER REFERENCES parent)"
+        connection.executescript(
+            """
+            CREATE TABLE shop (id INTEGER PRIMARY KEY, city VARCHAR(20));
+            INSERT INTO shop VALUES (1, 'Oslo'), (2, 'Rome');
+            CREATE TABLE promo (code VARCHAR(8) PRIMARY KEY, label VARCHAR(20));
+            CREATE TABLE promo_shop (
+                code VARCHAR(8) NOT NULL REFERENCES promo(code),
+                shop_id INTEGER NOT NULL REFERENCES shop(id),
+                since DATE,
+                PRIMARY KEY (code, shop_id));
+            """
         )
-    schema = open_database(f"sqlite:///{path}").schema()
+    source = f"sqlite:///{path}"
 
-    with pytest.raises(InputError) as excinfo:
-        schema.check_rows()
+    # Run
+    rows = _copy(source, target)
 
-    check_error(excinfo, "child table 'child' has no rows", "'parent'")
+    # Assert
+    assert rows == {"shop": 2, "promo": 0, "promo_shop": 0}
+    expected = open_database(source).schema()
+    written = open_database(target).schema()
+    assert written.order == expected.order
+    for name, table in expected.tables.items():
+        copy = written.table(name)
+        assert copy.primary_key == table.primary_key, name
+        assert copy.foreign_keys == table.foreign_keys, name
+        assert [(c.name, c.type, c.nullable) for c in copy.columns] == [
+            (c.name, c.type, c.nullable) for c in table.columns
+        ], name
+    assert _count(target, "promo") == 0 and _count(target, "promo_shop") == 0
+
+
+def test_an_empty_csv_table_takes_its_key_types_from_its_parent(
+    tmp_path: Path, target: str
+) -> None:
+    # Setup: files declare no types; the child's file has a header and no rows, so only its
+    # parent's values say what its foreign key holds (PostgreSQL and MariaDB refuse a text key
+    # pointing at an integer one). The parent's rows are integers, as a twin's new keys are.
+    (tmp_path / "parent.csv").write_text("id,name\n1,a\n2,b\n")
+    (tmp_path / "child.csv").write_text("id,parent_id,note\n")
+    declared = parse_declarations(
+        {
+            "parent": {"primary_key": "id"},
+            "child": {
+                "primary_key": "id",
+                "foreign_keys": [{"columns": "parent_id", "references": "parent.id"}],
+            },
+        },
+        base=tmp_path,
+    )
+    database = open_database(tmp_path, declared=declared)
+    schema = database.schema()
+
+    # Run
+    parent = pd.DataFrame({"id": [1, 2], "name": ["a", "b"]})
+    rows = write_database(target, schema, {"parent": parent, "child": database.read("child")})
+
+    # Assert
+    assert rows == {"parent": 2, "child": 0}
+    written = open_database(target).schema()
+    assert written.table("parent").column("id").type == SqlType("bigint")
+    assert written.table("child").column("parent_id").type == SqlType("bigint")
+    assert written.table("child").foreign_keys == [ForeignKey(("parent_id",), "parent", ("id",))]
 
 
 def test_unsupported_types_are_skipped_with_a_warning(postgres: str, mariadb: str) -> None:

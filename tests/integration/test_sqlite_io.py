@@ -39,4 +39,12 @@ def test_adult_round_trips_as_text(tmp_path: Path, name: str) -> None:
     write_table(original, location, table="adult")
     copy = read_table(location)
 
+    if name.endswith(".db"):
+        # The table has no primary key, so it reads in the order of its values (every column,
+        # as on any database), not in the order it was written: compare the same rows alike.
+        columns = list(original.columns)
+        copy, original = (
+            frame.sort_values(columns, kind="stable").reset_index(drop=True)
+            for frame in (copy, original)
+        )
     pd.testing.assert_frame_equal(copy, original)

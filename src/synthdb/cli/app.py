@@ -183,18 +183,45 @@ def _traceback() -> None:
         traceback.print_exc()
 
 
-def _config(job: Path | None, **flags: Any) -> TrainingConfig:
-    """Job file values, overridden by the flags actually given, validated once."""
+def _config(job: Path | None, source: str | None = None, **flags: Any) -> TrainingConfig:
+    """Job file values, overridden by the flags actually given, validated once.
+
+    A job file given as the input (``synthdb run job.yaml``) is a job file too: its top-level
+    settings (purpose, max-epochs, nulls, ...) apply as they would with ``--job``, which, if
+    given as well, is read after it; explicit flags win over both.
+    """
+    from synthdb.cli.databases import is_job_file
     from synthdb.config import make_config
     from synthdb.jobfile import RUN_KEYS, load_job_file
 
-    values = load_job_file(job) if job else {}
-    # Inputs, outputs and sampling settings come from the command line only, for now.
-    ignored = sorted(key for key in RUN_KEYS if values.pop(key, None) is not None)
-    if ignored:
-        _say(f"warning: {job}: {', '.join(ignored)} ignored; give them on the command line")
+    # Inputs, outputs and sampling settings come from the command line only, for now; but a
+    # ``tables`` section describes a database's tables, and a job file given as the input
+    # names its data with ``input``: those are read where the database is opened.
+    files: list[tuple[Path, set[str]]] = []
+    if source is not None and is_job_file(source):
+        files.append((Path(source), {"input", "tables"}))
+    if job is not None:
+        files.append((job, {"tables"}))
+    values: dict[str, Any] = {}
+    for path, used in files:
+        settings = load_job_file(path)
+        ignored = sorted(
+            key for key in RUN_KEYS if settings.pop(key, None) is not None and key not in used
+        )
+        if ignored:
+            _say(f"warning: {path}: {', '.join(ignored)} ignored; give them on the command line")
+        values.update(settings)
     values.update({key: value for key, value in flags.items() if value is not None})
     return make_config(**values)
+
+
+def _check_single_table_job(job: Path | None) -> None:
+    """A ``tables`` section means nothing for one table: say so rather than drop it silently."""
+    if job is not None:
+        from synthdb.jobfile import load_job_file
+
+        if load_job_file(job).get("tables") is not None:
+            _say(f"warning: {job}: tables ignored; the input is one table")
 
 
 def _noise_multiplier(value: str | None) -> float | str | None:
@@ -555,6 +582,7 @@ def train(
     with _errors("train", quiet):
         config = _config(
             job,
+            source,
             purpose=purpose,
             max_epochs=max_epochs,
             nulls=nulls,
@@ -583,6 +611,7 @@ def train(
             _session.written.append(str(output))
             _say(f"saved model of {len(schema.tables)} tables to {output}")
             return
+        _check_single_table_job(job)
         shown, name = _open_input(source, table, encoding)
         _check_output(str(output), None, overwrite)
         synthesizer, _ = _train(source, shown, table, name, encoding, config)
@@ -848,6 +877,7 @@ def run(
     with _errors("run", quiet):
         config = _config(
             job,
+            source,
             purpose=purpose,
             max_epochs=max_epochs,
             nulls=nulls,
@@ -888,6 +918,7 @@ def run(
             raise UsageError(
                 "--scale is for a database; this input is one table", hint="pass --rows N"
             )
+        _check_single_table_job(job)
         shown, name = _open_input(source, table, encoding)
         # Every output is checked before training, which may take hours.
         _check_output(output, name, overwrite)

@@ -168,7 +168,9 @@ def write_twin(
     schema = model._fitted()
     say(f"generating {len(schema.tables)} tables at scale {scale:g}")
     synthetic = model.generate(scale=scale, seed=seed)
-    write_database(output, schema, synthetic, overwrite=overwrite)
+    write_database(
+        output, schema, synthetic, overwrite=overwrite, warn=lambda text: say(f"warning: {text}")
+    )
     say(f"wrote {len(synthetic)} tables to {_display(output)}")
     return synthetic
 
@@ -207,7 +209,8 @@ def summary_table(
         cells.append(f"{len(synthetic[name]):,}")
         if accuracy is not None:
             value = accuracy.get(name)
-            cells.append("keys only" if value is None else f"{value:.4f}")
+            empty = len(synthetic[name]) == 0 or (real is not None and len(real[name]) == 0)
+            cells.append(f"{value:.4f}" if value is not None else "empty" if empty else "keys only")
         table.add_row(*cells)
     return table
 

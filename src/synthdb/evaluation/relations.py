@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthdb.evaluation.accuracy import AccuracyReference
+from synthdb.evaluation.quality import _finite
 from synthdb.evaluation.rules import database_rule_shares, identifier_copies
 from synthdb.rules.database import discover_database_rules
 from synthdb.rules.model import Rule, RuleShare
@@ -55,14 +56,19 @@ class DatabaseAccuracy:
     rules: list[RuleShare] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tables": [asdict(t) for t in self.tables],
-            "relations": [
-                {k: v for k, v in asdict(r).items() if not k.endswith("_counts")}
-                for r in self.relations
-            ],
-            "rules": [rule.to_dict() for rule in self.rules],
-        }
+        """JSON-ready figures: NaN (bivariate accuracy of a table with one column besides keys)
+        becomes None, since JSON has no NaN and ``synthdb run --json`` writes this."""
+        data: dict[str, Any] = _finite(
+            {
+                "tables": [asdict(t) for t in self.tables],
+                "relations": [
+                    {k: v for k, v in asdict(r).items() if not k.endswith("_counts")}
+                    for r in self.relations
+                ],
+                "rules": [rule.to_dict() for rule in self.rules],
+            }
+        )
+        return data
 
 
 def children_counts(child: pd.DataFrame, key: ForeignKey, parent: pd.DataFrame) -> np.ndarray:

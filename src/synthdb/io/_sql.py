@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -246,6 +247,9 @@ class SqlSource:
         Memory holds one chunk: PostgreSQL and MariaDB stream through a server-side cursor.
         Columns whose type synthdb does not model are left out (see :meth:`schema`); a MySQL
         BOOLEAN comes back as bool and a UUID as text, as from the other databases.
+
+        Rows come in primary-key order (see :func:`_read_order`), so that the same data gives
+        the same frames, and a seed the same twin, on every database.
         """
         size = rows if rows is not None else READ_CHUNK_ROWS
         if size < 1:
@@ -253,27 +257,24 @@ class SqlSource:
         with self._connect() as connection:
             name = self._resolve(connection, table if table is not None else self._table)
             dialect = connection.dialect.name
+            inspector = sa.inspect(connection)
             with quiet_reflection():
-                reflected = sa.inspect(connection).get_columns(name)
+                reflected = inspector.get_columns(name)
+                primary = inspector.get_pk_constraint(name).get("constrained_columns") or []
             kinds = {c["name"]: portable(c["type"], dialect) for c in reflected}
             kept = [column for column, kind in kinds.items() if kind is not None]
             booleans = [column for column in kept if _is_boolean(kinds[column])]
+            types = {c["name"]: c["type"] for c in reflected}
+            source = sa.table(name, *(sa.column(column, kind) for column, kind in types.items()))
+            # A table of unmodelled columns only is read whole, as pandas' read_sql_table did.
+            query = sa.select(*(source.c[column] for column in kept or types)).order_by(
+                *_read_order(source, primary or kept, kinds, dialect, nulls=not primary)
+            )
             # stream_results asks PostgreSQL/MySQL drivers for a server-side cursor, so only
             # one chunk is ever held by the driver; SQLite streams anyway.
             connection.execution_options(stream_results=True)
-            columns = kept if len(kept) < len(kinds) else None
-            # pandas reflects the table when called, before the first chunk: only that is
-            # quieted, not the caller's code that runs between chunks.
-            with quiet_reflection():
-                chunks = pd.read_sql_table(name, connection, columns=columns, chunksize=size)
-            empty = True
-            for chunk in chunks:
-                empty = False
-                yield _normalised(chunk, booleans)
-            if empty:
-                with quiet_reflection():
-                    frame = pd.read_sql_table(name, connection, columns=columns)
-                yield _normalised(frame, booleans)
+            for chunk in pd.read_sql_query(query, connection, chunksize=size):
+                yield _normalised(_as_pandas_types(chunk, types), booleans)
 
     def schema(
         self,
@@ -406,6 +407,93 @@ class SqlSink:
                     leftover.unlink(missing_ok=True)
             raise
         return rows
+
+
+def _read_order(
+    table: sa.TableClause,
+    columns: Sequence[str],
+    kinds: Mapping[str, SqlType | None],
+    dialect: str,
+    *,
+    nulls: bool,
+) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY terms that sort rows alike on SQLite, PostgreSQL and MariaDB.
+
+    Without ORDER BY each database returns rows in its own storage order (PostgreSQL and SQLite
+    in insertion order, InnoDB by primary key), so the same data would train on rows in another
+    order, and the same seed would give another twin, on each. ``columns`` is the primary key
+    (every column of a composite one) or, for a table without one, every modelled column: rows
+    equal in all of them are identical, so their order does not matter. ``nulls`` says whether
+    the columns may hold NULL (a primary key does not, and sorts faster without the test).
+
+    Text sorts by its UTF-8 bytes (SQLite's BINARY collation, PostgreSQL's "C", a cast to
+    BINARY on MariaDB), not by each server's collation, which puts ``B`` before ``a`` on one
+    and after on another; a UUID sorts as its text. NULLs come first everywhere (PostgreSQL
+    puts them last by default). A text key cannot use its index for this order, so the server
+    sorts the table before the first row comes; integer keys read straight from the index.
+    """
+    terms: list[sa.ColumnElement[Any]] = []
+    is_mysql = dialect in ("mysql", "mariadb")
+    for name in columns:
+        column: sa.ColumnElement[Any] = table.c[name]
+        kind = kinds.get(name)
+        if kind is not None and kind.name in ("string", "text", "uuid"):
+            if is_mysql:
+                # MariaDB's own UUID type sorts by its storage order: cast to text first.
+                text = sa.cast(column, sa.String()) if kind.name == "uuid" else column
+                column = sa.cast(text, sa.LargeBinary())
+            elif dialect == "postgresql" and kind.name != "uuid":
+                # as text first: an enum takes no collation (a uuid sorts as its text already)
+                column = sa.collate(sa.cast(column, sa.Text()), "C")
+            elif dialect == "sqlite":
+                column = sa.collate(column, "BINARY")
+        if nulls:
+            terms.append(sa.case((table.c[name].is_(None), 0), else_=1))
+        terms.append(column)
+    return terms
+
+
+def _as_pandas_types(frame: pd.DataFrame, types: Mapping[str, sa.types.TypeEngine]) -> pd.DataFrame:
+    """The column types pandas' ``read_sql_table`` gives, from the columns' SQL types.
+
+    ``read_sql_table`` cannot sort, so rows are read with ``read_sql_query``, which leaves every
+    column as the driver's values come; this is the conversion ``read_sql_table`` then makes
+    (pandas' ``SQLTable._harmonize_columns``): dates and timestamps to datetime64 (UTC when the
+    column has a time zone), floats to float64, integers and booleans to int64 and bool when
+    they hold no NULL, and text to pandas' string type where pandas infers strings.
+    """
+    # pandas 3 infers its string type for text (pandas 2 only when asked): ask it what it does.
+    infer_strings = not pd.api.types.is_object_dtype(pd.Series(["text"]).dtype)
+    for name, kind in types.items():
+        if name not in frame.columns:
+            continue
+        values = frame[name]
+        if isinstance(kind, sa.DateTime | sa.Date):
+            utc = bool(getattr(kind, "timezone", False)) and isinstance(kind, sa.TIMESTAMP)
+            frame[name] = _dates(values, utc=utc)
+        elif isinstance(kind, sa.Float):
+            frame[name] = values.astype(float)
+        elif (
+            infer_strings
+            and isinstance(kind, sa.String)
+            and pd.api.types.is_object_dtype(values.dtype)
+        ):
+            frame[name] = values.astype("str")
+        elif len(values) == values.count():
+            if isinstance(kind, sa.Integer):
+                frame[name] = values.astype(np.int64)
+            elif isinstance(kind, sa.Boolean):
+                frame[name] = values.astype(bool)
+    return frame
+
+
+def _dates(values: pd.Series, *, utc: bool) -> pd.Series:
+    """pandas' conversion of a date or timestamp column (``_handle_date_column``)."""
+    if pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+        return pd.to_datetime(values, errors="coerce", unit="s", utc=utc)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return pd.to_datetime(values, utc=True)
+    return pd.to_datetime(values, errors="coerce", utc=utc)
 
 
 def _is_boolean(kind: SqlType | None) -> bool:

@@ -17,15 +17,26 @@ one ``RENAME TABLE`` (atomic in MariaDB and MySQL) swaps the staging tables in a
 ones out, which are then dropped. A failure before the rename drops what we created and empties
 what we filled, so the target is as it was; the old tables are only dropped once the new ones
 have taken their names. Only a crash of the process itself (power loss, SIGKILL) between these
-steps can leave tables named ``_synthdb_...`` behind.
+steps can leave staging tables behind.
+
+Staging tables are named ``_synthdb_<token>_new_<n>`` (the new rows) and
+``_synthdb_<token>_old_<n>`` (the replaced tables, between the rename and their drop):
+``<token>`` is 6 lowercase hexadecimal digits, one per write, ``<n>`` the table's position in
+the schema (:data:`STAGING_NAME`). While it writes, a write holds the MariaDB user lock
+``synthdb-staging-<token>``, which the server releases when the session ends, however it ends.
+So the next write to the database removes every table whose name matches that pattern exactly
+and whose lock is free: tables a killed write left behind, never those of a write still under
+way, nor a user's table that only looks alike (``_synthdb_notes``). It says which it removed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
@@ -39,10 +50,14 @@ from synthdb.errors import OutputError
 from synthdb.io._introspect import quiet_reflection
 from synthdb.io._sql import _connect, _is_sqlite, display, sqlite_file
 from synthdb.io._sqltypes import from_values, native
-from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, TableDef
+from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, SqlType, TableDef
 
 WRITE_CHUNK_ROWS = 10_000
 _MYSQL = ("mysql", "mariadb")
+#: A staging table's whole name (see the module docstring); group 1 is the write's token.
+STAGING_NAME = re.compile(r"_synthdb_([0-9a-f]{6})_(?:new|old)_[0-9]+")
+#: ``warn(message)``: how a write tells of something it did besides writing
+Warn: TypeAlias = Callable[[str], None]
 
 Action = Literal["create", "fill", "replace"]
 #: what a table's rows may be given as: a frame, or frames one after another
@@ -89,20 +104,34 @@ def write_sql_database(
     tables: Mapping[str, Frames],
     *,
     overwrite: bool,
+    warn: Warn | None = None,
 ) -> dict[str, int]:
-    """Write every table of ``schema``; return rows written per table (see module docstring)."""
+    """Write every table of ``schema``; return rows written per table (see module docstring).
+
+    ``warn`` hears of staging tables a killed write had left, which this one removed (by
+    default a Python warning).
+    """
     location = display(url)
     frames = _checked_frames(schema, tables)
     path = sqlite_file(url)
     created_file = path is not None and not path.exists()
     try:
         with _connect(url, OutputError, read_only=False, doing="write to") as connection:
-            plan = _plan(connection, schema, overwrite=overwrite, location=location)
-            frames = _typed(plan, frames)
             dialect = connection.dialect.name
+            token = secrets.token_hex(3)
+            if dialect in _MYSQL:
+                token = _lock_staging(connection)
+                _remove_stale_staging(connection, location, warn or _python_warning)
+            plan = _plan(connection, schema, overwrite=overwrite, location=location, token=token)
+            frames = _typed(plan, frames)
             _define(plan, dialect)
             if dialect in _MYSQL:
-                return _write_mysql(connection, plan, frames, location)
+                try:
+                    return _write_mysql(connection, plan, frames, location)
+                finally:
+                    # Closing the connection would release it too; a broken one may not say so.
+                    with contextlib.suppress(sa.exc.SQLAlchemyError):
+                        connection.execute(sa.select(sa.func.release_lock(_lock_name(token))))
             return _write_transactional(connection, plan, frames, location, dialect)
     except BaseException:
         if created_file and path is not None:
@@ -115,14 +144,20 @@ def write_sql_database(
 
 
 def _plan(
-    connection: Connection, schema: DatabaseSchema, *, overwrite: bool, location: str
+    connection: Connection,
+    schema: DatabaseSchema,
+    *,
+    overwrite: bool,
+    location: str,
+    token: str | None = None,
 ) -> list[_Target]:
-    """What happens to each table; staging names only where DDL is not transactional."""
+    """What happens to each table; staging names (with the write's ``token``) only where DDL
+    is not transactional."""
     staging = connection.dialect.name in _MYSQL
     inspector = sa.inspect(connection)
     with quiet_reflection():
         existing = set(inspector.get_table_names())
-    token = secrets.token_hex(3)
+    token = token or secrets.token_hex(3)
     plan = []
     for index, table in enumerate(schema.tables.values()):
         if table.name not in existing:
@@ -162,6 +197,8 @@ def _check_outside_references(
         return
     ours = {target.table.name for target in plan}
     for other in sorted(existing - ours):
+        if STAGING_NAME.fullmatch(other):
+            continue  # left by a killed write, and removed before this one writes
         with quiet_reflection():
             keys = inspector.get_foreign_keys(other)
         for key in keys:
@@ -188,23 +225,40 @@ def _checked_frames(schema: DatabaseSchema, tables: Mapping[str, Frames]) -> dic
 
 
 def _typed(plan: list[_Target], frames: dict[str, Iterator]) -> dict[str, Iterator]:
-    """Tables read from CSV declare no types: peek at each one's first frame to choose them."""
+    """Tables read from CSV declare no types: peek at each one's first frame to choose them.
+
+    A foreign-key column takes its parent column's type: the database refuses a key between
+    columns of other types, and an empty table (or an all-NULL key) has no values to go by.
+    """
     out = dict(frames)
+    chosen: dict[tuple[str, str], SqlType] = {}
     for target in plan:
         table = target.table
         target.columns = list(table.columns)
-        if all(column.type is not None for column in table.columns):
-            continue
-        first = next(frames[table.name], None)
-        if first is None:
-            first = pd.DataFrame({name: pd.Series(dtype=object) for name in table.names})
-        target.columns = [
-            column
-            if column.type is not None
-            else replace(column, type=from_values(first[column.name]))
-            for column in table.columns
-        ]
-        out[table.name] = itertools.chain([first], frames[table.name])
+        if any(column.type is None for column in table.columns):
+            first = next(frames[table.name], None)
+            if first is None:
+                first = pd.DataFrame({name: pd.Series(dtype=object) for name in table.names})
+            typed = {
+                column.name: column.type or from_values(first[column.name])
+                for column in table.columns
+            }
+            for key in table.foreign_keys:
+                for child_column, parent_column in zip(
+                    key.columns, key.parent_columns, strict=True
+                ):
+                    parent_type = (
+                        typed.get(parent_column)
+                        if key.parent == table.name
+                        else chosen.get((key.parent, parent_column))
+                    )
+                    if parent_type is not None and table.column(child_column).type is None:
+                        typed[child_column] = parent_type
+            target.columns = [replace(column, type=typed[column.name]) for column in table.columns]
+            out[table.name] = itertools.chain([first], frames[table.name])
+        for column in target.columns:
+            assert column.type is not None
+            chosen[(table.name, column.name)] = column.type
     return out
 
 
@@ -353,6 +407,49 @@ def _write_mysql(
         with contextlib.suppress(sa.exc.DBAPIError):
             _drop(connection, old)
     return rows
+
+
+def _lock_name(token: str) -> str:
+    return f"synthdb-staging-{token}"
+
+
+def _lock_staging(connection: Connection) -> str:
+    """A new token whose user lock this session holds until it ends (see module docstring)."""
+    for _ in range(10):
+        token = secrets.token_hex(3)
+        taken = connection.execute(sa.select(sa.func.get_lock(_lock_name(token), 0))).scalar()
+        if taken == 1:
+            return token
+    raise OutputError(
+        "cannot take a lock for the staging tables",
+        hint="check that the user may call GET_LOCK, then try again",
+    )
+
+
+def _remove_stale_staging(connection: Connection, location: str, warn: Warn) -> None:
+    """Drop the staging tables of writes that are gone (their lock is free), and say so."""
+    with quiet_reflection():
+        names = sa.inspect(connection).get_table_names()
+    stale = []
+    for name in sorted(names):
+        match = STAGING_NAME.fullmatch(name)
+        if match is None:
+            continue
+        query = sa.select(sa.func.is_free_lock(_lock_name(match.group(1))))
+        if connection.execute(query).scalar() == 1:
+            stale.append(name)
+    connection.rollback()
+    if not stale:
+        return
+    _drop(connection, stale)
+    warn(
+        f"removed {len(stale)} staging tables from {location} that an interrupted synthdb "
+        f"write had left behind: {', '.join(stale)}"
+    )
+
+
+def _python_warning(message: str) -> None:
+    warnings.warn(message, stacklevel=5)  # at the caller of write_database
 
 
 def _undo_mysql(connection: Connection, created: list[str], filled: list[str]) -> None:

@@ -15,7 +15,7 @@ from the database itself, or for files from a job file's ``tables`` section
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -174,6 +174,7 @@ def write_database(
     *,
     overwrite: bool = False,
     suffix: str = ".csv",
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
     """Write every table of ``schema``, all or nothing; return the rows written per table.
 
@@ -185,10 +186,12 @@ def write_database(
 
     On any failure, Ctrl-C included, the target is left as it was; see
     :mod:`synthdb.io._sqlwrite` for how that is done on MariaDB, whose DDL cannot be rolled back.
+    Only a killed process can leave MariaDB staging tables behind: the next write to the
+    database removes them and tells ``warn`` (by default, a Python warning) which.
     """
     if is_url(target):
         return write_sql_database(
-            parse_url(str(target), OutputError), schema, tables, overwrite=overwrite
+            parse_url(str(target), OutputError), schema, tables, overwrite=overwrite, warn=warn
         )
     missing = [name for name in schema.tables if name not in tables]
     extra = [name for name in tables if name not in schema.tables]

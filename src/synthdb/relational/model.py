@@ -138,7 +138,11 @@ class DatabaseModel:
         missing = [name for name in schema.order if name not in frames]
         if missing:
             raise ValueError(f"no rows given for table {missing[0]!r}")
-        schema.check_rows({name: len(frames[name]) for name in schema.order})
+        # Tables without rows (and children that could point nowhere) are learned as empty:
+        # no model, no rows in the twin; see DatabaseSchema.empty_tables.
+        empty, notes = schema.empty_tables({name: len(frames[name]) for name in schema.order})
+        self.notes.extend(note for note in notes if note not in self.notes)
+        frames = {name: frames[name].iloc[:0] if name in empty else frames[name] for name in frames}
         self.schema = schema
         self.plans = make_plans(schema, self.contexts)
         self.rules = self._database_rules(schema, frames)
@@ -176,7 +180,7 @@ class DatabaseModel:
                 pointing = located(other)
                 model.null_shares[other.index] = float((pointing < 0).mean()) if len(frame) else 0.0
             own_keys = [c for c in table.primary_key if c not in _foreign_columns(table)]
-            if own_keys:
+            if own_keys and len(frame):
                 key_schema = infer_schema(
                     frame[own_keys], name, {c: {"kind": "key"} for c in own_keys}
                 )
@@ -194,7 +198,7 @@ class DatabaseModel:
                     pointing,
                     flag=model.flag,
                 )
-            if values.shape[1]:
+            if values.shape[1] and len(frame):
                 config = self.table_config(name)
                 columns = {**config.columns, **overrides}
                 synthesizer = Synthesizer(config.model_copy(update={"columns": columns}))
@@ -252,6 +256,9 @@ class DatabaseModel:
         out, tokens, counts, parents_of = draft.out, draft.tokens, draft.counts, draft.parents_of
         for number, name in enumerate(schema.order):
             plan, model = self.plans[name], self.models[name]
+            if model.rows == 0:  # nothing was learned: the table is created empty
+                draft.add_empty(name, model.columns, plan.children)
+                continue
             rng = np.random.default_rng([seed, number, 1])
             if plan.context is None:
                 pointing = np.full(max(1, round(model.rows * scale)), -1, dtype=np.int64)
@@ -427,6 +434,9 @@ class DatabaseModel:
     ) -> None:
         frame = out[relation.child]
         rows = len(frame)
+        if rows == 0:  # no row points anywhere, but the key columns are still wanted
+            self._fill(frame, relation, np.zeros(0, dtype=np.int64), out)
+            return
         share = self.models[relation.child].null_shares.get(relation.index, 0.0)
         weights = counts[(relation.child, relation.index)].astype(np.float64) + 0.05
         # rows that are referenced most come first; each row points to an earlier one
@@ -491,6 +501,14 @@ class _Draft:
     #: per table, each row's context parent position (-1: none)
     parents_of: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def add_empty(self, name: str, columns: list[str], children: list[Relation]) -> None:
+        """A table without rows: its columns, and no children for any of its relations."""
+        self.out[name] = pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+        self.tokens[name] = np.zeros((0, 0), dtype=np.int64)
+        self.parents_of[name] = np.zeros(0, dtype=np.int64)
+        for relation in children:
+            self.counts[(relation.child, relation.index)] = np.zeros(0, dtype=np.int64)
+
     def keep_rows(self, name: str, keep: np.ndarray, children: list[Relation]) -> None:
         self.out[name] = self.out[name].loc[keep].reset_index(drop=True)
         for store in (self.tokens, self.parents_of):
@@ -542,6 +560,8 @@ def _context_rows(
 
 def _take(values: pd.Series, pointing: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray:
     """Parent key values by position; NULL where there is no parent."""
+    if len(values) == 0:  # an empty parent table: no row to point at
+        return np.full(len(pointing), None, dtype=object)
     taken = values.reset_index(drop=True).take(np.maximum(pointing, 0))
     if not (pointing < 0).any():
         return taken.to_numpy()

@@ -165,7 +165,7 @@ def _summary(data: dict[str, Any], slugs: dict[str, str]) -> str:
                 f'<a href="#table-{slugs[name]}">{escape(name)}</a>',
                 f"{table['real_rows']:,}",
                 f"{table['synthetic_rows']:,}",
-                _num(table["overall"]) if table["overall"] is not None else "keys only",
+                _num(table["overall"]) if table["overall"] is not None else _no_accuracy(table),
                 _num(table["univariate"]),
                 _num(table["bivariate"]),
                 escape(", ".join(regenerated)) or "none",
@@ -222,6 +222,12 @@ def _summary(data: dict[str, Any], slugs: dict[str, str]) -> str:
         + note_html
         + "\n</section>"
     )
+
+
+def _no_accuracy(table: dict[str, Any]) -> str:
+    """Why a table has no accuracy: no rows on one side (nothing to compare), or no columns
+    besides keys (nothing but keys, which are regenerated)."""
+    return "empty" if not table["real_rows"] or not table["synthetic_rows"] else "keys only"
 
 
 def _model_card(model: dict[str, Any] | None) -> str:
@@ -297,6 +303,14 @@ def _table_section(data: dict[str, Any], name: str, slug: str) -> str:
         f'<section class="table" id="table-{slug}" data-table="{escape(name)}">\n'
         f'<h2>Table {escape(name)}</h2>\n<p class="keys">{facts}</p>\n'
     )
+    if report is None and _no_accuracy(table) == "empty":
+        sides = [side for side in ("real", "synthetic") if not table[f"{side}_rows"]]
+        return (
+            head + f'<p class="note">This table has no {" and no ".join(sides)} rows, so there is '
+            "nothing to compare. A table without rows gets no model and is created empty in "
+            "the twin, with its keys; so is a table whose foreign key may not be NULL and "
+            "points at an empty table (the run's notes say which).</p>\n</section>"
+        )
     if report is None:
         return (
             head

@@ -311,26 +311,64 @@ class DatabaseSchema:
             for column in table.skipped
         ]
 
-    def check_rows(self, rows: Mapping[str, int] | None = None) -> None:
-        """Refuse tables without rows (nothing to learn), naming the relation that needs them.
+    def empty_tables(self, rows: Mapping[str, int] | None = None) -> tuple[list[str], list[str]]:
+        """The tables a twin of this database holds no rows of, and one note per consequence.
 
-        ``rows`` overrides the counts stored in the tables (unknown for CSV until read).
+        An empty table is never a reason to stop: a database may well hold a table nobody has
+        filled yet, and the twin should have it too. It has nothing to learn from, so it gets no
+        model and is created empty, with its keys. Its children then have no row to point at:
+
+        - a foreign key whose columns may all be NULL is written NULL in every row (the
+          source's rows can only hold NULL there as well, unless its keys are not enforced);
+        - a foreign key with a column that may not be NULL leaves its table empty too, since
+          no row of it could be written; and so on down the relations.
+
+        ``rows`` overrides the counts stored in the tables (unknown for CSV until read); a table
+        whose count is unknown is taken to have rows. Tables come in dependency order.
         """
+        no_rows: set[str] = set()
         for table in self.tables.values():
             count = rows.get(table.name) if rows is not None else None
-            count = table.rows if count is None else count
-            if count != 0:
-                continue
-            parents = self.parents(table.name)
-            if parents:
-                raise InputError(
-                    f"child table '{table.name}' has no rows, so how many rows each "
-                    f"'{parents[0].parent}' row has cannot be learned",
-                    hint="fill it, or leave it out with --tables",
+            if (table.rows if count is None else count) == 0:
+                no_rows.add(table.name)
+        empty = set(no_rows)
+        # A cycle break may point at a table later in the order: repeat until nothing changes.
+        changed = True
+        while changed:
+            changed = False
+            for table in self.tables.values():
+                if table.name not in empty and any(
+                    key.parent in empty and not _may_be_null(table, key)
+                    for key in self.parents(table.name)
+                ):
+                    empty.add(table.name)
+                    changed = True
+        notes: list[str] = []
+        for table in self.tables.values():
+            blocking = [
+                key
+                for key in self.parents(table.name)
+                if key.parent in empty and not _may_be_null(table, key)
+            ]
+            if table.name in empty and table.name not in no_rows:
+                key = blocking[0]
+                notes.append(
+                    f"table '{table.name}' is left empty in the twin: "
+                    f"{key.describe(table.name)} may not be NULL and '{key.parent}' has no rows"
                 )
-            raise InputError(
-                f"table '{table.name}' has no rows", hint="fill it, or leave it out with --tables"
-            )
+            elif table.name in empty:
+                notes.append(
+                    f"table '{table.name}' has no rows: it is created empty in the twin, "
+                    "with its keys, and gets no model"
+                )
+            else:
+                notes.extend(
+                    f"{key.describe(table.name)}: '{key.parent}' has no rows, so this key is "
+                    "NULL in every row of the twin"
+                    for key in self.parents(table.name)
+                    if key.parent in empty
+                )
+        return [name for name in self.tables if name in empty], notes
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (no location, no credentials) for the model file."""
@@ -357,6 +395,13 @@ class DatabaseSchema:
                 f"cycle breaks {sorted(saved)} differ from the derived {sorted(found)}"
             )
         return schema
+
+
+def _may_be_null(table: TableDef, key: ForeignKey) -> bool:
+    """Whether the twin may write NULL in every column of ``key``, as it does for a row that
+    has no parent: all the columns must allow it, not just one (SQL's MATCH SIMPLE would
+    accept a partly NULL key, but the twin writes the whole key NULL)."""
+    return all(table.column(name).nullable for name in key.columns)
 
 
 def _check_keys(

@@ -230,6 +230,81 @@ def test_dangling_and_null_keys_come_out_null_at_the_source_share() -> None:
     assert len(flights_out) == pytest.approx(1_000, rel=0.1)
 
 
+def test_empty_tables_get_no_model_and_come_out_empty_with_their_columns(tmp_path: Path) -> None:
+    # Setup: 'promos' has no rows; 'orders' may point at a promo (NULL in every row, as an
+    # enforced key must be), 'coupons' must (its source rows point nowhere: keys not enforced),
+    # 'uses' hangs below 'coupons' by a nullable key; 'tree' is empty and references itself
+    rng = np.random.default_rng(4)
+    shops = pd.DataFrame({"sid": range(1, 21), "city": rng.choice(["a", "b"], 20)})
+    promos = pd.DataFrame({"pid": pd.Series([], dtype="int64"), "name": pd.Series([], dtype=str)})
+    orders = pd.DataFrame(
+        {
+            "oid": range(1, 61),
+            "shop": rng.integers(1, 21, 60),
+            "promo": pd.Series([None] * 60, dtype="Int64"),
+            "amount": rng.integers(1, 100, 60),
+        }
+    )
+    coupons = pd.DataFrame({"cid": range(1, 6), "promo": [1, 2, 3, 1, 2], "code": list("vwxyz")})
+    uses = pd.DataFrame({"uid": range(1, 11), "coupon": [1, 2, 3, 4, 5] * 2, "n": [1, 2] * 5})
+    tree = pd.DataFrame({"id": pd.Series([], dtype="int64"), "up": pd.Series([], dtype="Int64")})
+    frames = {
+        "shops": shops,
+        "promos": promos,
+        "orders": orders,
+        "coupons": coupons,
+        "uses": uses,
+        "tree": tree,
+    }
+    not_null = {("orders", "shop"), ("coupons", "promo")}
+
+    def table(name: str, pk: str, keys: list[ForeignKey]) -> TableDef:
+        columns = [
+            ColumnDef(c, nullable=c != pk and (name, c) not in not_null)
+            for c in frames[name].columns
+        ]
+        return TableDef(name, columns, (pk,), keys, rows=len(frames[name]))
+
+    schema = DatabaseSchema.build(
+        [
+            table("shops", "sid", []),
+            table("promos", "pid", []),
+            table(
+                "orders",
+                "oid",
+                [ForeignKey(("shop",), "shops"), ForeignKey(("promo",), "promos")],
+            ),
+            table("coupons", "cid", [ForeignKey(("promo",), "promos")]),
+            table("uses", "uid", [ForeignKey(("coupon",), "coupons")]),
+            table("tree", "id", [ForeignKey(("up",), "tree")]),
+        ]
+    )
+
+    # Run
+    model = DatabaseModel(TrainingConfig(max_epochs=1, seed=2)).fit(schema, frames)
+    out = model.generate(seed=1)
+    path = tmp_path / "empty.synthdb"
+    model.save(path)
+    again = DatabaseModel.load(path).generate(seed=1)
+
+    # Assert: nothing learned for the empty tables, which come out empty with every column
+    for name in ("promos", "coupons", "tree"):
+        assert model.models[name].synthesizer is None, name
+        assert len(out[name]) == 0, name
+        assert list(out[name].columns) == schema.table(name).names, name
+    assert model.models["shops"].synthesizer is not None
+    assert len(out["shops"]) == 20 and len(out["uses"]) == 10
+    assert len(out["orders"]) == pytest.approx(60, rel=0.2)
+    # keys that can only point at the empty tables are NULL; the others point at rows
+    assert out["orders"]["promo"].isna().all() and out["uses"]["coupon"].isna().all()
+    assert set(out["orders"]["shop"]) <= set(out["shops"]["sid"])
+    assert any("'coupons' is left empty" in note for note in model.notes)
+    assert any("'promos' has no rows" in note for note in model.notes)
+    assert {name: len(frame) for name, frame in again.items()} == {
+        name: len(frame) for name, frame in out.items()
+    }
+
+
 def test_declared_numeric_scales_and_digits_only_dates_survive_a_twin() -> None:
     # Setup: amounts declared numeric(10,2) whose values show one decimal (as Berka's orders in
     # SQLite), more of them than get exact tokens, and YYMMDD dates in an integer column

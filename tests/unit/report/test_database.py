@@ -273,3 +273,38 @@ def test_the_page_is_self_contained_and_escapes_values(page: str) -> None:
     assert "<script>" not in page and "http://" not in page and "https://" not in page
     embedded = page.split('id="report-data">')[1].split("</script>")[0]
     assert json.loads(embedded)["report"]["database"] == "shop"
+
+
+def test_an_empty_table_is_reported_as_empty(tmp_path: Path) -> None:
+    # Setup: real and twin hold an empty parent ('promos') and an empty child ('refunds')
+    urls = []
+    for name, seed in (("real", 1), ("twin", 2)):
+        url = shop(tmp_path / f"{name}.db", customers=30, seed=seed)
+        with sqlite3.connect(tmp_path / f"{name}.db") as db:
+            db.executescript(
+                """
+                CREATE TABLE promos (code TEXT PRIMARY KEY, label TEXT);
+                CREATE TABLE refunds (id INTEGER PRIMARY KEY,
+                                      order_id INTEGER NOT NULL REFERENCES orders(id),
+                                      promo TEXT REFERENCES promos(code), reason TEXT);
+                """
+            )
+        urls.append(url)
+
+    # Run
+    quality = evaluate_database(*urls)
+    figures = quality.to_dict()
+    page = DatabaseReport(quality, "shop", {"real": urls[0], "synthetic": urls[1]}).html()
+
+    # Assert: no accuracy (None, not NaN) and no crash; the page says the tables are empty
+    tables = {t["table"]: t for t in figures["tables"]}
+    for name in ("promos", "refunds"):
+        assert tables[name]["overall"] is None and tables[name]["real_rows"] == 0, name
+        assert name not in figures["table_reports"], name
+        section = page.split(f'data-table="{name}"')[1].split('data-table="')[0]
+        assert "This table has no real and no synthetic rows" in section, name
+    summary = page.split('id="summary"')[1].split("</section>")[0]
+    assert summary.count('<td class="num">empty</td>') == 2
+    relations = {(r["child"], r["parent"]): r for r in figures["relations"]}
+    assert relations[("refunds", "orders")]["real_mean"] == 0.0
+    assert relations[("refunds", "promos")]["distribution"]["real_parents"] == 0

@@ -115,16 +115,76 @@ def test_composite_key_listed_in_another_order_is_matched_by_name() -> None:
     assert schema.table("c").foreign_keys == [ForeignKey(("x", "y"), "p", ("a", "b"))]
 
 
-def test_check_rows_names_the_empty_child() -> None:
+def test_an_empty_table_is_kept_and_its_children_follow_their_keys() -> None:
+    # Setup: 'promos' is empty; 'orders' may have a NULL promo, 'coupons' may not, and
+    # 'uses' hangs below 'coupons' by a nullable key; 'shops' has rows and nothing empty above
+    schema = DatabaseSchema.build(
+        [
+            _table("shops"),
+            _table("promos"),
+            _table("orders", ForeignKey(("shop_id",), "shops")),
+            _table("coupons", ForeignKey(("promo_id",), "promos")),
+            _table("uses", ForeignKey(("coupon_id",), "coupons"), nullable=True),
+        ]
+    )
+    schema.table("orders").columns.append(ColumnDef("promo_id", INTEGER, nullable=True))
+    schema.table("orders").foreign_keys.append(ForeignKey(("promo_id",), "promos", ("id",)))
+
+    # Run
+    empty, notes = schema.empty_tables({"promos": 0, "coupons": 4, "uses": 9})
+
+    # Assert: 'coupons' cannot point anywhere and may not be NULL: empty too, and so its
+    # children's nullable key is NULL; counts not given (shops, orders) are taken from rows=None
+    assert empty == ["promos", "coupons"]
+    assert notes == [
+        "table 'promos' has no rows: it is created empty in the twin, with its keys, and "
+        "gets no model",
+        "orders(promo_id) -> promos(id): 'promos' has no rows, so this key is NULL in every "
+        "row of the twin",
+        "table 'coupons' is left empty in the twin: coupons(promo_id) -> promos(id) may not be "
+        "NULL and 'promos' has no rows",
+        "uses(coupon_id) -> coupons(id): 'coupons' has no rows, so this key is NULL in every "
+        "row of the twin",
+    ]
+
+
+def test_a_partly_nullable_key_to_an_empty_table_empties_its_table() -> None:
+    parent = TableDef(
+        "p",
+        [ColumnDef("a", INTEGER, nullable=False), ColumnDef("b", INTEGER, nullable=False)],
+        ("a", "b"),
+    )
+    child = TableDef(
+        "c",
+        [
+            ColumnDef("id", INTEGER, nullable=False),
+            ColumnDef("x", INTEGER, nullable=True),
+            ColumnDef("y", INTEGER, nullable=False),
+        ],
+        ("id",),
+        [ForeignKey(("x", "y"), "p")],
+    )
+    schema = DatabaseSchema.build([child, parent])
+
+    assert schema.empty_tables({"p": 0, "c": 3})[0] == ["p", "c"]
+    assert schema.empty_tables({"p": 2, "c": 3}) == ([], [])
+    # a table without rows of its own is said to have none, whatever its keys
+    assert schema.empty_tables({"p": 0, "c": 0})[1] == [
+        f"table '{name}' has no rows: it is created empty in the twin, with its keys, and gets "
+        "no model"
+        for name in ("p", "c")
+    ]
+
+
+def test_row_counts_stored_in_the_schema_are_used_when_none_are_given() -> None:
     child = _table("c", ForeignKey(("p_id",), "p"))
     child.rows = 0
     parent = _table("p")
     parent.rows = 3
     schema = DatabaseSchema.build([child, parent])
 
-    with pytest.raises(InputError, match="child table 'c' has no rows"):
-        schema.check_rows()
-    schema.check_rows({"c": 5})
+    assert schema.empty_tables()[0] == ["c"]
+    assert schema.empty_tables({"c": 5}) == ([], [])
 
 
 def test_declarations_parse_every_spelling(tmp_path: Path) -> None:
