@@ -693,7 +693,8 @@ def _keep_kind_count(
                 raw[take] = category
                 match[take] = True
     else:
-        fixing_set = np.zeros(parents, dtype=bool)
+        # parents that keep the rule already, or are about to, keep their rows of the kind
+        fixing_set = counts == wanted
         fixing_set[fixing] = True
         # rows of the category free to move: beyond the count at a fixed parent, or at none
         pool: list[int] = []

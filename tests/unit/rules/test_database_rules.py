@@ -241,3 +241,26 @@ def test_job_file_rules_drop_and_switch_off_discovery() -> None:
         )
     )
     assert [r.text for r in off._database_rules(_schema(), _shop())] == [copy]
+
+
+def test_re_pointing_children_by_kind_leaves_parents_that_keep_the_rule_alone() -> None:
+    """Most orders have their one main line already; the few without one (or with two) are
+    mended by moving lines of other broken orders, never by robbing an order that was fine."""
+    schema = _schema()
+    frames = _shop()
+    rule = next(r for r in discover_database_rules(schema, frames) if r.kind == "count_by_kind")
+    twin = {name: frame.copy() for name, frame in frames.items()}
+    lines = twin["line"]
+    rng = np.random.default_rng(12)
+    moved = rng.choice(np.flatnonzero(lines["role"] == "main"), 60, replace=False)
+    lines.loc[moved, "order_id"] = rng.integers(0, ORDERS, 60)  # 60 main lines re-pointed
+    before = Positions(schema, twin)
+    assert rule_share(rule, before) < 0.97
+    mains = lines["role"].eq("main").to_numpy()
+    orders = lines["order_id"].to_numpy().copy()
+    per_order = np.bincount(orders[mains], minlength=ORDERS)
+    fine = mains & (per_order[orders] == 1)
+    keep_database_rules([rule], schema, twin, {}, np.random.default_rng(0))
+    assert rule_share(rule, Positions(schema, twin)) == 1.0
+    after = twin["line"]["order_id"].to_numpy()
+    assert (after[fine] == orders[fine]).all()  # their orders were fine: untouched
