@@ -3,7 +3,8 @@ REAL TWIN``, the page opened in Debian's Chromium (see test_report.py for the br
 
 A small constructed SQLite shop (customers, their orders, the orders' items, and a table of
 keys only) trains in seconds with one epoch, yet has every part of the page: tables with and
-without columns besides keys, one- and two-level relationships, a table with two parents.
+without columns besides keys, one- and two-level relationships, a table with two parents, and
+a rule (an order's total is the sum of its items' quantities).
 """
 
 from __future__ import annotations
@@ -59,12 +60,17 @@ def _shop(path: Path, customers: int = 150, seed: int = 3) -> str:
                     "INSERT INTO orders VALUES (?, ?, ?, ?)",
                     (order, customer, float(rng.gamma(2, 20)), str(rng.choice(["paid", "open"]))),
                 )
-                for _ in range(int(rng.integers(1, 4))):
+                quantities = rng.integers(1, 5, int(rng.integers(1, 4)))
+                for quantity in quantities:
                     item += 1
                     db.execute(
                         "INSERT INTO items VALUES (?, ?, ?, ?)",
-                        (item, order, str(rng.choice(["pen", "ink"])), int(rng.integers(1, 5))),
+                        (item, order, str(rng.choice(["pen", "ink"])), int(quantity)),
                     )
+                # a rule for the page to show: an order's total is its items' quantities
+                db.execute(
+                    "UPDATE orders SET total = ? WHERE id = ?", (float(quantities.sum()), order)
+                )
                 if rng.random() < 0.3:
                     db.execute("INSERT INTO follows VALUES (?, ?)", (customer, order))
     return f"sqlite:///{path}"
@@ -127,8 +133,11 @@ def test_the_database_page_loads_offline_with_every_table_and_relationship(
     assert problems == []
     assert requests == [shown.as_uri()]  # the page itself and nothing else
     assert "Synthetic database report" in tab.inner_text("h1")
-    for section in ("summary", "relations"):
+    for section in ("summary", "relations", "rules"):
         assert tab.locator(f'[data-section="{section}"]').first.is_visible(), section
+    rules = tab.inner_text('[data-section="rules"]')
+    assert "orders.total = sum(items.quantity) (via order_id)" in rules
+    assert "100.0%" in rules
     for table in TABLES:
         assert tab.locator(f'[data-table="{table}"]').count() == 1, table
     for table in ("customers", "orders", "items"):
@@ -172,6 +181,10 @@ def test_the_json_figures_equal_database_accuracy_of_the_twin(page: Path, folder
         for relation in figures["relations"]
     ]
     assert relations == expected["relations"] == ran["relations"]
+    total = "orders.total = sum(items.quantity) (via order_id)"
+    for rules in (figures["rules"], expected["rules"], ran["rules"]):
+        shares = {rule["rule"]: rule for rule in rules}
+        assert shares[total]["source_share"] == shares[total]["synthetic_share"] == 1.0
     assert figures["model"]["tables"]["follows"] is None  # keys only: no model of its own
     assert figures["model"]["tables"]["orders"]["epochs_used"] == 1
     html = page.read_text(encoding="utf-8")
