@@ -7,7 +7,7 @@ Datasets (all read from ``../shared/datasets``, which a user's clone does not ha
 - ``chinook-mariadb``: Chinook loaded into a MariaDB database -> SQLite;
 - ``berka``: Berka's 7 CSV files, relations in ``benchmarks/jobs/berka.yaml`` -> CSV folder;
 - ``nycflights13``: 336,776 flights and their airlines, planes and airports, relations in
-  ``benchmarks/jobs/nycflights13.yaml`` -> CSV folder (``--purpose testing``).
+  ``benchmarks/jobs/nycflights13.yaml`` -> CSV folder (the job file says ``purpose: analytics``).
 
 Each run is one ``synthdb run`` under GNU time (wall seconds, peak RSS of the process: synthdb
 is one process, its threads included). Scores are synthdb's own (``--json``): per-table
