@@ -61,10 +61,25 @@ class _Step:
 class Positions:
     """Each row's parent position along key paths, computed once per path."""
 
-    def __init__(self, schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame]) -> None:
+    def __init__(
+        self, schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame], *, frozen: bool = True
+    ) -> None:
         self.schema = schema
         self.frames = frames
+        #: the frames do not change while this object is used, so column values may be cached
+        #: (discovery and measurement; not while rules are being kept)
+        self.frozen = frozen
         self._cache: dict[tuple[str, tuple[tuple[str, ...], ...]], np.ndarray] = {}
+        self._values: dict[tuple[str, str], np.ndarray] = {}
+
+    def values(self, table: str, column: str) -> np.ndarray:
+        """:func:`comparable` values of a column (cached while the frames are frozen)."""
+        if not self.frozen:
+            return comparable(self.frames[table][column])
+        where = (table, column)
+        if where not in self._values:
+            self._values[where] = comparable(self.frames[table][column])
+        return self._values[where]
 
     def steps(self, table: str, path: Sequence[Sequence[str]]) -> list[_Step] | None:
         out, current = [], table
@@ -200,8 +215,8 @@ def copy_rows(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarray,
     """Rows with an ancestor, whether each keeps the copy, and the ancestor's value."""
     where = positions.along(rule.table, rule.path)
     rows = np.flatnonzero(where >= 0)
-    child = comparable(positions.frames[rule.table][rule.column])[rows]
-    parent = comparable(positions.frames[str(rule.related)][str(rule.source)])[where[rows]]
+    child = positions.values(rule.table, rule.column)[rows]
+    parent = positions.values(str(rule.related), str(rule.source))[where[rows]]
     return rows, equal(child, parent), parent
 
 
@@ -214,24 +229,26 @@ def total_values(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarr
     child = str(rule.related)
     where = positions.along(child, rule.path)
     parents = len(positions.frames[rule.table])
-    current = comparable(positions.frames[rule.table][rule.column])
+    current = positions.values(rule.table, rule.column)
     if not _numeric(current):
         return np.zeros(0), np.zeros(0)
-    weights = _child_terms(rule, positions.frames[child])
+    weights = _child_terms(rule, positions)
     valid = (where >= 0) & ~np.isnan(weights)
     wanted = np.bincount(where[valid], weights=weights[valid], minlength=parents)
     present = ~np.isnan(current)
     return current[present], wanted[present]
 
 
-def _child_terms(rule: Rule, frame: pd.DataFrame) -> np.ndarray:
+def _child_terms(rule: Rule, positions: Positions) -> np.ndarray:
+    child = str(rule.related)
+    rows = len(positions.frames[child])
     if rule.source is None:
-        return np.ones(len(frame))
-    terms = comparable(frame[rule.source])
+        return np.ones(rows)
+    terms = positions.values(child, rule.source)
     if not _numeric(terms):
-        return np.full(len(frame), np.nan)
+        return np.full(rows, np.nan)
     if rule.other is not None:
-        other = comparable(frame[rule.other])
+        other = positions.values(child, rule.other)
         terms = terms * (other if _numeric(other) else np.nan)
     return np.nan_to_num(terms, nan=0.0)
 
@@ -240,7 +257,7 @@ def per_parent_rows(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.nd
     """Rows of parents with two or more children, and whether each has its parent's first
     child's value (the value all of them share where the rule holds)."""
     where = positions.along(rule.table, rule.path)
-    values = comparable(positions.frames[rule.table][rule.column])
+    values = positions.values(rule.table, rule.column)
     rows = np.flatnonzero(where >= 0)
     if not len(rows):
         return rows, np.zeros(0, dtype=bool)
@@ -266,7 +283,7 @@ def _first_of_group(groups: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def kind_counts(rule: Rule, positions: Positions) -> np.ndarray:
     """How many children of the rule's category each parent row has."""
     where = positions.along(rule.table, rule.path)
-    values = comparable(positions.frames[rule.table][rule.column])
+    values = positions.values(rule.table, rule.column)
     target = comparable(pd.Series([rule.value]))
     match = equal(values, np.repeat(target, len(values))) if len(values) else np.zeros(0, bool)
     parents = len(positions.frames[str(rule.related)])
@@ -342,9 +359,9 @@ def _discover_copies(table: str, positions: Positions, rng: np.random.Generator)
         for column in own:
             if column in done:
                 continue
-            mine = comparable(frame[column])
+            mine = positions.values(table, column)
             for source in _values(upper, schema.table(ancestor)):
-                theirs = comparable(upper[source])
+                theirs = positions.values(ancestor, source)
                 if _numeric(mine) != _numeric(theirs):
                     continue
                 if np.mean(equal(mine[probe], theirs[where[probe]])) < MIN_SHARE:
@@ -383,7 +400,7 @@ def _discover_totals(
     numbers = [
         c
         for c in _values(frames[parent], schema.table(parent))
-        if _numeric(comparable(frames[parent][c])) and frames[parent][c].nunique() >= 2
+        if _numeric(positions.values(parent, c)) and frames[parent][c].nunique() >= 2
     ]
     if not numbers:
         return []
@@ -391,7 +408,7 @@ def _discover_totals(
     factors = [
         c
         for c in _values(child_frame, schema.table(child))
-        if _numeric(comparable(child_frame[c])) and child_frame[c].nunique() >= 2
+        if _numeric(positions.values(child, c)) and child_frame[c].nunique() >= 2
     ][:MAX_FACTORS]
     candidates: list[tuple[str | None, str | None]] = [(None, None)]
     candidates += [(c, None) for c in factors]
@@ -453,7 +470,7 @@ def _discover_per_parent(
         share = float(held.mean())
         if share < MIN_SHARE:
             continue
-        values = comparable(frame[column])
+        values = positions.values(child, column)
         shuffled = values.copy()
         shuffled[shared] = values[rng.permutation(shared)]
         first = _first_of_group(where[shared], shared)
@@ -540,7 +557,7 @@ def keep_database_rules(
     for rule in (r for r in rules if r.kind == "count_by_kind"):
         if rule.table in frames and rule.related in frames:
             _keep_kind_count(rule, frames, schema, contexts, rng)
-    positions = Positions(schema, frames)
+    positions = Positions(schema, frames, frozen=False)
     seen: set[tuple[str, str]] = set()
     for name in schema.order:  # parents first: a table's columns are final before it is copied
         for rule in rules:
@@ -632,7 +649,7 @@ def _keep_total(
     current = comparable(frame[rule.column])
     if not _numeric(current):
         return
-    terms = _child_terms(rule, frames[child])
+    terms = _child_terms(rule, positions)
     valid = where >= 0
     wanted = np.bincount(where[valid], weights=terms[valid], minlength=len(frame))
     present = np.flatnonzero(~np.isnan(current))
@@ -659,7 +676,7 @@ def _keep_kind_count(
     """Each parent gets ``rule.count`` children of the category (in about the rule's share of
     parents): by relabelling children within their parent when they were drawn under it, or by
     re-pointing the key of children of that category when the key was drawn afterwards."""
-    positions = Positions(schema, frames)
+    positions = Positions(schema, frames, frozen=False)
     table, parent = rule.table, str(rule.related)
     frame = frames[table]
     where = positions.along(table, rule.path).copy()
