@@ -11,8 +11,9 @@ Datasets (all read from ``../shared/datasets``, which a user's clone does not ha
 
 Each run is one ``synthdb run`` under GNU time (wall seconds, peak RSS of the process: synthdb
 is one process, its threads included). Scores are synthdb's own (``--json``): per-table
-accuracy (DESIGN.md section 5, keys excluded), rows per table, and children per parent
-(1 - TVD of binned counts). Results go to ``benchmarks/results/relational.json``::
+accuracy (DESIGN.md section 5, keys excluded), rows per table, children per parent
+(1 - TVD of binned counts), and every rule found with its share in the source and the twin.
+Results go to ``benchmarks/results/relational.json``::
 
     .venv/bin/python benchmarks/relational_twins.py [--only chinook,berka]
 """
@@ -162,6 +163,13 @@ def main() -> None:
                 f"   {relation['child']}({', '.join(relation['columns'])}) -> "
                 f"{relation['parent']}: {relation['accuracy']:.3f}"
             )
+        for rule in scores.get("rules", []):
+            source, twin = rule["source_share"], rule["synthetic_share"]
+            print(f"   rule {rule['rule']}: source {_share(source)}, twin {_share(twin)}")
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
 if __name__ == "__main__":
