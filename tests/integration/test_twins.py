@@ -148,6 +148,20 @@ def test_the_twin_keeps_the_rules_applications_rely_on(
     assert kept == 1.0 and off == 0
 
 
+def test_inspect_lists_the_rules_of_a_database_and_of_its_model(
+    trained: tuple[Path, Path, dict], chinook_file: Path
+) -> None:
+    model, _, _ = trained
+    copy = "Invoice.BillingCity = Customer.City (via"
+    found = run_cli("inspect", f"sqlite:///{chinook_file}")
+    assert found.code == 0, found
+    assert "rules found" in found.stdout and copy in found.stdout
+    kept = run_cli("inspect", model)
+    assert kept.code == 0, kept
+    assert "a database of 11 tables" in kept.stdout and "rules kept" in kept.stdout
+    assert copy in kept.stdout and "InvoiceLine" in kept.stdout
+
+
 def test_children_per_parent_follow_the_source(trained: tuple[Path, Path, dict]) -> None:
     _, _, scores = trained
 

@@ -1206,6 +1206,8 @@ def _inspect_database(path: str, encoding: str) -> None:
 
 
 def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
+    from rich.table import Table
+
     from synthdb.cli.tables import rules_table
 
     tables = manifest.get("tables", {})
@@ -1213,6 +1215,20 @@ def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
         f"model {path}: format {manifest['format_version']}, synthdb "
         f"{manifest['versions']['synthdb']}, a database of {len(tables)} tables"
     )
+    contexts = manifest.get("contexts", {})
+    grid = Table(title="tables", title_justify="left")
+    for header in ("table", "rows", "drawn under", "model"):
+        grid.add_column(header)
+    for name, entry in tables.items():
+        model = entry.get("model")
+        epochs = len(model["training"]["epochs"]) if model else 0
+        grid.add_row(
+            name,
+            f"{int(entry.get('rows', 0)):,}",
+            contexts.get(name, "-"),
+            f"{epochs} epochs" if model else "keys only",
+        )
+    out.print(grid)
     rules = list(manifest.get("rules", []))
     for entry in tables.values():
         if entry.get("model"):
