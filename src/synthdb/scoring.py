@@ -85,7 +85,11 @@ def evaluate(
         seed=seed,
         progress=progress,
     )
-    shares = table_rule_shares(real_frame, synthetic_frame, rules, table=schema.name)
+    # rules name their table as a model of it would: the file's name (or --table)
+    name = table or (
+        "table" if isinstance(real, pd.DataFrame) else Path(str(real)).name.split(".")[0]
+    )
+    shares = table_rule_shares(real_frame, synthetic_frame, rules, table=name or "table")
     return dataclasses.replace(report, rules=shares)
 
 
