@@ -50,6 +50,11 @@ EXACT_VALUES = 150
 SPARSE_GROUPS = 5
 #: Share of rows in which ``a < b`` strictly, below which ``a <= b`` is equality, not order.
 MIN_STRICT = 0.01
+#: A number with more decimals than this is written at full precision: no rule to list.
+MAX_DECIMALS = 6
+#: Rows (with both values) an order must hold on to be found: 23 planes with a speed say
+#: little about an order between speed and seats.
+MIN_ORDER_ROWS = 30
 #: Quantiles of the gap stored with an order rule.
 GAP_QUANTILES = np.linspace(0.0, 1.0, 21)
 
@@ -82,7 +87,12 @@ def _formats(schema: TableSchema, typed: pd.DataFrame) -> list[Rule]:
     for column in schema.columns:
         if column.name not in typed:
             continue
-        if column.kind == "numeric" and not column.integer and column.decimals is not None:
+        if (
+            column.kind == "numeric"
+            and not column.integer
+            and column.decimals is not None
+            and column.decimals <= MAX_DECIMALS
+        ):
             out.append(
                 Rule(kind="precision", table=schema.name, column=column.name, value=column.decimals)
             )
@@ -371,6 +381,8 @@ def _order_rule(
     if share is None or share < MIN_SHARE or strict < MIN_STRICT:
         return None
     a, b = (typed[n].to_numpy(dtype=np.float64) for n in (low, high))
+    if np.sum(~(np.isnan(a) | np.isnan(b))) < MIN_ORDER_ROWS:
+        return None
     share, strict = _order_share(a, b)
     chance, _ = _order_share(a, rng.permutation(b))
     if share is None or chance is None or strict < MIN_STRICT or not passes(share, chance):
