@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthdb.rules.model import MIN_SHARE, Rule, passes
+from synthdb.rules.model import MIN_SHARE, Rule, passes, to_repair
 from synthdb.schema.references import parent_positions
 from synthdb.schema.relations import DatabaseSchema, ForeignKey, TableDef
 
@@ -90,6 +90,12 @@ class Positions:
             out.append(_Step(current, key))
             current = key.parent
         return out
+
+    def parent_of(self, table: str, path: Sequence[Sequence[str]]) -> str:
+        """The table the first key of ``path`` points at."""
+        steps = self.steps(table, path[:1])
+        assert steps is not None
+        return steps[0].key.parent
 
     def along(self, table: str, path: Sequence[Sequence[str]]) -> np.ndarray:
         """Position in the last table of the path for each row of ``table`` (-1: none)."""
@@ -392,9 +398,7 @@ def _discover_totals(
     child: str, path: list[list[str]], positions: Positions, rng: np.random.Generator
 ) -> list[Rule]:
     schema, frames = positions.schema, positions.frames
-    steps = positions.steps(child, path)
-    assert steps is not None
-    parent = steps[0].key.parent
+    parent = positions.parent_of(child, path)
     if not len(frames[parent]):
         return []
     numbers = [
@@ -448,9 +452,7 @@ def _discover_per_parent(
     copied: set[str],
 ) -> list[Rule]:
     schema, frames = positions.schema, positions.frames
-    steps = positions.steps(child, path)
-    assert steps is not None
-    parent = steps[0].key.parent
+    parent = positions.parent_of(child, path)
     frame = frames[child]
     where = positions.along(child, path)
     rows = np.flatnonzero(where >= 0)
@@ -485,9 +487,7 @@ def _discover_kind_counts(
     child: str, path: list[list[str]], positions: Positions, rng: np.random.Generator
 ) -> list[Rule]:
     schema, frames = positions.schema, positions.frames
-    steps = positions.steps(child, path)
-    assert steps is not None
-    parent = steps[0].key.parent
+    parent = positions.parent_of(child, path)
     parents = len(frames[parent])
     if parents < MIN_ROWS:
         return []
@@ -565,7 +565,7 @@ def keep_database_rules(
                 continue
             if rule.kind in ("copy", "lookup"):
                 rows, held, _ = copy_rows(rule, positions)
-                fix = _to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
+                fix = to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
                 where = positions.along(rule.table, rule.path)
                 source = frames[str(rule.related)][str(rule.source)]
                 _assign(frames, rule.table, rule.column, rows[fix], source, where[rows[fix]])
@@ -576,7 +576,7 @@ def keep_database_rules(
                 continue  # one parent per column: two would pull it two ways
             seen.add((rule.table, rule.column))
             rows, held = per_parent_rows(rule, positions)
-            fix = _to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
+            fix = to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)
             where = positions.along(rule.table, rule.path)
             first = _first_of_group(where[rows], rows)
             frame = frames[rule.table]
@@ -596,20 +596,6 @@ def _applies(rule: Rule, frames: Mapping[str, pd.DataFrame]) -> bool:
         and (rule.related is None or rule.related in frames)
         and len(frames[rule.table]) > 0
     )
-
-
-def _to_repair(
-    broken: np.ndarray, applicable: int, share: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Which of the ``broken`` positions to repair so that about ``share`` keep the rule."""
-    if len(broken) == 0 or applicable == 0:
-        return broken[:0]
-    if share >= 1.0:
-        return broken
-    repair = len(broken) - round((1.0 - share) * applicable)
-    if repair <= 0:
-        return broken[:0]
-    return np.sort(rng.choice(broken, repair, replace=False))
 
 
 def _assign(
@@ -654,7 +640,7 @@ def _keep_total(
     wanted = np.bincount(where[valid], weights=terms[valid], minlength=len(frame))
     present = np.flatnonzero(~np.isnan(current))
     broken = present[~_close(current[present], wanted[present])]
-    fix = _to_repair(broken, len(present), rule.share, rng)
+    fix = to_repair(broken, len(present), rule.share, rng)
     if not len(fix):
         return
     updated = current.copy()
@@ -689,7 +675,7 @@ def _keep_kind_count(
         return
     counts = np.bincount(where[(where >= 0) & match], minlength=parents)
     broken = np.flatnonzero(counts != wanted)
-    fixing = _to_repair(broken, parents, rule.share, rng)
+    fixing = to_repair(broken, parents, rule.share, rng)
     if not len(fixing):
         return
     raw = frame[rule.column].to_numpy(dtype=object, na_value=None).copy()

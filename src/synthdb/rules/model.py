@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+import numpy as np
+
 RuleKind = Literal[
     "copy",
     "lookup",
@@ -207,3 +209,19 @@ def declared(items: Iterable[Mapping[str, Any]], table: str | None = None) -> li
             raise ValueError(f"the added rule {dict(item)} names no table")
         out.append(Rule.from_dict(values))
     return out
+
+
+def to_repair(
+    broken: np.ndarray, applicable: int, share: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Which of the ``broken`` positions (rows or parents) to repair so that about ``share``
+    of the ``applicable`` ones keep a rule: all of them for a rule that always held, else just
+    enough, chosen at random; the others are left as drawn."""
+    if len(broken) == 0 or applicable == 0:
+        return broken[:0]
+    if share >= 1.0:
+        return broken
+    repair = len(broken) - round((1.0 - share) * applicable)
+    if repair <= 0:
+        return broken[:0]
+    return np.sort(rng.choice(broken, repair, replace=False))

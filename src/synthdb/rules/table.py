@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthdb.rules.model import DATETIME_PARTS, MIN_SHARE, Rule, passes
+from synthdb.rules.model import DATETIME_PARTS, MIN_SHARE, Rule, passes, to_repair
 from synthdb.schema.inference import to_epoch_seconds
 from synthdb.schema.table import TableSchema
 
@@ -218,7 +218,7 @@ def keep_table_rules(
         if rule.kind == "order":
             low, high = source.astype(np.float64), target.astype(np.float64)
             broken = np.flatnonzero(~np.isnan(low) & ~np.isnan(high) & (low > high))
-            fix = _to_repair(broken, np.sum(~np.isnan(low) & ~np.isnan(high)), rule.share, rng)
+            fix = to_repair(broken, np.sum(~np.isnan(low) & ~np.isnan(high)), rule.share, rng)
             if len(fix):
                 # the source's gaps; without them (DP), the row's own gap mirrored
                 gaps = _draw_gaps(rule.gaps, len(fix), rng) if rule.gaps else low[fix] - high[fix]
@@ -227,7 +227,7 @@ def keep_table_rules(
         elif rule.kind == "function":
             known, held = _function_held(rule, source, target)
             rows = np.flatnonzero(known)
-            fix = rows[_to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)]
+            fix = rows[to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)]
             if len(fix):
                 table = _pairs(rule)
                 target = target.astype(object) if target.dtype.kind not in "fc" else target
@@ -240,7 +240,7 @@ def keep_table_rules(
             current = target.astype(np.float64)
             valid = np.flatnonzero(~np.isnan(parts))
             broken = valid[parts[valid] != current[valid]]
-            fix = _to_repair(broken, len(valid), rule.share, rng)
+            fix = to_repair(broken, len(valid), rule.share, rng)
             target = current.copy()
             target[fix] = parts[fix]
         else:
@@ -279,7 +279,7 @@ def _keep_reverse(
         if _key(key) not in pairs[0] or tuple(_key(p.get(_key(key))) for p in pairs) != wanted:
             broken.append(row)
     share = min(r.share for r in rules)
-    fix = _to_repair(np.asarray(broken, dtype=np.int64), len(keys), share, rng)
+    fix = to_repair(np.asarray(broken, dtype=np.int64), len(keys), share, rng)
     changed = keys.copy()
     for row in fix:
         wanted = tuple(_key(t[row]) for t in targets)
@@ -301,21 +301,6 @@ def _keep_reverse(
             out[rule.column] = pd.Series(values, index=out.index)
         else:
             out[rule.column] = pd.Series(target, index=out.index, dtype=column.dtype)
-
-
-def _to_repair(
-    broken: np.ndarray, applicable: int, share: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Which of the ``broken`` rows to repair so that about ``share`` of rows keep the rule."""
-    if len(broken) == 0 or applicable == 0:
-        return broken[:0]
-    if share >= 1.0:
-        return broken
-    allowed = round((1.0 - share) * applicable)
-    repair = len(broken) - allowed
-    if repair <= 0:
-        return broken[:0]
-    return np.sort(rng.choice(broken, repair, replace=False))
 
 
 def _draw_gaps(quantiles: Sequence[float], count: int, rng: np.random.Generator) -> np.ndarray:
