@@ -428,6 +428,7 @@ def main() -> None:
         results = json.loads(args.out.read_text())
     results.setdefault("cases", {})
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    measured_on = machine()
     for name, dataset in datasets(chinook).items():
         if name not in only:
             continue
@@ -513,7 +514,7 @@ def main() -> None:
     shown = [portable(a, work) for a in sys.argv[1:]]
     results["command"] = " ".join([".venv/bin/python benchmarks/syntherela_dda.py", *shown])
     results["date"] = started_at
-    results["machine"] = machine()
+    results["machine"] = measured_on
     results["synthdb_commit"] = git_commit()
     results["quoted_in_the_issue"] = QUOTED
     save(args.out, results)
