@@ -356,7 +356,7 @@ def score(
 
 def portable(arg: str, work: Path) -> str:
     """An argument as a reader can rerun it: no work folder, no checkout's own path."""
-    arg = arg.replace(str(SHARED), "../shared/datasets").replace(str(work), "OUT")
+    arg = arg.replace(str(SHARED), "../shared/datasets").replace(str(work) + "/", "OUT/")
     return arg.replace(str(REPO) + "/", "")
 
 
@@ -420,7 +420,8 @@ def main() -> None:
     run_args: list[str] = []
     dda_tables: dict[str, list[str] | None] = {"chinook": None, "berka": None}
     if args.smoke:
-        chinook = work / "chinook.sqlite"
+        chinook = work / "source" / "chinook.sqlite"
+        chinook.parent.mkdir(exist_ok=True)
         chinook.write_bytes(lzma.decompress(BUNDLED_CHINOOK.read_bytes()))
         only, run_args, dda_tables["chinook"] = {"chinook"}, ["--max-epochs", "1"], ["Customer"]
     results: dict[str, Any] = {}
@@ -429,6 +430,10 @@ def main() -> None:
     results.setdefault("cases", {})
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     measured_on = machine()
+    shown = [portable(a, work) for a in sys.argv[1:]]
+    command = " ".join([".venv/bin/python benchmarks/syntherela_dda.py", *shown])
+    # each case says which run made it: a run with --only keeps the other cases of the file
+    run_by = {"command": command, "started": started_at}
     for name, dataset in datasets(chinook).items():
         if name not in only:
             continue
@@ -461,7 +466,7 @@ def main() -> None:
                 saved.write_text(json.dumps(run, indent=1) + "\n")
                 say(f"{case_name}: twin in {run['wall_seconds']:.0f} s; exporting and scoring")
             twin = read_twin(run.pop("target"), schema)
-            entry: dict[str, Any] = {"kind": "synthdb twin", "seed": seed, **run}
+            entry: dict[str, Any] = {"kind": "synthdb twin", "seed": seed, **run, "run_by": run_by}
             if name == "berka":
                 entry["yymmdd_valid_share"] = {
                     "real": yymmdd_validity(real),
@@ -500,6 +505,7 @@ def main() -> None:
             results["cases"][case_name] = {
                 "kind": "baseline (real rows only)",
                 "seed": seed,
+                "run_by": run_by,
                 "how": how,
                 "syntherela": score(
                     work / case_name / "case",
@@ -511,8 +517,7 @@ def main() -> None:
             }
             save(args.out, results)
         results.setdefault("metadata", {})[name] = common
-    shown = [portable(a, work) for a in sys.argv[1:]]
-    results["command"] = " ".join([".venv/bin/python benchmarks/syntherela_dda.py", *shown])
+    results["command"] = command
     results["date"] = started_at
     results["machine"] = measured_on
     results["synthdb_commit"] = git_commit()

@@ -91,8 +91,8 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.slow
 def test_customer_is_scored_by_syntherela(smoke: dict[str, Any]) -> None:
     entry = smoke["cases"]["chinook"]
-    assert entry["command"].startswith("synthdb run sqlite:///OUT/")
-    assert "--max-epochs 1" in entry["command"]
+    assert entry["command"].startswith("synthdb run sqlite:///")
+    assert entry["command"].endswith("-o sqlite:///OUT/twin.sqlite --max-epochs 1")
     referee = entry["syntherela"]
     assert referee["versions"]["syntherela"] == "0.0.4"
     dda = referee["dda"]["Customer"]
