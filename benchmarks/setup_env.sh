@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Create the benchmark virtual environments, idempotently:
 #
-#   bash benchmarks/setup_env.sh                  # all three
-#   bash benchmarks/setup_env.sh bench sdv        # only these (bench | sdv | smartnoise)
+#   bash benchmarks/setup_env.sh                  # the three rival venvs
+#   bash benchmarks/setup_env.sh bench sdv        # only these (bench | sdv | smartnoise | syntherela)
 #
 #   bench      <repo>/.bench-venv             mostlyai-engine (rival), mostlyai-qa and SDMetrics
 #                                             (referees), psutil (measure.py), scikit-learn
 #   sdv        <repo>/.bench-venv-sdv         SDV 2.x: GaussianCopula, TVAE, CTGAN
 #   smartnoise <repo>/.bench-venv-smartnoise  smartnoise-synth: MST, AIM
+#   syntherela <repo>/.bench-venv-syntherela  SyntheRela 0.0.4 (referee for database twins: DDA,
+#                                             k-hop trends); built only when named
 #
 # Every rival lives in its own venv, never in synthdb's .venv nor in each other's, so that their
 # dependency pins (opacus 0.14 for smartnoise, its own rdt/copulas for SDV) cannot collide.
@@ -23,6 +25,7 @@
 #   * pandas stays below 3: sdmetrics 0.32 and SDV 2.0 have not caught up with it.
 #   * smartnoise-synth needs `packaging` installed by hand first; it pulls `mbi` (private-pgm)
 #     from the package index.
+#   * syntherela 0.0.4 breaks with sdmetrics 0.32 (pinned 0.31.1) and wants numpy below 2.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,10 +54,20 @@ SMARTNOISE_PINS=(
     "cloudpickle==3.1.1"
     "$PANDAS_PIN"
 )
+# Ranges where a pin is not needed: what the resolver picks inside them is printed on every run
+# (and benchmarks/syntherela_dda.py records every version beside its figures).
+SYNTHERELA_PINS=(
+    "syntherela==0.0.4"
+    "sdmetrics==0.31.1"
+    "numpy<2"
+    "pandas>=2,<3"
+    "sdv>=1.9,<2"
+)
 # Imports that prove a venv works (checked after every build, and cheaply on every re-run).
 BENCH_IMPORTS="mostlyai.engine mostlyai.qa sdmetrics.reports.single_table psutil sklearn"
 SDV_IMPORTS="sdv.single_table"
 SMARTNOISE_IMPORTS="snsynth snsynth.mst snsynth.aim cloudpickle"
+SYNTHERELA_IMPORTS="syntherela.metrics.multi_table.detection syntherela.metadata xgboost sdv"
 
 say() { printf '[setup_env] %s\n' "$*"; }
 
@@ -69,7 +82,8 @@ run_pip() {
     return "$status"
 }
 
-# Exit 0 when every pin is installed at its version (a local build suffix such as +cpu is fine).
+# Exit 0 when every requirement is installed at a version it allows: a pin `name==X` (a local
+# build suffix such as +cpu is fine) or a range such as `numpy<2` (pip's own vendored parser).
 pins_installed() {
     local venv="$1"
     shift
@@ -77,13 +91,15 @@ pins_installed() {
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from pip._vendor.packaging.requirements import Requirement
+
 for pin in sys.argv[1:]:
-    name, wanted = pin.split("==")
+    wanted = Requirement(pin)
     try:
-        have = version(name)
+        have = version(wanted.name)
     except PackageNotFoundError:
         sys.exit(1)
-    if have.split("+")[0] != wanted:
+    if not wanted.specifier.contains(have.split("+")[0], prereleases=True):
         sys.exit(1)
 PYCHECK
 }
@@ -94,13 +110,14 @@ check_imports() {
     shift 2
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$venv/bin/python" - "$modules" "$@" <<'PYCHECK'
 import importlib
+import re
 import sys
 from importlib.metadata import version
 
 for module in sys.argv[1].split():
     importlib.import_module(module)
 for pin in sys.argv[2:]:
-    name = pin.split("==")[0]
+    name = re.split(r"[<>=!~ ]", pin, maxsplit=1)[0]
     print(f"[setup_env]   {name} {version(name)}")
 import torch
 
@@ -156,8 +173,12 @@ build_one() {
         build_venv "$VENV_ROOT/.bench-venv-smartnoise" "$SMARTNOISE_IMPORTS" \
             "packaging==24.2" "${SMARTNOISE_PINS[@]}"
         ;;
+    syntherela)
+        build_venv "$VENV_ROOT/.bench-venv-syntherela" "$SYNTHERELA_IMPORTS" "" \
+            "${SYNTHERELA_PINS[@]}"
+        ;;
     *)
-        say "unknown venv '$1' (known: bench sdv smartnoise)"
+        say "unknown venv '$1' (known: bench sdv smartnoise syntherela)"
         return 2
         ;;
     esac
