@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
+from synthdb.schema.inference import split_marked
 from synthdb.schema.table import ColumnSchema, TableSchema
 
 
@@ -59,12 +60,13 @@ _COMPACT_DATES = {"%y%m%d": "YYMMDD", "%Y%m%d": "YYYYMMDD"}
 def _datetime_details(column: ColumnSchema) -> str:
     """The format values are written in: the strftime pattern, digits-only dates spelled out
     (with the storage they go back into), and the fraction digits kept."""
-    fmt = column.datetime_format
+    fmt, offset = split_marked(column.datetime_format)
     if fmt is None:
         text = column.storage
     elif fmt in _COMPACT_DATES:
         where = "text" if column.storage == "text" else "numbers"
-        text = f"{fmt} ({_COMPACT_DATES[fmt]} {where})"
+        marked = "" if offset is None else f", month + {offset} on some rows"
+        text = f"{column.datetime_format} ({_COMPACT_DATES[fmt]} {where}{marked})"
     else:
         text = fmt
     if column.fraction_digits is not None:

@@ -15,7 +15,9 @@ import pandas as pd
 
 from synthdb.encoding.base import ColumnEncoder, SubColumn
 from synthdb.encoding.categorical import CategoricalEncoder
+from synthdb.encoding.marked import MarkedDateEncoder
 from synthdb.encoding.numeric import NumericEncoder
+from synthdb.schema.inference import split_marked
 from synthdb.schema.table import TableSchema
 
 MODELLED_KINDS = ("numeric", "categorical", "boolean", "datetime")
@@ -26,6 +28,8 @@ def _encoder_from_dict(data: dict[str, Any]) -> ColumnEncoder:
         return NumericEncoder(**data)
     if data["kind"] in ("categorical", "boolean"):
         return CategoricalEncoder(**data)
+    if data["kind"] == "marked":
+        return MarkedDateEncoder.from_dict(data)
     raise ValueError(f"unknown encoder kind {data['kind']!r}")
 
 
@@ -40,7 +44,9 @@ class TableEncoder:
             if column.kind not in MODELLED_KINDS:
                 continue
             values = typed[column.name]
-            if column.kind in ("numeric", "datetime"):
+            if column.kind == "datetime" and split_marked(column.datetime_format)[1] is not None:
+                encoders.append(MarkedDateEncoder.fit(column.name, values))
+            elif column.kind in ("numeric", "datetime"):
                 encoder = NumericEncoder.fit(
                     column.name, values, integer=column.integer or column.kind == "datetime"
                 )

@@ -37,11 +37,13 @@ import pandas as pd
 from synthdb.config import Privacy, PublicColumn
 from synthdb.encoding.base import ColumnEncoder
 from synthdb.encoding.categorical import MAX_CATEGORIES, CategoricalEncoder
+from synthdb.encoding.marked import MarkedDateEncoder, split_marks
 from synthdb.encoding.nulls import NullPolicy, NullReport
 from synthdb.encoding.numeric import BINS, FINE, MAX_EXACT_VALUES, POINT_MASS_SHARE, NumericEncoder
 from synthdb.encoding.table import MODELLED_KINDS, TableEncoder
 from synthdb.privacy import accounting, mechanisms
 from synthdb.privacy.ledger import Ledger, LedgerEntry
+from synthdb.schema.inference import MARK_SHIFT, split_marked
 from synthdb.schema.table import ColumnSchema, TableSchema
 from synthdb.schema.values import typed_column
 
@@ -180,7 +182,9 @@ def prepare(
         values = typed[column.name]
         public = privacy.public.get(column.name)
         fitted: _Fitted
-        if column.kind in ("numeric", "datetime"):
+        if _is_marked(column):
+            fitted = _fit_marked(column, values, rows, budget, rng, public, policy)
+        elif column.kind in ("numeric", "datetime"):
             fitted = _fit_numeric(column, values, rows, budget, rng, public, policy)
         else:
             fitted = _fit_categorical(column, values, rows, budget, rng, public, policy)
@@ -252,6 +256,7 @@ def _plan(schema: TableSchema, privacy: Privacy) -> tuple[int, int]:
             releases += 2 if public is None or public.bounds is None else 1
             thresholded += 1
             releases += 1
+            releases += 1 if _is_marked(column) else 0  # the marks' counts
         elif column.kind == "boolean":
             releases += 1
         elif column.kind == "categorical" and (public is None or public.categories is None):
@@ -436,6 +441,33 @@ def _fit_numeric(
     return _Fitted(encoder, [first_counts, *fine], nulls, mean)
 
 
+def _is_marked(column: ColumnSchema) -> bool:
+    return column.kind == "datetime" and split_marked(column.datetime_format)[1] is not None
+
+
+def _fit_marked(
+    column: ColumnSchema,
+    values: pd.Series,
+    rows: float,
+    budget: _Budget,
+    rng: np.random.Generator,
+    public: PublicColumn | None,
+    policy: NullPolicy,
+) -> _Fitted:
+    """A marked date (:mod:`synthdb.encoding.marked`): noisy counts of its two marks, as a
+    boolean's, then the date without its shift, as any datetime's."""
+    labels, seconds = split_marks(values)
+    as_mark = ColumnSchema(
+        name=f"{column.name}#mark", kind="boolean", boolean_tokens=["plain", "marked"]
+    )
+    mark = _fit_categorical(as_mark, labels, rows, budget, rng, None, policy)
+    date = _fit_numeric(column, pd.Series(seconds), rows, budget, rng, public, policy)
+    assert isinstance(mark.encoder, CategoricalEncoder)
+    assert isinstance(date.encoder, NumericEncoder)
+    encoder = MarkedDateEncoder(column.name, mark.encoder, date.encoder)
+    return _Fitted(encoder, [*mark.counts, *date.counts], date.nulls, date.replacement)
+
+
 def _denoised(released: np.ndarray, sigma: float) -> np.ndarray:
     """An integer grid's noisy counts as the heads see them: soft-thresholded by
     :data:`SOFT_THRESHOLD_SIGMAS`, and an isolated survivor kept only above
@@ -470,6 +502,9 @@ def _scrubbed(schema: TableSchema, encoder: TableEncoder, rows: int) -> TableSch
     ranges = {
         e.column: (e.minimum, e.maximum) for e in encoder.encoders if isinstance(e, NumericEncoder)
     }
+    for e in encoder.encoders:
+        if isinstance(e, MarkedDateEncoder):
+            ranges[e.column] = (e.date.minimum, e.date.maximum + MARK_SHIFT)
     columns = []
     for column in schema.columns:
         values = dict(column.to_dict())

@@ -9,7 +9,9 @@ Rules, in order, for each column (NULLs ignored):
 - ``true/false``-style text, or a bool dtype -> ``boolean``;
 - dates written as digits only, ``YYMMDD`` or ``YYYYMMDD`` (text or an integer column, as Berka's
   ``930101``) -> ``datetime``, when every value is a valid date in that encoding (see
-  :func:`_compact_date_format` for the guards against mistaking numbers for dates);
+  :func:`_compact_date_format` for the guards against mistaking numbers for dates); also when
+  some rows add a fixed offset to the month (birth numbers: ``706213`` is 1970-12-13 with the
+  month + 50), kept as a *marked* date (format ``%y%m%d;month+50``, see :data:`MARK_SHIFT`);
 - numbers -> ``numeric`` (``integer`` when every value is whole); text with leading zeros such as
   ``"01234"`` stays text so zip codes keep their zeros; a float column of a typed source records
   the fewest decimals that hold every value (SQLite REAL money: 2), as text sources do;
@@ -64,6 +66,18 @@ COMPACT_DATE_FORMATS = {8: "%Y%m%d", 6: "%y%m%d"}
 #: outside this span are account numbers (Berka's 87144583), not dates.
 _MIN_DISTINCT_COMPACT_DATES = 10
 _COMPACT_YEARS = (1800, 2200)
+#: A marked date's format: the digits-only format, then the month offset some rows add
+#: (``%y%m%d;month+50``). The offset is a multiple of 10 of at least 20 that moves every month
+#: above 12 back into 1-12, found in the data, never assumed.
+_MARKED = re.compile(r"^(%y%m%d|%Y%m%d);month\+(\d+)$")
+#: In the typed view a marked date is its real date's epoch seconds plus this shift (800,000
+#: days, about 2,190 years: far beyond any date's range, and whole days so a date's resolution
+#: survives), so one float column carries both the date and its mark: ranges and the encoder
+#: (:mod:`synthdb.encoding.marked`, which models the mark as a token of its own, then the
+#: date) see them apart.
+MARK_SHIFT = 86_400.0 * 800_000
+#: Fewest rows on each side (marked and plain) for a guess of a marked date.
+_MIN_MARKED_SHARE = 0.01
 #: Most decimals looked for in a float column of a typed source (beyond, it is measurement
 #: noise or computed ratios, written with full precision as before).
 MAX_FLOAT_DECIMALS = 6
@@ -389,14 +403,67 @@ def _compact_date_format(digits: pd.Series, *, guess: bool) -> str | None:
     fmt = COMPACT_DATE_FORMATS[int(widths[0])]
     if guess and len(distinct) < _MIN_DISTINCT_COMPACT_DATES:
         return None
-    parsed = pd.to_datetime(distinct, format=fmt, errors="coerce")
-    if parsed.isna().any() or not (parsed.dt.strftime(fmt) == distinct).all():
+    marked = _month_offset(distinct, fmt, guess=guess)
+    unmarked = distinct if marked is None else _unmark(distinct, fmt, marked)[0]
+    parsed = pd.to_datetime(unmarked, format=fmt, errors="coerce")
+    if parsed.isna().any() or not (parsed.dt.strftime(fmt) == unmarked).all():
         return None
     if guess and fmt == "%Y%m%d":
         low, high = _COMPACT_YEARS
         if not parsed.dt.year.between(low, high).all():
             return None
-    return fmt
+    return fmt if marked is None else f"{fmt};month+{marked}"
+
+
+def _month_field(fmt: str) -> slice:
+    return slice(2, 4) if fmt == "%y%m%d" else slice(4, 6)
+
+
+def _month_offset(distinct: pd.Series, fmt: str, *, guess: bool) -> int | None:
+    """The offset some values add to their month (birth numbers: + 50 for women), or None.
+
+    Found in the data: the months above 12 must all sit in one block ``k+1 .. k+12`` for a
+    multiple of ten ``k >= 20`` (so no month lies between 13 and ``k``); a guess also wants at
+    least :data:`_MIN_MARKED_SHARE` of the distinct values on each side, so a stray typo in an
+    ordinary date column is not read as a second kind of row.
+    """
+    months = pd.to_numeric(distinct.str.slice(_month_field(fmt).start, _month_field(fmt).stop))
+    high = months[months > 12]
+    if high.empty:
+        return None
+    offset = int((high.min() - 1) // 10 * 10)
+    if offset < 20 or not high.between(offset + 1, offset + 12).all():
+        return None
+    if guess and min(len(high), len(months) - len(high)) < _MIN_MARKED_SHARE * len(months):
+        return None
+    return offset
+
+
+def split_marked(fmt: str | None) -> tuple[str | None, int | None]:
+    """A datetime format and its month offset: ``%y%m%d;month+50`` -> (``%y%m%d``, 50)."""
+    match = _MARKED.match(fmt or "")
+    if match is None:
+        return fmt, None
+    return match.group(1), int(match.group(2))
+
+
+def _unmark(digits: pd.Series, fmt: str, offset: int) -> tuple[pd.Series, np.ndarray]:
+    """Digits with the offset taken off the month, and which values carried it."""
+    field = _month_field(fmt)
+    months = pd.to_numeric(digits.str.slice(field.start, field.stop), errors="coerce")
+    marks = np.asarray(months.fillna(0) > offset)
+    fixed = (months.fillna(0) - offset).astype(np.int64).astype(str).str.zfill(2)
+    text = digits.str.slice(stop=field.start) + fixed + digits.str.slice(start=field.stop)
+    return text.where(marks, digits), marks
+
+
+def mark_months(text: pd.Series, fmt: str, offset: int, marks: np.ndarray) -> pd.Series:
+    """Dates written in ``fmt`` with the offset added to the month of the marked rows."""
+    field = _month_field(fmt)
+    months = pd.to_numeric(text.str.slice(field.start, field.stop), errors="coerce")
+    shifted = (months.fillna(0) + offset).astype(np.int64).astype(str)
+    added = text.str.slice(stop=field.start) + shifted + text.str.slice(start=field.stop)
+    return added.where(marks, text)
 
 
 def _to_numbers(name: str, present: pd.Series, storage: str) -> np.ndarray:
@@ -480,7 +547,24 @@ def _decimals(text: pd.Series) -> int:
 
 
 def to_epoch_seconds(values: pd.Series, fmt: str | None) -> np.ndarray:
-    """Seconds since 1970 as float64 (NaN for NULL): the numeric view the model learns."""
+    """Seconds since 1970 as float64 (NaN for NULL): the numeric view the model learns.
+
+    A marked date (``%y%m%d;month+50``) is its real date's seconds plus :data:`MARK_SHIFT` on
+    the rows whose month carries the offset; a value that is no date in the format is NaN.
+    """
+    base, offset = split_marked(fmt)
+    if offset is not None and base is not None:
+        width = 6 if base == "%y%m%d" else 8
+        numbers = pd.to_numeric(values, errors="coerce")
+        valid = np.asarray(numbers.notna() & (numbers % 1 == 0))
+        digits = (
+            pd.Series(np.where(valid, numbers.fillna(0), 0).astype(np.int64), index=values.index)
+            .astype(str)
+            .str.zfill(width)
+        )
+        unmarked, marks = _unmark(digits, base, offset)
+        seconds = to_epoch_seconds(unmarked.where(valid, None), base)
+        return seconds + np.where(marks, MARK_SHIFT, 0.0)
     stamps = _parse_datetimes(values, fmt)
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)

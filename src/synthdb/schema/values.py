@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthdb.schema.inference import is_number_storage, to_epoch_seconds
+from synthdb.schema.inference import (
+    MARK_SHIFT,
+    is_number_storage,
+    mark_months,
+    split_marked,
+    to_epoch_seconds,
+)
 from synthdb.schema.table import ColumnSchema, TableSchema
 
 
@@ -74,7 +80,12 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
     if column.kind == "datetime":
         seconds = np.asarray(values, dtype=np.float64)
         nulls = np.isnan(seconds)
-        window = _writable_window(column.datetime_format)
+        fmt, offset = split_marked(column.datetime_format)
+        marks = np.zeros(seconds.size, dtype=bool)
+        if offset is not None:  # a marked date: its shift says which rows carry the offset
+            marks = ~nulls & (seconds > MARK_SHIFT / 2)
+            seconds = seconds - np.where(marks, MARK_SHIFT, 0.0)
+        window = _writable_window(fmt)
         if window is not None:
             seconds = np.clip(seconds, *window)
         if column.resolution:  # dates stay dates, whole minutes stay whole
@@ -87,10 +98,11 @@ def source_column(values: pd.Series, column: ColumnSchema) -> pd.Series:
             micros = np.round(micros / step).astype(np.int64) * step
         stamps = pd.Series(micros.astype("datetime64[us]"), index=values.index)
         stamps[nulls] = pd.NaT
-        fmt = column.datetime_format
         if fmt is None:
             return _as_datetime_storage(stamps, column.storage)
         text = stamps.dt.strftime(fmt)
+        if offset is not None:
+            text = mark_months(text, fmt, offset, marks)
         if fmt.endswith(".%f"):
             if digits is not None:  # every source value had this many digits: keep them all
                 text = text.str.slice(stop=digits - 6) if digits < 6 else text

@@ -8,7 +8,7 @@ import pytest
 
 from synthdb.config import Privacy, PublicColumn
 from synthdb.privacy.preprocessing import RARE, default_delta, prepare
-from synthdb.schema.inference import infer_schema
+from synthdb.schema.inference import MARK_SHIFT, infer_schema
 from synthdb.schema.values import to_typed
 
 CANARY = "canary-7f3a"
@@ -177,3 +177,26 @@ def test_bin_edges_of_a_continuous_column_follow_the_rows_not_the_noise(table) -
         rows_per_bin = np.histogram(income, edges)[0]
         thin.append(np.sum(rows_per_bin < 0.25 * income.size / (edges.size - 1)))
     assert np.mean(thin) <= 3
+
+
+def test_a_marked_date_gets_noisy_mark_counts_and_a_date_grid_within_the_budget() -> None:
+    # birth numbers: YYMMDD, month + 50 on every other row (a marked date, schema/inference)
+    rng = np.random.default_rng(8)
+    days = pd.Timestamp("1930-01-01") + pd.to_timedelta(rng.integers(0, 20_000, 3_000), "D")
+    numbers = days.strftime("%y%m%d").astype(int) + np.where(np.arange(3_000) % 2, 5_000, 0)
+    frame = pd.DataFrame({"birth_number": numbers, "city": rng.choice(["a", "b"], 3_000)})
+    schema = infer_schema(frame, "t")
+    assert schema.column("birth_number").datetime_format == "%y%m%d;month+50"
+    settings = Privacy(epsilon=1.0)
+
+    prepared = prepare(to_typed(frame, schema), schema, "keep", settings, 1e-5, rng)
+
+    marked = prepared.encoder.encoders[0]
+    assert marked.to_dict()["kind"] == "marked"
+    assert [s.name for s in marked.sub_columns][:2] == ["birth_number#mark", "birth_number"]
+    targets = [e.target for e in prepared.ledger.entries]
+    assert any(t.startswith("birth_number#mark: counts") for t in targets)
+    assert prepared.ledger.total_epsilon <= settings.preprocessing_share * 1.0 + 1e-9
+    # the date's DP range is that of real dates (two-digit years: 1969-2068), not shifted ones
+    date_range = prepared.encoder.encoders[0].date  # type: ignore[attr-defined]
+    assert -1e10 < date_range.minimum < date_range.maximum < 1e10 < MARK_SHIFT

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthdb.encoding.table import TableEncoder
 from synthdb.errors import UsageError
 from synthdb.schema.inference import float_decimals, infer_column, infer_schema
 from synthdb.schema.relations import SqlType
@@ -105,16 +106,60 @@ def test_six_digit_integers_that_are_not_all_dates_stay_numbers() -> None:
     assert column.kind == "numeric" and column.integer
 
 
-def test_birth_numbers_with_months_plus_fifty_stay_numbers() -> None:
-    # Berka's client.birth_number: YYMMDD for men, YYMM+50DD for women.
-    days = _days(300, start="1920-01-01", end="1985-12-31")
-    numbers = [
-        int(d.strftime("%y%m%d")) + (5_000 if index % 2 else 0) for index, d in enumerate(days)
-    ]
+def _birth_numbers(count: int, seed: int = 0) -> list[int]:
+    """Birth numbers as Berka writes them: YYMMDD, the month + 50 on every other row."""
+    days = _days(count, seed, start="1920-01-01", end="1985-12-31")
+    return [int(d.strftime("%y%m%d")) + (5_000 if i % 2 else 0) for i, d in enumerate(days)]
 
-    column = infer_column("birth_number", pd.Series(numbers, dtype="int64"))
 
-    assert column.kind == "numeric"
+def test_birth_numbers_with_months_plus_fifty_are_marked_dates_written_back_exactly() -> None:
+    values = pd.Series(_birth_numbers(300), dtype="int64")
+
+    column = infer_column("birth_number", values)
+
+    assert column.kind == "datetime" and column.datetime_format == "%y%m%d;month+50"
+    assert column.resolution == 86_400
+    schema = TableSchema("t", [column])
+    assert to_source(to_typed(values.to_frame("birth_number"), schema), schema)[
+        "birth_number"
+    ].equals(values)
+
+
+def test_generated_marked_dates_are_valid_and_keep_the_share_of_marks() -> None:
+    values = pd.Series(_birth_numbers(2_000, seed=3), dtype="int64")
+    schema = TableSchema("t", [infer_column("birth_number", values)])
+    typed = to_typed(values.to_frame("birth_number"), schema)
+    encoder = TableEncoder.fit(typed, schema)
+    rng = np.random.default_rng(4)
+    # tokens drawn at random, each sub-column on its own: the worst a model could do
+    tokens = np.stack([rng.integers(0, s.cardinality, 5_000) for s in encoder.sub_columns], axis=1)
+    shuffled = encoder.encode(typed)[rng.integers(0, len(values), 5_000)]
+
+    for drawn in (tokens, shuffled):
+        written = to_source(encoder.decode(drawn, rng), schema)["birth_number"]
+        months = written // 100 % 100
+        assert written.dtype == np.int64
+        assert _valid(written.where(months <= 12, written - 5_000), "%y%m%d", 6)
+        assert months.between(1, 12).any() and months.between(51, 62).any()
+    marked_share = float((written // 100 % 100 > 50).mean())
+    assert abs(marked_share - 0.5) < 0.03
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ([13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24], "months 13-24: no offset of 20 or more"),
+        ([55], "one stray marked month among 300 dates is a typo, not a mark"),
+        ([51, 52, 53, 54, 75, 76, 77, 78], "months above 12 in two blocks"),
+    ],
+)
+def test_near_misses_of_marked_dates_stay_numbers(extra: list[int], why: str) -> None:
+    days = [int(d.strftime("%y%m%d")) for d in _days(300, start="1950-01-01")]
+    odd = [80_00_01 + month * 100 for month in extra]  # 1980, day 1, the odd month
+
+    column = infer_column("number", pd.Series(days + odd * 3, dtype="int64"))
+
+    assert column.kind == "numeric", why
 
 
 def test_eight_digit_account_numbers_stay_numbers_though_their_tails_look_like_days() -> None:
