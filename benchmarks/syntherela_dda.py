@@ -116,6 +116,12 @@ def key_columns(table: Any) -> set[str]:
     return keys
 
 
+#: (table, column) -> the datetime format synthdb found (``931107 00:00:00`` is
+#: ``%y%m%d %H:%M:%S``), so dates reach the referee as the instants synthdb reads, not as
+#: whatever a format-guessing parser makes of them
+SOURCE_FORMATS: dict[tuple[str, str], str | None] = {}
+
+
 def column_kinds(schema: Any, frames: dict[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
     """synthdb's kind of every column: ``primary/foreign key`` or what inference decides."""
     from synthdb.schema.inference import infer_schema
@@ -125,7 +131,9 @@ def column_kinds(schema: Any, frames: dict[str, pd.DataFrame]) -> dict[str, dict
         frame = frames[name]
         keys = key_columns(schema.table(name))
         others = [c for c in frame.columns if c not in keys]
-        inferred = {c.name: referee_kind(c) for c in infer_schema(frame[others], name).columns}
+        columns = infer_schema(frame[others], name).columns
+        inferred = {c.name: referee_kind(c) for c in columns}
+        SOURCE_FORMATS.update({(name, c.name): c.datetime_format for c in columns})
         kinds[name] = {
             str(c): "primary/foreign key" if c in keys else inferred[c] for c in frame.columns
         }
@@ -214,9 +222,20 @@ def write_case(
             out = frame[list(columns)].copy()
             for column, spec in columns.items():
                 if spec["sdtype"] == "datetime":
-                    out[column] = pd.to_datetime(out[column]).dt.strftime(DATE_FORMAT)
+                    out[column] = as_datetimes(out[column], SOURCE_FORMATS.get((name, column)))
             out.to_csv(folder / side / f"{name}.csv", index=False)
     (folder / "metadata.json").write_text(json.dumps(metadata, indent=1) + "\n")
+
+
+def as_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
+    """Dates as ``DATE_FORMAT`` text, read the way synthdb reads the source's format."""
+    from synthdb.schema.inference import to_epoch_seconds
+
+    if fmt is None and pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime(DATE_FORMAT)
+    seconds = to_epoch_seconds(values, fmt)
+    stamps = pd.to_datetime(pd.Series(seconds, index=values.index), unit="s")
+    return stamps.dt.strftime(DATE_FORMAT)
 
 
 # --------------------------------------------------------------------------------- baselines

@@ -243,6 +243,7 @@ class DatabaseModel:
                 rule.related is not None and rule.related not in schema.tables
             ):
                 raise UsageError(f"job file rules: '{rule.text}' names a table not in the source")
+            _check_rule_columns(rule, schema)
         found = discover_database_rules(schema, frames, seed=self.config.seed)
         return select(found, given, settings.drop, settings.discover)
 
@@ -572,3 +573,21 @@ def _take(values: pd.Series, pointing: np.ndarray) -> np.ndarray | pd.api.extens
     taken = taken.reset_index(drop=True)
     taken[pointing < 0] = None
     return taken.array
+
+
+def _check_rule_columns(rule: Rule, schema: DatabaseSchema) -> None:
+    """A declared rule whose columns are not where it says is a typo in the job file: say so
+    in one line instead of leaving it out of the twin without a word."""
+    wanted = [(rule.table, rule.column)]
+    if rule.kind in ("copy", "lookup") and rule.related is not None:
+        wanted.append((rule.related, str(rule.source)))
+        if rule.path:
+            wanted += [(rule.table, column) for column in rule.path[0]]
+    elif rule.kind == "total" and rule.related is not None:
+        wanted += [(rule.related, c) for c in (rule.source, rule.other) if c is not None]
+    for table, column in wanted:
+        if column not in schema.table(table).names:
+            raise UsageError(
+                f"job file rules: '{rule.text}' names column {column!r}, which {table} lacks",
+                hint=f"{table} has: {', '.join(schema.table(table).names)}",
+            )

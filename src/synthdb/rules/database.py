@@ -9,6 +9,10 @@
   has the same value.
 - **count_by_kind** ``disp: 1 row(s) with type = OWNER per account``: each parent has the same
   number of children of one category.
+- **distinct_per_parent** ``order.k_symbol: distinct within each account``: no two children of
+  a parent share a value (a composite unique key in all but name: one line per track in an
+  invoice, one standing order of each purpose per account). The column may be a foreign key
+  to a second parent (``InvoiceLine.TrackId``).
 
 They work on the frames as read and as generated (keys included), comparing values as numbers
 when both sides are numbers and as text otherwise, so a source whose keys and values arrive as
@@ -212,6 +216,9 @@ def rule_share(rule: Rule, positions: Positions) -> float | None:
         if rule.kind == "count_by_kind":
             counts = kind_counts(rule, positions)
             return float(np.mean(counts == rule.count)) if len(counts) else None
+        if rule.kind == "distinct_per_parent":
+            _, held = distinct_rows(rule, positions)
+            return float(held.mean()) if len(held) else None
     except KeyError:
         return None
     return None
@@ -286,6 +293,18 @@ def _first_of_group(groups: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def distinct_rows(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with a parent and a value, and whether each is the first of its parent's rows to
+    hold that value (a row repeating a sibling's value breaks the rule)."""
+    where = positions.along(rule.table, rule.path)
+    values = positions.values(rule.table, rule.column)  # numbers as floats, others as text
+    rows = np.flatnonzero((where >= 0) & pd.notna(pd.Series(values)).to_numpy())
+    if not len(rows):
+        return rows, np.zeros(0, dtype=bool)
+    pairs = pd.DataFrame({"parent": where[rows], "value": values[rows]})
+    return rows, ~pairs.duplicated().to_numpy()
+
+
 def kind_counts(rule: Rule, positions: Positions) -> np.ndarray:
     """How many children of the rule's category each parent row has."""
     where = positions.along(rule.table, rule.path)
@@ -301,7 +320,8 @@ def kind_counts(rule: Rule, positions: Positions) -> np.ndarray:
 def discover_database_rules(
     schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame], seed: int = 0
 ) -> list[Rule]:
-    """Every copy, lookup, total, one-per-parent and count-by-kind rule that holds."""
+    """Every copy, lookup, total, one-per-parent, count-by-kind and distinct-per-parent rule
+    that holds."""
     positions = Positions(schema, frames)
     rng = np.random.default_rng(seed)
     found: list[Rule] = []
@@ -314,6 +334,7 @@ def discover_database_rules(
         for path in _paths(schema, name, 1):
             found += _discover_per_parent(name, path, positions, rng, copied)
             found += _discover_kind_counts(name, path, positions, rng)
+            found += _discover_distinct(name, path, positions, rng, copied)
     for name in schema.order:
         for path in _paths(schema, name, 1):
             found += _discover_totals(name, path, positions, rng)
@@ -483,6 +504,54 @@ def _discover_per_parent(
     return found
 
 
+def _discover_distinct(
+    child: str,
+    path: list[list[str]],
+    positions: Positions,
+    rng: np.random.Generator,
+    copied: set[str],
+) -> list[Rule]:
+    """Columns whose values never repeat among a parent's children: value columns, and the
+    single-column foreign keys to other parents. Found only where enough parents have two or
+    more children for a repeat to be possible, and where chance (the column shuffled among
+    the rows) would repeat often enough for the rule to say something."""
+    schema, frames = positions.schema, positions.frames
+    parent = positions.parent_of(child, path)
+    table = schema.table(child)
+    frame = frames[child]
+    where = positions.along(child, path)
+    rows = np.flatnonzero(where >= 0)
+    if not len(rows) or int((np.bincount(where[rows]) >= 2).sum()) < MIN_GROUPS:
+        return []
+    others = [
+        k.columns[0]
+        for k in table.foreign_keys
+        if len(k.columns) == 1 and list(k.columns) != path[0] and k.parent != child
+    ]
+    found: list[Rule] = []
+    for column in [*_values(frame, table), *others]:
+        if column in copied or frame[column].nunique() < 2:
+            continue
+        rule = Rule(
+            kind="distinct_per_parent", table=child, column=column, related=parent, path=path
+        )
+        kept, held = distinct_rows(rule, positions)
+        if len(held) < MIN_ROWS:
+            continue
+        share = float(held.mean())
+        if share < MIN_SHARE:
+            continue
+        values = positions.values(child, column)
+        shuffled = pd.DataFrame(
+            {"parent": where[kept], "value": values[kept][rng.permutation(len(kept))]}
+        )
+        chance = float(np.mean(~shuffled.duplicated().to_numpy()))
+        if passes(share, chance):
+            rule.share = share
+            found.append(rule)
+    return found
+
+
 def _discover_kind_counts(
     child: str, path: list[list[str]], positions: Positions, rng: np.random.Generator
 ) -> list[Rule]:
@@ -548,7 +617,7 @@ def keep_database_rules(
     share of rows.
 
     In this order: children counted by kind (relabelled, and for a key drawn among synthetic
-    parents, re-pointed); copies and lookups, parents first, so a copy of a copy sees the final
+    parents, re-pointed); values repeated among siblings (redrawn); copies and lookups, parents first, so a copy of a copy sees the final
     value; one value per parent; totals, children first, so a total of totals adds up.
     ``contexts`` names, per table, the key its rows were drawn under: those rows cannot move
     to another parent, other keys can.
@@ -558,6 +627,14 @@ def keep_database_rules(
         if rule.table in frames and rule.related in frames:
             _keep_kind_count(rule, frames, schema, contexts, rng)
     positions = Positions(schema, frames, frozen=False)
+    for rule in (r for r in rules if r.kind == "distinct_per_parent"):
+        if _applies(rule, frames):
+            counted = [
+                r.value
+                for r in rules
+                if r.kind == "count_by_kind" and (r.table, r.column) == (rule.table, rule.column)
+            ]
+            _keep_distinct(rule, positions, frames, counted, rng)
     seen: set[tuple[str, str]] = set()
     for name in schema.order:  # parents first: a table's columns are final before it is copied
         for rule in rules:
@@ -650,6 +727,53 @@ def _keep_total(
         if not pd.api.types.is_float_dtype(frame[rule.column].dtype)
         else pd.Series(updated, index=frame.index)
     )
+
+
+def _keep_distinct(
+    rule: Rule,
+    positions: Positions,
+    frames: dict[str, pd.DataFrame],
+    counted: Sequence[Any],
+    rng: np.random.Generator,
+) -> None:
+    """A child repeating a sibling's value gets another value, drawn from the column's own
+    values (so common values stay common) among those its siblings do not hold yet; values a
+    count-by-kind rule counts on the same column are never drawn, so that rule stays kept.
+    Repaired only up to the rule's source share; a child with no value left to take keeps
+    its own."""
+    rows, held = distinct_rows(rule, positions)
+    fix = rows[to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)]
+    if not len(fix):
+        return
+    frame = frames[rule.table]
+    where = positions.along(rule.table, rule.path)
+    values = positions.values(rule.table, rule.column)
+    text = values.astype(object)  # hashable, compared as the rule compares them
+    raw = frame[rule.column].to_numpy(dtype=object, na_value=None).copy()
+    counted_rows = np.zeros(len(values), dtype=bool)
+    for value in counted:
+        target = comparable(pd.Series([value]))
+        counted_rows |= equal(values, np.repeat(target, len(values)))
+    pool = np.flatnonzero(pd.notna(pd.Series(text)).to_numpy() & ~counted_rows)
+    if not len(pool):
+        return
+    taken: dict[int, set[Any]] = {}
+    for row in rows[held]:
+        taken.setdefault(int(where[row]), set()).add(text[row])
+    # one row per distinct value, for when the draws below keep hitting the siblings' values
+    firsts = pool[~pd.Series(text[pool]).duplicated().to_numpy()]
+    tries = 16  # draws from the column's values first: common values stay common
+    for row in fix:
+        mine = taken.setdefault(int(where[row]), set())
+        chosen = next((int(c) for c in rng.choice(pool, tries) if text[c] not in mine), -1)
+        if chosen < 0:
+            left = [int(c) for c in firsts if text[c] not in mine]
+            if not left:
+                continue
+            chosen = left[int(rng.integers(len(left)))]
+        raw[row], text[row] = raw[chosen], text[chosen]
+        mine.add(text[chosen])
+    frame[rule.column] = _typed_like(raw, frame[rule.column])
 
 
 def _keep_kind_count(

@@ -30,6 +30,7 @@ RuleKind = Literal[
     "format",
     "one_per_parent",
     "count_by_kind",
+    "distinct_per_parent",
 ]
 #: Rules within one table (kept while a table's rows are drawn) and across tables (kept once
 #: the whole database is drawn and its keys are filled).
@@ -40,6 +41,7 @@ DATABASE_KINDS: tuple[RuleKind, ...] = (
     "total",
     "one_per_parent",
     "count_by_kind",
+    "distinct_per_parent",
 )
 RULE_KINDS: tuple[RuleKind, ...] = TABLE_KINDS + DATABASE_KINDS
 
@@ -127,6 +129,8 @@ class Rule:
             return f"{target} = {self.part}({self.table}.{self.source})"
         if self.kind == "one_per_parent":
             return f"{target}: one value per {self.related}{via}"
+        if self.kind == "distinct_per_parent":
+            return f"{target}: distinct within each {self.related}{via}"
         return (
             f"{self.table}: {self.count} row(s) with {self.column} = {self.value} "
             f"per {self.related}{via}"

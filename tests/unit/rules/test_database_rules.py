@@ -37,7 +37,7 @@ def _schema() -> DatabaseSchema:
             ),
             table(
                 "line",
-                ["id", "order_id", "product_id", "price", "quantity", "role"],
+                ["id", "order_id", "product_id", "price", "quantity", "role", "slot"],
                 "id",
                 ForeignKey(("order_id",), "orders", ("id",)),
                 ForeignKey(("product_id",), "product", ("id",)),
@@ -75,6 +75,10 @@ def _shop(seed: int = 0, copy_share: float = 1.0) -> dict[str, pd.DataFrame]:
     product_of = rng.integers(0, PRODUCTS, len(order_of))
     quantity = rng.integers(1, 4, len(order_of))
     first = np.r_[True, order_of[1:] != order_of[:-1]]
+    # a slot per line, never twice in one order (drawn without replacement, uneven weights)
+    slots = np.array(["s1", "s2", "s3", "s4", "s5", "s6"])
+    weights = np.array([6, 5, 4, 3, 2, 1]) / 21
+    slot = np.concatenate([rng.choice(slots, n, replace=False, p=weights) for n in per_order])
     line = pd.DataFrame(
         {
             "id": np.arange(len(order_of)),
@@ -83,6 +87,7 @@ def _shop(seed: int = 0, copy_share: float = 1.0) -> dict[str, pd.DataFrame]:
             "price": product["price"].to_numpy()[product_of],
             "quantity": quantity,
             "role": np.where(first, "main", "extra"),  # exactly one main line per order
+            "slot": slot,
         }
     )
     orders["total"] = np.round(
@@ -105,6 +110,7 @@ def test_each_kind_is_found_in_the_shop() -> None:
     assert "customer.orders_placed = count(orders) (via customer_id)" in found
     assert "orders.via: one value per customer (via customer_id)" in found
     assert "line: 1 row(s) with role = main per orders (via order_id)" in found
+    assert "line.slot: distinct within each orders (via order_id)" in found
     assert all(rule.share == 1.0 for rule in found.values())
 
 
@@ -130,6 +136,25 @@ def test_a_total_broken_in_one_parent_of_ten_is_not_found() -> None:
     broken = np.random.default_rng(1).uniform(size=ORDERS) < 0.1
     frames["orders"].loc[broken, "total"] += 1.0
     assert not [t for t in _texts(frames) if t.startswith("orders.total")]
+
+
+def test_a_slot_repeated_in_one_order_of_ten_is_no_distinct_rule() -> None:
+    frames = _shop()
+    line = frames["line"]
+    rng = np.random.default_rng(2)
+    second = np.flatnonzero(line["order_id"].duplicated().to_numpy())
+    repeat = second[rng.uniform(size=len(second)) < 0.25]  # about 1 order in 10
+    line.loc[repeat, "slot"] = line["slot"].to_numpy()[repeat - 1]
+    rule = Rule(
+        kind="distinct_per_parent",
+        table="line",
+        column="slot",
+        related="orders",
+        path=[["order_id"]],
+    )
+    share = rule_share(rule, Positions(_schema(), frames))
+    assert share is not None and 0.85 < share < 0.95
+    assert rule.text not in _texts(frames)
 
 
 def _scrambled(frames: dict[str, pd.DataFrame], seed: int = 3) -> dict[str, pd.DataFrame]:
@@ -241,6 +266,36 @@ def test_job_file_rules_drop_and_switch_off_discovery() -> None:
         )
     )
     assert [r.text for r in off._database_rules(_schema(), _shop())] == [copy]
+
+
+@pytest.mark.parametrize(
+    ("field", "typo", "where"),
+    [
+        ("column", "ship_cty", "orders"),
+        ("source", "cty", "customer"),
+        ("path", "cust_id", "orders"),
+    ],
+)
+def test_a_declared_rule_naming_a_missing_column_is_a_one_line_error(
+    field: str, typo: str, where: str
+) -> None:
+    from synthdb.config import TrainingConfig
+    from synthdb.errors import UsageError
+    from synthdb.relational.model import DatabaseModel
+
+    rule = {
+        "kind": "copy",
+        "table": "orders",
+        "column": "ship_city",
+        "related": "customer",
+        "source": "city",
+        "path": [["customer_id"]],
+    }
+    rule[field] = [[typo]] if field == "path" else typo
+    model = DatabaseModel(TrainingConfig(max_epochs=1, rules={"add": [rule]}))
+
+    with pytest.raises(UsageError, match=f"names column '{typo}', which {where} lacks"):
+        model._database_rules(_schema(), _shop())
 
 
 def test_re_pointing_children_by_kind_leaves_parents_that_keep_the_rule_alone() -> None:
