@@ -617,8 +617,9 @@ def keep_database_rules(
     share of rows.
 
     In this order: children counted by kind (relabelled, and for a key drawn among synthetic
-    parents, re-pointed); values repeated among siblings (redrawn); copies and lookups, parents first, so a copy of a copy sees the final
-    value; one value per parent; totals, children first, so a total of totals adds up.
+    parents, re-pointed); values repeated among siblings (redrawn); copies and lookups,
+    parents first, so a copy of a copy sees the final value; one value per parent; totals,
+    children first, so a total of totals adds up.
     ``contexts`` names, per table, the key its rows were drawn under: those rows cannot move
     to another parent, other keys can.
     """
