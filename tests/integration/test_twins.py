@@ -156,10 +156,26 @@ def test_inspect_lists_the_rules_of_a_database_and_of_its_model(
     found = run_cli("inspect", f"sqlite:///{chinook_file}")
     assert found.code == 0, found
     assert "rules found" in found.stdout and copy in found.stdout
+    sequences = "sequences: Invoice ordered by InvoiceDate within each Customer (inferred"
+    assert sequences in " ".join(found.stdout.split())
     kept = run_cli("inspect", model)
     assert kept.code == 0, kept
     assert "a database of 11 tables" in kept.stdout and "rules kept" in kept.stdout
     assert copy in kept.stdout and "InvoiceLine" in kept.stdout
+    assert "InvoiceDate" in kept.stdout  # the order the Invoice sequences were drawn in
+
+
+def test_each_customers_invoices_are_written_in_date_order(
+    trained: tuple[Path, Path, dict],
+) -> None:
+    _, twin, _ = trained
+    with sqlite3.connect(twin) as connection:
+        invoices = pd.read_sql(
+            "SELECT CustomerId, InvoiceDate FROM Invoice ORDER BY rowid", connection
+        )
+    days = pd.to_datetime(invoices["InvoiceDate"])
+    in_order = days.groupby(invoices["CustomerId"]).apply(lambda d: d.is_monotonic_increasing)
+    assert len(in_order) > 40 and in_order.all()
 
 
 def test_children_per_parent_follow_the_source(trained: tuple[Path, Path, dict]) -> None:

@@ -1185,15 +1185,20 @@ def inspect(
 def _inspect_database(path: str, encoding: str) -> None:
     """Tables, keys and rules of a database (or folder, or job file) as a run would find them."""
     from synthdb.cli import databases
+    from synthdb.cli.databases import sequence_lines
     from synthdb.cli.tables import rules_table
+    from synthdb.config import TrainingConfig
     from synthdb.rules.database import discover_database_rules, key_columns
     from synthdb.rules.table import discover_table_rules
     from synthdb.schema.inference import infer_schema
     from synthdb.schema.values import to_typed
 
-    database, schema, _ = databases.open_input(path, None, None, encoding)
+    database, schema, settings = databases.open_input(path, None, None, encoding)
     frames = {name: database.read(name) for name in schema.order}
     out.print(databases.summary_table(schema, None, frames))
+    _, contexts, orders = databases.table_configs(TrainingConfig(), settings)
+    for line in sequence_lines(schema, frames, contexts, orders):
+        out.print(line)
     found = [r.to_dict() for r in discover_database_rules(schema, frames)]
     for name in schema.order:
         keys = key_columns(schema.table(name))
@@ -1216,8 +1221,9 @@ def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
         f"{manifest['versions']['synthdb']}, a database of {len(tables)} tables"
     )
     contexts = manifest.get("contexts", {})
+    orders = manifest.get("orders", {})
     grid = Table(title="tables", title_justify="left")
-    for header in ("table", "rows", "drawn under", "model"):
+    for header in ("table", "rows", "drawn under", "as sequences ordered by", "model"):
         grid.add_column(header)
     for name, entry in tables.items():
         model = entry.get("model")
@@ -1226,6 +1232,7 @@ def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
             name,
             f"{int(entry.get('rows', 0)):,}",
             contexts.get(name, "-"),
+            ", ".join(orders.get(name) or []) or "-",
             f"{epochs} epochs" if model else "keys only",
         )
     out.print(grid)

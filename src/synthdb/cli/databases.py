@@ -8,7 +8,7 @@ database. The single-table flows in :mod:`synthdb.cli.app` are untouched.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,19 +85,29 @@ def open_input(
 
 def table_configs(
     config: TrainingConfig, settings: dict[str, dict[str, Any]]
-) -> tuple[dict[str, TrainingConfig], dict[str, str]]:
-    """Per-table training parameters (job file ``tables.NAME.*`` over the run's) and contexts."""
+) -> tuple[dict[str, TrainingConfig], dict[str, str], dict[str, list[str]]]:
+    """Per-table training parameters (job file ``tables.NAME.*`` over the run's), contexts
+    and orders (``order_by``: one column or a list)."""
     configs: dict[str, TrainingConfig] = {}
     contexts: dict[str, str] = {}
+    orders: dict[str, list[str]] = {}
     base = config.model_dump()
     for name, values in settings.items():
         values = {k.replace("-", "_"): v for k, v in values.items()}
         context = values.pop("context", None)
         if context is not None:
             contexts[name] = str(context)
+        if "order_by" in values:  # false, "none" or [] switch an inferred order off
+            order_by = values.pop("order_by")
+            if order_by in (None, False, "none", "None"):
+                orders[name] = []
+            elif isinstance(order_by, str):
+                orders[name] = [order_by]
+            else:
+                orders[name] = [str(c) for c in order_by]
         if values:
             configs[name] = make_config(**(base | values))
-    return configs, contexts
+    return configs, contexts, orders
 
 
 def train_database(
@@ -123,8 +133,8 @@ def train_database(
         f"{sum(len(f) for f in frames.values()):,} rows; purpose {config.purpose}, "
         f"max {config.max_epochs} epochs"
     )
-    configs, contexts = table_configs(config, settings)
-    model = DatabaseModel(config, configs=configs, contexts=contexts)
+    configs, contexts, orders = table_configs(config, settings)
+    model = DatabaseModel(config, configs=configs, contexts=contexts, orders=orders)
     open_bars: list[Any] = []
 
     def listener_for(name: str, rows: int) -> Any:
@@ -243,3 +253,45 @@ def _display(output: str) -> str:
 
         return display(parse_url(output, OutputError))
     return output
+
+
+def sequence_lines(
+    schema: DatabaseSchema,
+    frames: Mapping[str, pd.DataFrame],
+    contexts: Mapping[str, str],
+    orders: Mapping[str, list[str]],
+) -> list[str]:
+    """One line per child table drawn as sequences, as a run would decide it: the job file's
+    ``order_by``, or the order inferred (see :func:`synthdb.relational.sequences.infer_order`)."""
+    from synthdb.relational.plan import make_plans
+    from synthdb.relational.sequences import infer_order
+    from synthdb.rules.database import key_columns
+    from synthdb.schema.references import parent_positions
+
+    lines = []
+    for name, plan in make_plans(schema, contexts).items():
+        if plan.context is None or not len(frames[name]):
+            continue
+        if name in orders:
+            if orders[name]:
+                lines.append(
+                    f"sequences: {name} ordered by {', '.join(orders[name])} within each "
+                    f"{plan.context.parent} (job file)"
+                )
+            continue
+        parent = schema.table(plan.context.parent)
+        pointing = parent_positions(
+            frames[name],
+            plan.context.key.columns,
+            frames[plan.context.parent],
+            plan.context.key.parent_columns or parent.primary_key,
+        )
+        keys = key_columns(schema.table(name))
+        values = frames[name][[c for c in frames[name].columns if c not in keys]]
+        inferred = infer_order(values, pointing)
+        if inferred:
+            lines.append(
+                f"sequences: {name} ordered by {inferred[0]} within each "
+                f"{plan.context.parent} (inferred: its one date column)"
+            )
+    return lines

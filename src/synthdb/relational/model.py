@@ -15,7 +15,7 @@ point only to rows drawn earlier, so they never form a cycle and insert in one p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,17 @@ from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.relational.keys import draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
+from synthdb.relational.sequences import (
+    LAGS,
+    SequenceSpec,
+    check_order_by,
+    infer_order,
+    order_rows,
+    positions_in_groups,
+    restore_order,
+    sequence_context,
+    window,
+)
 from synthdb.rules.database import discover_database_rules, keep_database_rules
 from synthdb.rules.model import DATABASE_KINDS, Rule, declared, select
 from synthdb.schema.inference import infer_schema
@@ -73,9 +84,12 @@ class TableModel:
     columns: list[str] = field(default_factory=list)
     #: per relation pointing here ("child/index"): source child rows that have a parent here
     children: dict[str, int] = field(default_factory=dict)
+    #: for children drawn as sequences under their parent (``order_by``): how
+    sequence: SequenceSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **({"sequence": self.sequence.to_dict()} if self.sequence is not None else {}),
             "rows": self.rows,
             "orphans": self.orphans,
             "flag": self.flag,
@@ -90,7 +104,9 @@ class DatabaseModel:
     """Train on a whole database (or folder of related files); generate a synthetic twin.
 
     ``configs`` overrides the training parameters per table; ``contexts`` names, per table,
-    the parent its rows are generated under (default: see :mod:`synthdb.relational.plan`).
+    the parent its rows are generated under (default: see :mod:`synthdb.relational.plan`);
+    ``orders`` names, per child table, the columns its rows are ordered by within their
+    parent, making each parent's children a sequence (see :mod:`synthdb.relational.sequences`).
     """
 
     def __init__(
@@ -99,10 +115,13 @@ class DatabaseModel:
         *,
         configs: Mapping[str, TrainingConfig] | None = None,
         contexts: Mapping[str, str] | None = None,
+        orders: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.config = config or TrainingConfig()
         self.configs = dict(configs or {})
         self.contexts = dict(contexts or {})
+        #: per child table, the columns its rows are ordered by within their parent
+        self.orders = {name: list(columns) for name, columns in (orders or {}).items()}
         self.schema: DatabaseSchema | None = None
         self.plans: dict[str, TablePlan] = {}
         self.models: dict[str, TableModel] = {}
@@ -187,17 +206,51 @@ class DatabaseModel:
                 model.keys = {c.name: c for c in key_schema.columns}
 
             context: Context | None = None
+            order: np.ndarray | None = None  # the rows in sequence order, for ordered children
+            if self.orders.get(name) and plan.context is None:
+                raise UsageError(
+                    f"tables.{name}.order_by: {name} has no parent to be a sequence under",
+                    hint="order_by orders a child table's rows within each parent row",
+                )
             if plan.context is not None:
                 pointing = located(plan.context)
                 orphan = pointing < 0
                 model.orphans = int(orphan.sum())
                 model.flag = bool(orphan.any())
+                if name not in self.orders and len(frame):
+                    inferred = infer_order(values, pointing)
+                    if inferred:
+                        self.orders[name] = inferred
+                        self.notes.append(
+                            f"{name}: rows ordered by {inferred[0]} within each "
+                            f"{plan.context.parent} (its one date column; job file "
+                            f"tables.{name}.order_by sets another or false switches it off)"
+                        )
+                if self.orders.get(name) and len(frame):
+                    names = check_order_by(name, self.orders[name], list(values.columns))
+                    ordered, model.sequence = order_rows(name, values, pointing, names)
+                    values, order, pointing = ordered.values, ordered.order, pointing[ordered.order]
                 context = _context(
                     tokens[plan.context.parent],
                     cardinalities[plan.context.parent],
                     pointing,
                     flag=model.flag,
                 )
+                if model.sequence is not None:
+                    spec = model.sequence
+                    lags = window(
+                        spec.lag_tokens(values), ordered.position, spec.lag_cardinalities()
+                    )
+                    context = Context(
+                        np.concatenate(
+                            [
+                                context.tokens,
+                                sequence_context(ordered.position, ordered.length, lags),
+                            ],
+                            axis=1,
+                        ),
+                        context.cardinalities + spec.context_cardinalities(),
+                    )
             if values.shape[1] and len(frame):
                 config = self.table_config(name)
                 columns = {**config.columns, **overrides}
@@ -208,6 +261,10 @@ class DatabaseModel:
                 _drop_superseded(synthesizer, self.rules)
                 model.synthesizer = synthesizer
                 tokens[name] = synthesizer.encode_rows(values)
+                if order is not None:  # back to the source's row order, which keys point into
+                    unsorted = np.empty_like(tokens[name])
+                    unsorted[order] = tokens[name]
+                    tokens[name] = unsorted
                 cardinalities[name] = tuple(
                     s.cardinality for s in synthesizer.state.encoder.sub_columns
                 )
@@ -285,7 +342,12 @@ class DatabaseModel:
                 context_tokens = _context_rows(
                     tokens[relation.parent], width, pointing, flag=model.flag
                 )
-            frame, own, drawn = self._draw_rows(model, plan, context_tokens, seed, number)
+            if model.sequence is not None:
+                frame, own, drawn = self._draw_sequences(
+                    model, plan, context_tokens, pointing, seed, number
+                )
+            else:
+                frame, own, drawn = self._draw_rows(model, plan, context_tokens, seed, number)
             counts.update(drawn)
             for key, column_schema in model.keys.items():
                 frame[key] = generate_keys(column_schema, 0, len(frame), rng).to_numpy()
@@ -382,6 +444,67 @@ class DatabaseModel:
             target = round(self._children_target(model, relation, rows))
             counts[where] = calibrate(counts[where], target, rng)
         return frame, own, counts
+
+    def _draw_sequences(
+        self,
+        model: TableModel,
+        plan: TablePlan,
+        context: np.ndarray,
+        pointing: np.ndarray,
+        seed: int,
+        number: int,
+    ) -> tuple[pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]]:
+        """An ordered child table's rows, drawn position by position: every sequence's first
+        element, then every second element given the first, and so on (``pointing`` is sorted
+        by parent, as :meth:`generate` lays the rows out). Rows come out in sequence order
+        with the order column rebuilt from the gaps, so it never decreases in a sequence."""
+        spec, synthesizer = model.sequence, model.synthesizer
+        assert spec is not None and synthesizer is not None
+        rows = len(pointing)
+        groups = np.where(pointing < 0, -1 - np.arange(rows), pointing)
+        position, length = positions_in_groups(groups)
+        cards = spec.lag_cardinalities()
+        width = len(cards) // LAGS
+        none = np.asarray(cards[:width], dtype=np.int64) - 1
+        seen = np.zeros((rows, width), dtype=np.int64)
+        frames: list[pd.DataFrame] = []
+        tokens: list[np.ndarray] = []
+        placed: list[np.ndarray] = []
+        for step in range(int(position.max(initial=-1)) + 1):
+            at = np.flatnonzero(position == step)
+            lags = np.empty((len(at), width * LAGS), dtype=np.int64)
+            for lag in range(1, LAGS + 1):
+                block = np.tile(none, (len(at), 1))
+                if step >= lag:
+                    block = seen[at - lag]
+                lags[:, (lag - 1) * width : lag * width] = block
+            given = np.concatenate(
+                [context[at], sequence_context(position[at], length[at], lags)], axis=1
+            )
+            drawn, own = synthesizer.sample_given(
+                given, seed=((seed * 1_000 + number) * 100_000 + step) % 2**63
+            )
+            seen[at] = spec.lag_tokens(drawn)
+            frames.append(drawn)
+            tokens.append(own)
+            placed.append(at)
+        if not frames:
+            return pd.DataFrame(index=range(rows)), np.zeros((rows, 0), dtype=np.int64), {}
+        where = np.concatenate(placed)
+        back = np.empty(rows, dtype=np.int64)
+        back[where] = np.arange(rows)
+        frame = pd.concat(frames, ignore_index=True).iloc[back].reset_index(drop=True)
+        own_tokens = np.concatenate(tokens)[back]
+        rng = np.random.default_rng([seed, number, 3])
+        restore_order(frame, spec, position, rng)
+        counts: dict[tuple[str, int], np.ndarray] = {}
+        for relation in plan.children:
+            column = frame.pop(relation.count_column)
+            numbers = pd.to_numeric(column, errors="coerce").fillna(0).to_numpy()
+            where_key = (relation.child, relation.index)
+            target = round(self._children_target(model, relation, rows))
+            counts[where_key] = calibrate(np.clip(np.round(numbers), 0, None), target, rng)
+        return frame, own_tokens, counts
 
     @staticmethod
     def _children_target(model: TableModel, relation: Relation, rows: int) -> float:

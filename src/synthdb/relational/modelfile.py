@@ -28,6 +28,7 @@ from synthdb.modelfile import (
 )
 from synthdb.relational.model import DatabaseModel, TableModel
 from synthdb.relational.plan import make_plans
+from synthdb.relational.sequences import SequenceSpec
 from synthdb.rules.model import rules_from_dicts
 from synthdb.schema.relations import DatabaseSchema
 from synthdb.schema.table import ColumnSchema
@@ -53,6 +54,7 @@ def save_database_model(model: DatabaseModel, path: Path, *, overwrite: bool = F
         "contexts": {
             name: plan.context.parent for name, plan in model.plans.items() if plan.context
         },
+        "orders": model.orders,
         "notes": model.notes,
         "rules": [rule.to_dict() for rule in model.rules],
         "tables": tables,
@@ -75,7 +77,9 @@ def load_database_model(path: Path) -> DatabaseModel:
     try:
         schema = DatabaseSchema.from_dict(manifest["database"])
         model = DatabaseModel(
-            TrainingConfig(**manifest["config"]), contexts=manifest.get("contexts", {})
+            TrainingConfig(**manifest["config"]),
+            contexts=manifest.get("contexts", {}),
+            orders=manifest.get("orders", {}),
         )
         model.schema = schema
         model.plans = make_plans(schema, model.contexts)
@@ -98,6 +102,9 @@ def load_database_model(path: Path) -> DatabaseModel:
                 keys={k: ColumnSchema.from_dict(v) for k, v in entry.get("keys", {}).items()},
                 columns=list(entry["columns"]),
                 children={k: int(v) for k, v in entry.get("children", {}).items()},
+                sequence=(
+                    SequenceSpec.from_dict(entry["sequence"]) if entry.get("sequence") else None
+                ),
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(
