@@ -9,7 +9,7 @@ every figure of the report page (``synthdb report``), which is drawn from it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -112,6 +112,8 @@ def evaluate_database(
     seed: int = 0,
     progress: Progress | None = None,
     rules: Sequence[Rule] | None = None,
+    orders: Mapping[str, Sequence[str]] | None = None,
+    contexts: Mapping[str, str] | None = None,
 ) -> DatabaseQuality:
     """Per-table and per-relationship figures of a synthetic twin against its real database.
 
@@ -119,7 +121,9 @@ def evaluate_database(
     a ``tables`` section (real only), or opened sources. The real database's schema (all
     tables, or ``tables``) says which tables to compare and which columns are keys; the twin
     is read table by table under the same names. Tables above ``max_rows`` rows are sampled
-    for the per-table figures; the accuracy summary uses every row.
+    for the per-table figures; the accuracy summary uses every row. ``orders`` (a model's:
+    tables it does not name are not sequences) and ``contexts`` say which child tables are
+    sequences under which parent; without them, those a run would infer from ``real``.
     """
     say = progress or (lambda message: None)
     source = _open_database(real, encoding)
@@ -134,6 +138,10 @@ def evaluate_database(
     say(f"reading {len(schema.tables)} tables of {source.location} and {twin.location}")
     real_frames = {name: source.read(name) for name in schema.order}
     synthetic_frames = {name: twin.read(name) for name in schema.order}
+    from synthdb.relational.model import ordered_tables
+
+    if orders is not None:
+        orders = {name: list(orders.get(name, [])) for name in schema.order}
     return assess_database(
         schema,
         real_frames,
@@ -142,6 +150,7 @@ def evaluate_database(
         seed=seed,
         progress=progress,
         rules=rules,
+        ordered=ordered_tables(schema, real_frames, contexts, orders),
     )
 
 

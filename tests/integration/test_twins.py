@@ -168,7 +168,12 @@ def test_inspect_lists_the_rules_of_a_database_and_of_its_model(
 def test_each_customers_invoices_are_written_in_date_order(
     trained: tuple[Path, Path, dict],
 ) -> None:
-    _, twin, _ = trained
+    _, twin, scores = trained
+    (invoices_figures,) = [s for s in scores["sequences"] if s["table"] == "Invoice"]
+    assert (
+        invoices_figures["in_order_synthetic"] == 1.0 and invoices_figures["parent"] == "Customer"
+    )
+    assert invoices_figures["coherence"] is not None
     with sqlite3.connect(twin) as connection:
         invoices = pd.read_sql(
             "SELECT CustomerId, InvoiceDate FROM Invoice ORDER BY rowid", connection

@@ -476,13 +476,20 @@ def _run_database(
     )
     _session.written.append(output)
     if report_path is None:
-        scores = database_accuracy(schema, real, synthetic, twin.all_rules())
+        scores = database_accuracy(schema, real, synthetic, twin.all_rules(), twin.ordered_tables())
     else:
         from synthdb.evaluation.database import assess_database
         from synthdb.report import DatabaseReport
         from synthdb.report.page import database_name
 
-        quality = assess_database(schema, real, synthetic, progress=_say, rules=twin.all_rules())
+        quality = assess_database(
+            schema,
+            real,
+            synthetic,
+            progress=_say,
+            rules=twin.all_rules(),
+            ordered=twin.ordered_tables(),
+        )
         scores = quality.accuracy  # the page's summary and the printed tables agree
         page = DatabaseReport(
             quality=quality,
@@ -501,6 +508,8 @@ def _run_database(
         accuracy = {t.table: t.overall for t in scores.tables}
         out.print(databases.summary_table(schema, real, synthetic, accuracy))
         out.print(databases.relations_table(scores.relations))
+        if scores.sequences:
+            out.print(databases.sequences_table(scores.sequences))
         if scores.rules:
             from synthdb.cli.tables import rules_table
 

@@ -225,6 +225,33 @@ def summary_table(
     return table
 
 
+def sequences_table(sequences: list[Any]) -> Table:
+    """Coherence of each ordered table's sequences (evaluation/sequences.py)."""
+    grid = Table(title="sequences (coherence: 1 is the source's)", title_justify="left")
+    for header in ("table", "ordered by", "in order", "lengths", "gaps", "along", "coherence"):
+        grid.add_column(header, justify="left" if header in ("table", "ordered by") else "right")
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    def score(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    for item in sequences:
+        along = [v["score"] for v in item.lag1.values() if v.get("score") is not None]
+        along += [*item.transitions.values(), *item.distinct.values()]
+        grid.add_row(
+            f"{item.table} per {item.parent}",
+            ", ".join(item.order_by),
+            f"{share(item.in_order_synthetic)} ({share(item.in_order_real)})",
+            score(item.length),
+            score(item.gaps),
+            score(sum(along) / len(along)) if along else "-",
+            score(item.coherence),
+        )
+    return grid
+
+
 def relations_table(relations: list[Any]) -> Table:
     table = Table(title="children per parent row (1 - TVD of binned counts)")
     for column, justify in (
@@ -263,35 +290,10 @@ def sequence_lines(
 ) -> list[str]:
     """One line per child table drawn as sequences, as a run would decide it: the job file's
     ``order_by``, or the order inferred (see :func:`synthdb.relational.sequences.infer_order`)."""
-    from synthdb.relational.plan import make_plans
-    from synthdb.relational.sequences import infer_order
-    from synthdb.rules.database import key_columns
-    from synthdb.schema.references import parent_positions
+    from synthdb.relational.model import ordered_tables
 
-    lines = []
-    for name, plan in make_plans(schema, contexts).items():
-        if plan.context is None or not len(frames[name]):
-            continue
-        if name in orders:
-            if orders[name]:
-                lines.append(
-                    f"sequences: {name} ordered by {', '.join(orders[name])} within each "
-                    f"{plan.context.parent} (job file)"
-                )
-            continue
-        parent = schema.table(plan.context.parent)
-        pointing = parent_positions(
-            frames[name],
-            plan.context.key.columns,
-            frames[plan.context.parent],
-            plan.context.key.parent_columns or parent.primary_key,
-        )
-        keys = key_columns(schema.table(name))
-        values = frames[name][[c for c in frames[name].columns if c not in keys]]
-        inferred = infer_order(values, pointing)
-        if inferred:
-            lines.append(
-                f"sequences: {name} ordered by {inferred[0]} within each "
-                f"{plan.context.parent} (inferred: its one date column)"
-            )
-    return lines
+    return [
+        f"sequences: {t.table} ordered by {', '.join(t.order_by)} within each {t.parent} "
+        + ("(inferred: its one date column)" if t.inferred else "(job file)")
+        for t in ordered_tables(schema, frames, contexts, orders)
+    ]

@@ -31,6 +31,7 @@ from synthdb.evaluation.distributions import DisplayKind
 from synthdb.evaluation.quality import QualityReport, _finite, assess
 from synthdb.evaluation.relations import DatabaseAccuracy, RelationAccuracy, database_accuracy
 from synthdb.evaluation.rules import identifier_copies
+from synthdb.evaluation.sequences import OrderedTable
 from synthdb.rules.database import discover_database_rules
 from synthdb.rules.model import Rule
 from synthdb.schema.relations import DatabaseSchema, TableDef
@@ -134,15 +135,17 @@ def assess_database(
     seed: int = 0,
     progress: Progress | None = None,
     rules: Sequence[Rule] | None = None,
+    ordered: Sequence[OrderedTable] = (),
 ) -> DatabaseQuality:
     """All figures of the database report for the tables of ``schema``; ``rules`` are those a
-    model kept (default: those found in ``real``)."""
+    model kept (default: those found in ``real``); ``ordered`` the tables drawn as sequences,
+    whose coherence is measured."""
     say = progress or _silent
     aligned = {name: align(real[name], synthetic[name]) for name in schema.order}
     say(f"accuracy of {len(schema.tables)} tables and {schema.foreign_key_count} foreign keys")
     if rules is None:
         rules = discover_database_rules(schema, real)
-    accuracy = database_accuracy(schema, real, aligned, rules)
+    accuracy = database_accuracy(schema, real, aligned, rules, ordered)
     reports: dict[str, QualityReport] = {}
     keys: dict[str, list[str]] = {}
     sampled: dict[str, int] = {}

@@ -18,6 +18,12 @@ import pandas as pd
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.quality import _finite
 from synthdb.evaluation.rules import database_rule_shares, identifier_copies
+from synthdb.evaluation.sequences import (
+    OrderedTable,
+    SequenceCoherence,
+    sequence_coherence,
+    value_kinds,
+)
 from synthdb.rules.database import discover_database_rules
 from synthdb.rules.model import Rule, RuleShare
 from synthdb.schema.references import children_per_parent, parent_positions
@@ -54,6 +60,8 @@ class DatabaseAccuracy:
     relations: list[RelationAccuracy]
     #: each rule's share of rows in the source and the twin
     rules: list[RuleShare] = field(default_factory=list)
+    #: per child table drawn as sequences: coherence along them (evaluation/sequences.py)
+    sequences: list[SequenceCoherence] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures: NaN (bivariate accuracy of a table with one column besides keys)
@@ -66,6 +74,7 @@ class DatabaseAccuracy:
                     for r in self.relations
                 ],
                 "rules": [rule.to_dict() for rule in self.rules],
+                "sequences": [sequence.to_dict() for sequence in self.sequences],
             }
         )
         return data
@@ -103,10 +112,12 @@ def database_accuracy(
     real: Mapping[str, pd.DataFrame],
     synthetic: Mapping[str, pd.DataFrame],
     rules: Sequence[Rule] | None = None,
+    ordered: Sequence[OrderedTable] = (),
 ) -> DatabaseAccuracy:
-    """Per-table accuracy, children per parent, and the shares of ``rules`` (default: the
-    rules found in ``real``) in both databases. Per-table accuracy leaves out keys and the
-    columns that copy an ancestor's identifier (:func:`identifier_copies`)."""
+    """Per-table accuracy, children per parent, the shares of ``rules`` (default: the rules
+    found in ``real``) in both databases, and the coherence of the ``ordered`` tables'
+    sequences. Per-table accuracy leaves out keys and the columns that copy an ancestor's
+    identifier (:func:`identifier_copies`)."""
     tables = []
     relations = []
     if rules is None:
@@ -145,4 +156,18 @@ def database_accuracy(
                 )
             )
     shares = database_rule_shares(schema, real, synthetic, rules)
-    return DatabaseAccuracy(tables, relations, shares)
+    sequences = []
+    for chain in ordered:
+        name = chain.table
+        if not len(real[name]) or not len(synthetic[name]):
+            continue
+        keys = key_columns_of(schema, name) | set(copies.get(name, []))
+        values = [c for c in real[name].columns if c not in keys]
+        kinds = value_kinds(real[name][values])
+        sequences.append(sequence_coherence(chain, real[name], synthetic[name], kinds))
+    return DatabaseAccuracy(tables, relations, shares, sequences)
+
+
+def key_columns_of(schema: DatabaseSchema, name: str) -> set[str]:
+    table = schema.table(name)
+    return set(table.primary_key) | {c for k in table.foreign_keys for c in k.columns}

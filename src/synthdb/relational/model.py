@@ -28,6 +28,7 @@ from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.table import MODELLED_KINDS
 from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
+from synthdb.evaluation.sequences import OrderedTable
 from synthdb.relational.keys import draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.relational.sequences import (
@@ -122,6 +123,8 @@ class DatabaseModel:
         self.contexts = dict(contexts or {})
         #: per child table, the columns its rows are ordered by within their parent
         self.orders = {name: list(columns) for name, columns in (orders or {}).items()}
+        #: the tables whose order was inferred (their one date column), not set
+        self.inferred_orders: list[str] = []
         self.schema: DatabaseSchema | None = None
         self.plans: dict[str, TablePlan] = {}
         self.models: dict[str, TableModel] = {}
@@ -221,6 +224,7 @@ class DatabaseModel:
                     inferred = infer_order(values, pointing)
                     if inferred:
                         self.orders[name] = inferred
+                        self.inferred_orders.append(name)
                         self.notes.append(
                             f"{name}: rows ordered by {inferred[0]} within each "
                             f"{plan.context.parent} (its one date column; job file "
@@ -273,6 +277,21 @@ class DatabaseModel:
                 cardinalities[name] = ()
             self.models[name] = model
         return self
+
+    def ordered_tables(self) -> list[OrderedTable]:
+        """The child tables drawn as sequences, with their parent and order."""
+        schema = self._fitted()
+        return [
+            OrderedTable(
+                table=name,
+                parent=plan.context.parent,
+                key_columns=list(plan.context.key.columns),
+                order_by=list(self.orders[name]),
+                inferred=name in self.inferred_orders,
+            )
+            for name, plan in self.plans.items()
+            if plan.context is not None and self.orders.get(name) and name in schema.tables
+        ]
 
     def all_rules(self) -> list[Rule]:
         """Every rule the twin keeps: across tables, then each table's own."""
@@ -714,3 +733,39 @@ def _check_rule_columns(rule: Rule, schema: DatabaseSchema) -> None:
                 f"job file rules: '{rule.text}' names column {column!r}, which {table} lacks",
                 hint=f"{table} has: {', '.join(schema.table(table).names)}",
             )
+
+
+def ordered_tables(
+    schema: DatabaseSchema,
+    frames: Mapping[str, pd.DataFrame],
+    contexts: Mapping[str, str] | None = None,
+    orders: Mapping[str, Sequence[str]] | None = None,
+) -> list[OrderedTable]:
+    """The child tables a run would draw as sequences: those ``orders`` (the job file's
+    ``order_by``) names, and those whose order :func:`infer_order` finds in ``frames``
+    (an empty entry in ``orders`` switches that off)."""
+    orders = dict(orders or {})
+    found = []
+    for name, plan in make_plans(schema, contexts).items():
+        if plan.context is None or not len(frames[name]):
+            continue
+        columns, inferred = list(orders.get(name) or []), False
+        if name not in orders:
+            parent = schema.table(plan.context.parent)
+            pointing = parent_positions(
+                frames[name],
+                plan.context.key.columns,
+                frames[plan.context.parent],
+                plan.context.key.parent_columns or parent.primary_key,
+            )
+            table = schema.table(name)
+            keys = set(table.primary_key) | {c for k in table.foreign_keys for c in k.columns}
+            values = frames[name][[c for c in frames[name].columns if c not in keys]]
+            columns, inferred = infer_order(values, pointing), True
+        if columns:
+            found.append(
+                OrderedTable(
+                    name, plan.context.parent, list(plan.context.key.columns), columns, inferred
+                )
+            )
+    return found

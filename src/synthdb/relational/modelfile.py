@@ -55,6 +55,7 @@ def save_database_model(model: DatabaseModel, path: Path, *, overwrite: bool = F
             name: plan.context.parent for name, plan in model.plans.items() if plan.context
         },
         "orders": model.orders,
+        "inferred_orders": model.inferred_orders,
         "notes": model.notes,
         "rules": [rule.to_dict() for rule in model.rules],
         "tables": tables,
@@ -84,6 +85,7 @@ def load_database_model(path: Path) -> DatabaseModel:
         model.schema = schema
         model.plans = make_plans(schema, model.contexts)
         model.notes = list(manifest.get("notes", []))
+        model.inferred_orders = list(manifest.get("inferred_orders", []))
         model.rules = rules_from_dicts(manifest.get("rules", []))
         for name in schema.order:
             entry = manifest["tables"][name]

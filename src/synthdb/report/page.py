@@ -63,6 +63,16 @@ def model_rules(path: Path) -> list[Rule]:
     return rules_from_dicts(items)
 
 
+def model_orders(path: Path) -> tuple[dict[str, list[str]], dict[str, str]] | None:
+    """A database model file's orders and contexts (None for a model that predates them)."""
+    from synthdb.modelfile import read_manifest
+
+    manifest = read_manifest(Path(path))
+    if "orders" not in manifest:
+        return None
+    return dict(manifest["orders"]), dict(manifest.get("contexts", {}))
+
+
 def build_report(
     real: str | Path,
     synthetic: str | Path,
@@ -165,6 +175,7 @@ def build_database_report(
     say = progress or (lambda message: None)
     started = time.monotonic()
     summary = database_model_summary(model) if model is not None else None
+    kept = model_orders(model) if model is not None else None
     quality = evaluate_database(
         real,
         synthetic,
@@ -173,6 +184,8 @@ def build_database_report(
         seed=seed,
         progress=progress,
         rules=model_rules(model) if model is not None else None,
+        orders=kept[0] if kept is not None else None,
+        contexts=kept[1] if kept is not None else None,
     )
     say(f"evaluated in {time.monotonic() - started:.1f} s")
     shown = {
