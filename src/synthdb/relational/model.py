@@ -32,14 +32,15 @@ from synthdb.evaluation.sequences import OrderedTable
 from synthdb.relational.keys import draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.relational.sequences import (
+    GAP_COLUMN,
     LAGS,
     SequenceSpec,
     check_order_by,
     infer_order,
     order_rows,
     positions_in_groups,
-    restore_order,
     sequence_context,
+    step_order,
     window,
 )
 from synthdb.rules.database import discover_database_rules, keep_database_rules
@@ -243,7 +244,7 @@ class DatabaseModel:
                 if model.sequence is not None:
                     spec = model.sequence
                     lags = window(
-                        spec.lag_tokens(values), ordered.position, spec.lag_cardinalities()
+                        spec.lag_tokens(ordered.seen), ordered.position, spec.lag_cardinalities()
                     )
                     context = Context(
                         np.concatenate(
@@ -486,6 +487,8 @@ class DatabaseModel:
         width = len(cards) // LAGS
         none = np.asarray(cards[:width], dtype=np.int64) - 1
         seen = np.zeros((rows, width), dtype=np.int64)
+        absolute = np.full(rows, np.nan)  # each element's order value, as drawn so far
+        rng = np.random.default_rng([seed, number, 3])
         frames: list[pd.DataFrame] = []
         tokens: list[np.ndarray] = []
         placed: list[np.ndarray] = []
@@ -503,7 +506,9 @@ class DatabaseModel:
             drawn, own = synthesizer.sample_given(
                 given, seed=((seed * 1_000 + number) * 100_000 + step) % 2**63
             )
-            seen[at] = spec.lag_tokens(drawn)
+            previous = absolute[at - 1] if step else np.full(len(at), np.nan)
+            absolute[at] = step_order(drawn, spec, position[at], previous, rng)
+            seen[at] = spec.lag_tokens(drawn.assign(**{GAP_COLUMN: gaps_of(absolute, at, step)}))
             frames.append(drawn)
             tokens.append(own)
             placed.append(at)
@@ -514,8 +519,6 @@ class DatabaseModel:
         back[where] = np.arange(rows)
         frame = pd.concat(frames, ignore_index=True).iloc[back].reset_index(drop=True)
         own_tokens = np.concatenate(tokens)[back]
-        rng = np.random.default_rng([seed, number, 3])
-        restore_order(frame, spec, position, rng)
         counts: dict[tuple[str, int], np.ndarray] = {}
         for relation in plan.children:
             column = frame.pop(relation.count_column)
@@ -769,3 +772,11 @@ def ordered_tables(
                 )
             )
     return found
+
+
+def gaps_of(absolute: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
+    """The gaps the elements at ``at`` (position ``step``) follow their predecessors by, as
+    their lag tokens see them (NaN for first elements, as in training)."""
+    if step == 0:
+        return np.full(len(at), np.nan)
+    return absolute[at] - absolute[at - 1]

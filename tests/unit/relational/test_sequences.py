@@ -16,7 +16,7 @@ from synthdb.relational.sequences import (
     check_order_by,
     order_rows,
     positions_in_groups,
-    restore_order,
+    step_order,
     window,
 )
 
@@ -53,16 +53,27 @@ def test_order_is_rebuilt_from_starts_and_gaps_and_never_decreases() -> None:
     values["day"] = values["day"].str.slice(0, 10)
     pointing = np.array([0, 0, 0, 1, 1, 1, 1, 2])
     ordered, spec = order_rows("t", values, pointing, ["day"])
-    frame = ordered.values.copy()
-    frame.loc[5, GAP_COLUMN] = -86_400.0  # a negative gap, as no model should draw, is 0
-    frame.loc[7, "day"] = None  # a start the model left NULL: drawn from the source's
-
-    restore_order(frame, spec, ordered.position, np.random.default_rng(0))
+    drawn = ordered.values.copy()
+    drawn.loc[5, GAP_COLUMN] = -86_400.0  # a negative gap, as no model should draw, is 0
+    drawn.loc[7, "day"] = None  # a start the model left NULL: drawn from the source's
+    rng = np.random.default_rng(0)
+    position = ordered.position
+    absolute = np.full(len(drawn), np.nan)
+    steps = []
+    for step in range(int(position.max()) + 1):  # as generation goes: position by position
+        at = np.flatnonzero(position == step)
+        part = drawn.iloc[at].reset_index(drop=True)
+        previous = absolute[at - 1] if step else np.full(len(at), np.nan)
+        absolute[at] = step_order(part, spec, position[at], previous, rng)
+        steps.append(part.set_index(pd.Index(at)))
+    frame = pd.concat(steps).sort_index()
 
     assert GAP_COLUMN not in frame
-    days = pd.to_datetime(frame["day"])
     assert frame["day"].iloc[:5].tolist() == values["day"].iloc[:5].tolist()
+    assert frame["day"].iloc[5] == values["day"].iloc[4]  # a gap of 0 instead of -1 day
+    assert frame["day"].iloc[6] == values["day"].iloc[5]  # then 3 days on
     assert values["day"].min() <= frame["day"].iloc[7] <= values["day"].max()
+    days = pd.to_datetime(frame["day"])
     for _, group in days.groupby(np.repeat([0, 1, 2], [3, 4, 1])):
         assert group.is_monotonic_increasing
 
