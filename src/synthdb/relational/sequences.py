@@ -303,15 +303,9 @@ def step_order(
     gaps = pd.to_numeric(drawn[GAP_COLUMN], errors="coerce").to_numpy(dtype=np.float64)
     gaps = np.nan_to_num(np.maximum(gaps, 0.0))
     values = np.where(position == 0, start, previous + gaps)
-    if column.kind == "numeric" and column.maximum is not None:
-        values = np.minimum(values, _ceiling(column))
+    if column.minimum is not None and column.maximum is not None:
+        # inside the source's span, as every generated value is (clipping keeps the order)
+        values = np.clip(values, column.minimum, column.maximum)
     drawn[name] = source_column(pd.Series(values, index=drawn.index), column)
     del drawn[GAP_COLUMN]
     return values
-
-
-def _ceiling(column: ColumnSchema) -> float:
-    """No cap beyond the source's own range plus its span: gaps may run a sequence past the
-    source's last value (a later customer), never to absurd values."""
-    low, high = column.minimum or 0.0, column.maximum or 0.0
-    return high + (high - low)
