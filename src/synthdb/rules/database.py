@@ -635,7 +635,15 @@ def keep_database_rules(
                 for r in rules
                 if r.kind == "count_by_kind" and (r.table, r.column) == (rule.table, rule.column)
             ]
-            _keep_distinct(rule, positions, frames, counted, rng)
+            # columns other rules of the table keep per parent: a donor row must not bring its
+            # own values of them
+            per_parent = {
+                r.column
+                for r in rules
+                if r.table == rule.table
+                and r.kind in ("count_by_kind", "one_per_parent", "distinct_per_parent")
+            } - {rule.column}
+            _keep_distinct(rule, positions, frames, counted, per_parent, rng)
     seen: set[tuple[str, str]] = set()
     for name in schema.order:  # parents first: a table's columns are final before it is copied
         for rule in rules:
@@ -735,13 +743,13 @@ def _keep_distinct(
     positions: Positions,
     frames: dict[str, pd.DataFrame],
     counted: Sequence[Any],
+    per_parent: set[str],
     rng: np.random.Generator,
 ) -> None:
-    """A child repeating a sibling's value gets another value, drawn from the column's own
-    values (so common values stay common) among those its siblings do not hold yet; values a
-    count-by-kind rule counts on the same column are never drawn, so that rule stays kept.
-    Repaired only up to the rule's source share; a child with no value left to take keeps
-    its own."""
+    """A child repeating a sibling's value trades places with a row of another parent (see
+    below), or takes another row's values; values a count-by-kind rule counts on the same
+    column are never taken, so that rule stays kept. Repaired only up to the rule's source
+    share; a child with no value left to take keeps its own."""
     rows, held = distinct_rows(rule, positions)
     fix = rows[to_repair(np.flatnonzero(~held), len(rows), rule.share, rng)]
     if not len(fix):
@@ -750,31 +758,63 @@ def _keep_distinct(
     where = positions.along(rule.table, rule.path)
     values = positions.values(rule.table, rule.column)
     text = values.astype(object)  # hashable, compared as the rule compares them
-    raw = frame[rule.column].to_numpy(dtype=object, na_value=None).copy()
     counted_rows = np.zeros(len(values), dtype=bool)
     for value in counted:
         target = comparable(pd.Series([value]))
         counted_rows |= equal(values, np.repeat(target, len(values)))
-    pool = np.flatnonzero(pd.notna(pd.Series(text)).to_numpy() & ~counted_rows)
+    # donors: rows that keep their own values (a row being repaired is no donor)
+    repaired = np.zeros(len(values), dtype=bool)
+    repaired[fix] = True
+    pool = np.flatnonzero(pd.notna(pd.Series(text)).to_numpy() & ~counted_rows & ~repaired)
     if not len(pool):
         return
     taken: dict[int, set[Any]] = {}
     for row in rows[held]:
         taken.setdefault(int(where[row]), set()).add(text[row])
-    # one row per distinct value, for when the draws below keep hitting the siblings' values
+    # First a swap: the repeated row trades its values with a row of another parent where
+    # both then fit, so each parent holds the other's value once and the column's
+    # distribution (and every row's own values) stay as drawn. Where no partner is found in
+    # a few draws, the row copies a fitting row instead (the distribution shifts a little).
+    source = np.full(len(frame), -1, dtype=np.int64)  # the row whose values a row takes
+    free = ~repaired
     firsts = pool[~pd.Series(text[pool]).duplicated().to_numpy()]
-    tries = 16  # draws from the column's values first: common values stay common
+    tries = 32
     for row in fix:
-        mine = taken.setdefault(int(where[row]), set())
-        chosen = next((int(c) for c in rng.choice(pool, tries) if text[c] not in mine), -1)
-        if chosen < 0:
-            left = [int(c) for c in firsts if text[c] not in mine]
+        parent, value = int(where[row]), text[row]
+        mine = taken.setdefault(parent, set())
+        for candidate in rng.choice(pool, tries):
+            other, home = text[candidate], int(where[candidate])
+            if not free[candidate] or home == parent or other in mine or other == value:
+                continue
+            theirs = taken.setdefault(home, set())
+            if value in theirs:
+                continue
+            source[row], source[candidate] = candidate, row
+            free[candidate] = False
+            text[row], text[candidate] = other, value
+            mine.add(other)
+            theirs.discard(other)
+            theirs.add(value)
+            break
+        else:
+            left = [int(c) for c in firsts if free[c] and text[c] not in mine]
             if not left:
                 continue
             chosen = left[int(rng.integers(len(left)))]
-        raw[row], text[row] = raw[chosen], text[chosen]
-        mine.add(text[chosen])
-    frame[rule.column] = _typed_like(raw, frame[rule.column])
+            source[row] = chosen
+            text[row] = text[chosen]
+            mine.add(text[chosen])
+    # A row takes the values of every column that is not a key (a key column is the rule's
+    # own column only for a second parent's key) nor kept per parent by another rule: it stays
+    # a row the model drew, so an order's amount still fits its purpose.
+    table = positions.schema.table(rule.table)
+    keys = (key_columns(table) | per_parent) - {rule.column}
+    moved = np.flatnonzero(source >= 0)
+    for column in [c for c in frame.columns if c not in keys]:
+        original = frame[column].to_numpy(dtype=object, na_value=None)
+        values = original.copy()
+        values[moved] = original[source[moved]]
+        frame[column] = _typed_like(values, frame[column])
 
 
 def _keep_kind_count(
