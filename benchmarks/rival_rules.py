@@ -650,6 +650,15 @@ def main() -> None:
     results: dict[str, Any] = (
         json.loads(options.out.read_text()) if options.out.exists() else {"datasets": {}}
     )
+    # every invocation that wrote to the file (a rerun of one tool replaces only its runs)
+    results.setdefault("commands", []).append(
+        {
+            "command": driver_command(options.work_dir),
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "datasets": names,
+            "tools": [] if options.rescore else tools,
+        }
+    )
     for name in names:
         work = options.work_dir / name
         work.mkdir(parents=True, exist_ok=True)
