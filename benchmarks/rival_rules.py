@@ -25,10 +25,13 @@ dropped) with ``synthdb.evaluation.database.assess_database``, the function
 
 Runs with synthdb's venv (``/work/main/.venv`` with ``PYTHONPATH=/work/main/src`` for the
 newest rules code); results to ``benchmarks/results/rival_rules.json``, a markdown table on
-stdout::
+stdout. On a shared machine run it niced, one thread per library (the command, niceness,
+thread variables, load averages and every venv's versions are recorded in the results)::
 
-    PYTHONPATH=/work/main/src /work/main/.venv/bin/python benchmarks/rival_rules.py \\
-        [--only chinook,berka] [--tools synthdb,mostlyai,sdv-hma] [--cap 1200]
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TORCH_NUM_THREADS=1 PYTHONPATH=/work/main/src \\
+        nice -n 10 /work/main/.venv/bin/python benchmarks/rival_rules.py \\
+        [--only chinook,berka] [--tools synthdb,mostlyai,sdv-hma] [--cap 1200] \\
+        [--mostly-max-minutes chinook=2]
 """
 
 from __future__ import annotations
@@ -526,6 +529,58 @@ def markdown(results: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- main
 
 
+RIVAL_PACKAGES = {
+    "mostlyai": (".bench-venv-mostly", ("mostlyai", "mostlyai-engine", "torch", "pandas")),
+    "sdv-hma": (".bench-venv-sdv", ("sdv", "rdt", "copulas", "torch", "pandas")),
+}
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS", "PYTHONPATH")
+
+
+def rival_versions(venv_root: Path) -> dict[str, Any]:
+    """The versions installed in each rival's venv (None where the venv is missing)."""
+    out: dict[str, Any] = {}
+    for tool, (venv, packages) in RIVAL_PACKAGES.items():
+        python = venv_root / venv / "bin" / "python"
+        if not python.exists():
+            out[tool] = None
+            continue
+        script = (
+            "import json, platform, sys\n"
+            "from importlib.metadata import version\n"
+            "print(json.dumps({'python': platform.python_version(), "
+            "**{n: version(n) for n in sys.argv[1:]}}))"
+        )
+        done = subprocess.run(
+            [str(python), "-c", script, *packages], capture_output=True, text=True, check=False
+        )
+        out[tool] = (
+            json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
+        )
+    return out
+
+
+def environment(work: Path) -> dict[str, Any]:
+    """How the driver was run: niceness, thread variables, load, cores."""
+    return {
+        "nice": os.nice(0),
+        "variables": {
+            v: portable(os.environ[v], work) for v in THREAD_VARIABLES if v in os.environ
+        },
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cores": os.cpu_count(),
+    }
+
+
+def driver_command(work: Path) -> str:
+    """The driver's command line as run, with the variables and niceness it ran under."""
+    prefix = [f"{v}={portable(os.environ[v], work)}" for v in THREAD_VARIABLES if v in os.environ]
+    if os.nice(0):
+        prefix += ["nice", "-n", str(os.nice(0))]
+    python = portable(sys.executable, work)
+    arguments = [portable(a, work) for a in sys.argv[1:]]
+    return shlex.join([*prefix, python, "benchmarks/rival_rules.py", *arguments])
+
+
 def versions(venv_root: Path) -> dict[str, Any]:
     from importlib.metadata import version
 
@@ -543,7 +598,7 @@ def versions(venv_root: Path) -> dict[str, Any]:
     )
     out["synthdb"]["commit"] = git.stdout.strip() or None
     out["synthdb"]["src"] = str(Path(sys.modules["synthdb"].__file__).parent.parent)
-    return out
+    return out | rival_versions(venv_root)
 
 
 def main() -> None:
@@ -595,9 +650,20 @@ def main() -> None:
     results: dict[str, Any] = (
         json.loads(options.out.read_text()) if options.out.exists() else {"datasets": {}}
     )
+    # every invocation that wrote to the file (a rerun of one tool replaces only its runs)
+    results.setdefault("commands", []).append(
+        {
+            "command": driver_command(options.work_dir),
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "datasets": names,
+            "tools": [] if options.rescore else tools,
+        }
+    )
     for name in names:
         work = options.work_dir / name
         work.mkdir(parents=True, exist_ok=True)
+        started, before = time.gmtime(), environment(options.work_dir)
+        clock = time.monotonic()
         log(f"{name}: reading {datasets[name]}")
         source = open_source(name, datasets[name])
         entry = results["datasets"].get(name, {"runs": []})
@@ -655,13 +721,17 @@ def main() -> None:
         kept = [r for r in entry["runs"] if key(r) not in fresh]
         entry["runs"] = sorted(kept + runs, key=lambda r: order.get(r["tool"], 99))
         entry["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        if runs:
+            entry["last_command"] = driver_command(options.work_dir)
+            entry["started"] = time.strftime("%Y-%m-%d %H:%M UTC", started)
+            entry["driver_seconds"] = round(time.monotonic() - clock, 1)
+            entry["environment"] = before | {
+                "load_average_after": [round(x, 2) for x in os.getloadavg()]
+            }
         results["datasets"][name] = entry
         results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores (shared), CPU only"
         results["versions"] = versions(options.venv_root)
-        results["command"] = (
-            "PYTHONPATH=/work/main/src /work/main/.venv/bin/python benchmarks/rival_rules.py "
-            + " ".join(portable(a, options.work_dir) for a in sys.argv[1:])
-        ).strip()
+        results["command"] = driver_command(options.work_dir)
         options.out.parent.mkdir(parents=True, exist_ok=True)
         options.out.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(markdown(results))

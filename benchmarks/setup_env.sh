@@ -2,12 +2,16 @@
 # Create the benchmark virtual environments, idempotently:
 #
 #   bash benchmarks/setup_env.sh                  # the three rival venvs
-#   bash benchmarks/setup_env.sh bench sdv        # only these (bench | sdv | smartnoise | syntherela)
+#   bash benchmarks/setup_env.sh bench sdv        # only these (bench | sdv | smartnoise | mostly |
+#                                                 # syntherela)
 #
 #   bench      <repo>/.bench-venv             mostlyai-engine (rival), mostlyai-qa and SDMetrics
 #                                             (referees), psutil (measure.py), scikit-learn
 #   sdv        <repo>/.bench-venv-sdv         SDV 2.x: GaussianCopula, TVAE, CTGAN
 #   smartnoise <repo>/.bench-venv-smartnoise  smartnoise-synth: MST, AIM
+#   mostly     <repo>/.bench-venv-mostly      MOSTLY AI SDK with its local extra (mostlyai[local]):
+#                                             the multi-table rival of rival_rules.py; built only
+#                                             when named
 #   syntherela <repo>/.bench-venv-syntherela  SyntheRela 0.0.4 (referee for database twins: DDA,
 #                                             k-hop trends); built only when named
 #
@@ -20,6 +24,8 @@
 # Notes learned the hard way (DESIGN.md section 8):
 #   * torch==2.13.0 must be installed FIRST in every venv: that version is served as a CPU wheel
 #     from local disk; letting a resolver pick torch pulls a multi-GB CUDA build.
+#   * the MOSTLY AI SDK's `local` extra (mostlyai[local]) brings mostlyai-engine and so the same
+#     torchvision/torchaudio; they are removed from .bench-venv-mostly too.
 #   * mostlyai-engine requires torchvision/torchaudio, whose wheels come as CUDA builds that
 #     break its import; the tabular model uses neither, so both are uninstalled afterwards.
 #   * pandas stays below 3: sdmetrics 0.32 and SDV 2.0 have not caught up with it.
@@ -54,6 +60,10 @@ SMARTNOISE_PINS=(
     "cloudpickle==3.1.1"
     "$PANDAS_PIN"
 )
+MOSTLY_PINS=(
+    "mostlyai[local]==6.2.0"
+    "$PANDAS_PIN"
+)
 # Ranges where a pin is not needed: what the resolver picks inside them is printed on every run
 # (and benchmarks/syntherela_dda.py records every version beside its figures).
 SYNTHERELA_PINS=(
@@ -67,6 +77,7 @@ SYNTHERELA_PINS=(
 BENCH_IMPORTS="mostlyai.engine mostlyai.qa sdmetrics.reports.single_table psutil sklearn"
 SDV_IMPORTS="sdv.single_table"
 SMARTNOISE_IMPORTS="snsynth snsynth.mst snsynth.aim cloudpickle"
+MOSTLY_IMPORTS="mostlyai.sdk mostlyai.engine"
 SYNTHERELA_IMPORTS="syntherela.metrics.multi_table.detection syntherela.metadata xgboost sdv"
 
 say() { printf '[setup_env] %s\n' "$*"; }
@@ -117,7 +128,7 @@ from importlib.metadata import version
 for module in sys.argv[1].split():
     importlib.import_module(module)
 for pin in sys.argv[2:]:
-    name = re.split(r"[<>=!~ ]", pin, maxsplit=1)[0]
+    name = re.split(r"[\[<>=!~ ]", pin, maxsplit=1)[0]
     print(f"[setup_env]   {name} {version(name)}")
 import torch
 
@@ -173,12 +184,13 @@ build_one() {
         build_venv "$VENV_ROOT/.bench-venv-smartnoise" "$SMARTNOISE_IMPORTS" \
             "packaging==24.2" "${SMARTNOISE_PINS[@]}"
         ;;
+    mostly) build_venv "$VENV_ROOT/.bench-venv-mostly" "$MOSTLY_IMPORTS" "" "${MOSTLY_PINS[@]}" ;;
     syntherela)
         build_venv "$VENV_ROOT/.bench-venv-syntherela" "$SYNTHERELA_IMPORTS" "" \
             "${SYNTHERELA_PINS[@]}"
         ;;
     *)
-        say "unknown venv '$1' (known: bench sdv smartnoise syntherela)"
+        say "unknown venv '$1' (known: bench sdv smartnoise mostly syntherela)"
         return 2
         ;;
     esac

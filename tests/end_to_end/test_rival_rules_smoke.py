@@ -160,3 +160,22 @@ def test_the_bundle_reads_back_with_its_types_and_keys(tmp_path: Path, tiny: str
     assert frames["Customer"]["City"].tolist()[:2] == ["Bergen", "Lyon"]
     kind = schema["tables"]["Customer"]["columns"]["Joined"]
     assert kind == rival_tables.kind_of(source.frames["Customer"]["Joined"])
+
+
+@pytest.mark.slow
+def test_the_results_record_commands_versions_dates_machine_and_load(
+    smoke: tuple[dict, str],
+) -> None:
+    results, _ = smoke
+    assert "benchmarks/rival_rules.py --source tiny=" in results["command"]
+    assert results["commands"][-1]["command"] == results["command"]
+    assert results["commands"][-1]["tools"] == ["synthdb", "mostlyai", "sdv-hma"]
+    assert "cores" in results["machine"]
+    assert results["versions"]["synthdb"]["torch"]
+    assert results["versions"]["mostlyai"] is None  # no venv here
+    tiny = results["datasets"]["tiny"]
+    assert tiny["date"].endswith("UTC") and tiny["started"].endswith("UTC")
+    assert tiny["last_command"] == results["command"]
+    assert len(tiny["environment"]["load_average"]) == 3
+    assert "load_average_after" in tiny["environment"]
+    assert all("load_before" in r for r in tiny["runs"] if r["tool"] == "synthdb")
