@@ -47,7 +47,7 @@ def trained(
         "--json",
         scores,
         "--max-epochs",
-        2,
+        4,
         "--seed",
         1,
         timeout=900,
