@@ -238,6 +238,17 @@ def test_a_trained_database_model_keeps_its_rules_and_its_file_keeps_them(tmp_pa
     assert all(twin[name].equals(again[name]) for name in twin)  # deterministic by seed
 
 
+#: A copy rule as a job file declares it (``rules.add``).
+DECLARED_COPY = {
+    "kind": "copy",
+    "table": "orders",
+    "column": "ship_city",
+    "related": "customer",
+    "source": "city",
+    "path": [["customer_id"]],
+}
+
+
 def test_job_file_rules_drop_and_switch_off_discovery() -> None:
     from synthdb.config import TrainingConfig
     from synthdb.relational.model import DatabaseModel
@@ -252,16 +263,7 @@ def test_job_file_rules_drop_and_switch_off_discovery() -> None:
             max_epochs=1,
             rules={
                 "discover": False,
-                "add": [
-                    {
-                        "kind": "copy",
-                        "table": "orders",
-                        "column": "ship_city",
-                        "related": "customer",
-                        "source": "city",
-                        "path": [["customer_id"]],
-                    }
-                ],
+                "add": [dict(DECLARED_COPY)],
             },
         )
     )
@@ -283,14 +285,7 @@ def test_a_declared_rule_naming_a_missing_column_is_a_one_line_error(
     from synthdb.errors import UsageError
     from synthdb.relational.model import DatabaseModel
 
-    rule = {
-        "kind": "copy",
-        "table": "orders",
-        "column": "ship_city",
-        "related": "customer",
-        "source": "city",
-        "path": [["customer_id"]],
-    }
+    rule: dict[str, object] = dict(DECLARED_COPY)
     rule[field] = [[typo]] if field == "path" else typo
     model = DatabaseModel(TrainingConfig(max_epochs=1, rules={"add": [rule]}))
 
