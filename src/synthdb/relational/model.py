@@ -639,7 +639,13 @@ def calibrate(counts: np.ndarray, target: int, rng: np.random.Generator) -> np.n
     if whole.sum() > 0 and abs(difference) <= SMALL_CALIBRATION * whole.sum():
         children = np.repeat(np.arange(len(whole)), whole)
         if difference < 0:
-            gone = rng.choice(len(children), -difference, replace=False)
+            # a parent's last child goes only when there is no other: no parent is left
+            # childless that the model gave children (Chinook: an invoice without lines)
+            later = np.r_[False, children[1:] == children[:-1]]
+            spare = (
+                np.flatnonzero(later) if later.sum() >= -difference else np.arange(len(children))
+            )
+            gone = rng.choice(spare, -difference, replace=False)
             np.subtract.at(whole, children[gone], 1)
         elif difference > 0:
             np.add.at(whole, rng.choice(children, difference, replace=True), 1)

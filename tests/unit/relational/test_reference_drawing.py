@@ -94,3 +94,19 @@ def test_count_accuracy_bins_large_counts_as_numbers() -> None:
     synthetic = real + 7
 
     assert count_accuracy(real, synthetic) > 0.8
+
+
+def test_counts_near_their_target_keep_their_shape_and_no_parent_loses_its_last_child() -> None:
+    rng = np.random.default_rng(3)
+    counts = rng.choice([1, 2, 5], 4_000, p=[0.5, 0.3, 0.2])  # 10,000 children
+    target = int(counts.sum() * 0.97)  # the model drew 3% too many
+
+    out = calibrate(counts, target, np.random.default_rng(0))
+
+    assert out.sum() == target
+    assert (out >= 1).all()  # removed from parents with more than one child
+    assert (out <= counts).all()
+    # the tail stays: rescaling every count turned most 5s into 4s
+    assert (out == 5).sum() >= 0.7 * (counts == 5).sum()  # thinning each child: 0.97**5 = 0.86
+    rescaled = np.floor(counts * 0.97)
+    assert (rescaled == 5).sum() == 0
