@@ -100,7 +100,7 @@ def sequence_coherence(
         in_order_real=_in_order(real, parent_columns, order_by[0], order_column),
         in_order_synthetic=_in_order(synthetic, parent_columns, order_by[0], order_column),
         length=_numbers_score(real_seq.lengths, synthetic_seq.lengths),
-        gaps=_numbers_score(real_seq.gaps(order_by[0]), synthetic_seq.gaps(order_by[0])),
+        gaps=_numbers_score(real_seq.gaps(), synthetic_seq.gaps()),
     )
     for column, kind in kinds.items():
         if column in order_by or column not in real or column not in synthetic:
@@ -162,7 +162,7 @@ class _Sorted:
         same[1:] = self.group[1:] == self.group[:-1]
         return same
 
-    def gaps(self, column: str) -> np.ndarray:
+    def gaps(self) -> np.ndarray:
         later = self._consecutive()
         values = self.order_values
         gaps = values[later] - values[np.flatnonzero(later) - 1]

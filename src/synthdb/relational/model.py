@@ -244,7 +244,10 @@ class DatabaseModel:
                 if model.sequence is not None:
                     spec = model.sequence
                     lags = window(
-                        spec.lag_tokens(ordered.seen), ordered.position, spec.lag_cardinalities()
+                        spec.lag_tokens(ordered.seen),
+                        np.arange(len(ordered.position)),
+                        ordered.position,
+                        spec.lag_cardinalities(),
                     )
                     context = Context(
                         np.concatenate(
@@ -485,7 +488,6 @@ class DatabaseModel:
         position, length = positions_in_groups(groups)
         cards = spec.lag_cardinalities()
         width = len(cards) // LAGS
-        none = np.asarray(cards[:width], dtype=np.int64) - 1
         seen = np.zeros((rows, width), dtype=np.int64)
         absolute = np.full(rows, np.nan)  # each element's order value, as drawn so far
         rng = np.random.default_rng([seed, number, 3])
@@ -494,12 +496,7 @@ class DatabaseModel:
         placed: list[np.ndarray] = []
         for step in range(int(position.max(initial=-1)) + 1):
             at = np.flatnonzero(position == step)
-            lags = np.empty((len(at), width * LAGS), dtype=np.int64)
-            for lag in range(1, LAGS + 1):
-                block = np.tile(none, (len(at), 1))
-                if step >= lag:
-                    block = seen[at - lag]
-                lags[:, (lag - 1) * width : lag * width] = block
+            lags = window(seen, at, position[at], cards)
             given = np.concatenate(
                 [context[at], sequence_context(position[at], length[at], lags)], axis=1
             )

@@ -79,6 +79,8 @@ class SequenceSpec:
     #: quantiles (0%, 5%, ..., 100%) of the first elements' order values: a start for a
     #: sequence whose first element the model left NULL where the source has no NULLs
     starts: list[float] = field(default_factory=list)
+    _encoder: TableEncoder | None = field(default=None, repr=False, compare=False)
+    _schema: TableSchema | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,10 +107,15 @@ class SequenceSpec:
         return None if self.order_column is None else ColumnSchema.from_dict(self.order_column)
 
     def encoder(self) -> TableEncoder:
-        return TableEncoder.from_dict(self.lag_encoder)
+        """Parsed once: generation asks for it at every position of every sequence."""
+        if self._encoder is None:
+            self._encoder = TableEncoder.from_dict(self.lag_encoder)
+        return self._encoder
 
     def schema(self) -> TableSchema:
-        return TableSchema.from_dict(self.lag_schema)
+        if self._schema is None:
+            self._schema = TableSchema.from_dict(self.lag_schema)
+        return self._schema
 
     def lag_cardinalities(self) -> tuple[int, ...]:
         """Per lag, each seen sub-column's values plus one for "no element there"; the order
@@ -260,17 +267,22 @@ def positions_in_groups(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def window(
-    lag_tokens: np.ndarray, position: np.ndarray, cardinalities: tuple[int, ...]
+    lag_tokens: np.ndarray,
+    rows: np.ndarray,
+    position: np.ndarray,
+    cardinalities: tuple[int, ...],
 ) -> np.ndarray:
-    """Each row's lag window: the seen tokens of the :data:`LAGS` rows before it in its
-    sequence (rows are in sequence order), "none" (the last value) where there is none."""
-    rows, width = lag_tokens.shape
+    """The lag window of ``rows`` (at ``position`` in their sequences): the seen tokens of the
+    :data:`LAGS` rows before each (``lag_tokens`` is indexed like the rows, in sequence order,
+    so the one before row ``r`` is ``r - 1``), "none" (the last value) where there is none.
+    Training passes every row at once; generation one position at a time."""
+    width = lag_tokens.shape[1]
     none = np.asarray(cardinalities[:width], dtype=np.int64) - 1
-    out = np.empty((rows, width * LAGS), dtype=np.int64)
+    out = np.empty((len(rows), width * LAGS), dtype=np.int64)
     for lag in range(1, LAGS + 1):
-        block = np.tile(none, (rows, 1))
+        block = np.tile(none, (len(rows), 1))
         has = position >= lag
-        block[has] = lag_tokens[np.flatnonzero(has) - lag]
+        block[has] = lag_tokens[rows[has] - lag]
         out[:, (lag - 1) * width : lag * width] = block
     return out
 

@@ -81,7 +81,7 @@ def test_order_is_rebuilt_from_starts_and_gaps_and_never_decreases() -> None:
 def test_the_window_holds_the_elements_before_or_none() -> None:
     lag_tokens = np.array([[1], [2], [3], [4]])
     position, _ = positions_in_groups(np.array([0, 0, 0, 1]))
-    out = window(lag_tokens, position, (10,) * LAGS)
+    out = window(lag_tokens, np.arange(len(position)), position, (10,) * LAGS)
     none = 9
     assert out.tolist() == [[none, none], [1, none], [2, 1], [none, none]]
 
