@@ -12,6 +12,11 @@ per-column schema overrides::
 
 Flags given on the command line win over the job file.
 
+A single table whose rows are sequences (``--sequence-key``, ``--order-by``) says so with::
+
+    sequence_key: tailnum
+    order_by: [time_hour]
+
 For a database or a folder of files, ``tables`` declares each table's file, primary key and
 foreign keys (read by :func:`load_tables`; see
 :class:`synthdb.schema.relations.TableDeclaration`)::
@@ -37,6 +42,27 @@ from synthdb.schema.relations import TableDeclaration, parse_declarations
 
 #: Keys a job file may hold besides the training parameters.
 RUN_KEYS = {"input", "output", "table", "rows", "sample_seed", "encoding", "holdout", "tables"}
+#: Keys of a single table's job file that say how its rows form sequences (``--sequence-key``,
+#: ``--order-by``); read by :func:`sequence_settings`, not training parameters.
+SEQUENCE_KEYS = ("sequence_key", "order_by")
+
+
+def sequence_settings(path: str | Path) -> dict[str, Any]:
+    """``sequence_key`` and ``order_by`` (a list) of a single table's job file, if set."""
+    values = load_job_file(path)
+    out: dict[str, Any] = {}
+    key = values.get("sequence_key")
+    if key is not None:
+        if not isinstance(key, str) or not key:
+            raise UsageError(f"job file {path}: sequence_key must be a column name")
+        out["sequence_key"] = key
+    order = values.get("order_by")
+    if order is not None:
+        names = [order] if isinstance(order, str) else order
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise UsageError(f"job file {path}: order_by must be a column name or a list of them")
+        out["order_by"] = list(names)
+    return out
 
 
 def load_job_file(path: str | Path) -> dict[str, Any]:

@@ -113,6 +113,11 @@ def load_model(path: Path) -> Synthesizer:
             f"{path} holds a model of a whole database, not of one table",
             hint="generate from it with: synthdb generate MODEL -o DATABASE_OR_FOLDER",
         )
+    if manifest.get("kind") == "sequences":
+        raise ModelFileError(
+            f"{path} holds a model of one table's sequences, not of rows one by one",
+            hint="load it with synthdb.SequenceModel.load, or: synthdb generate MODEL -o FILE",
+        )
     return synthesizer_from_manifest(manifest, load_tensors(weights), path)
 
 

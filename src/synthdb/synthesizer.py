@@ -326,7 +326,7 @@ class Synthesizer:
         batch_index: int,
         context: np.ndarray | None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + batch_index)
+        generator = torch.Generator().manual_seed((seed * 1_000_003 + batch_index) % 2**63)
         rng = np.random.default_rng([seed, batch_index])
         given = state.shape.context
         if sampler is not None:

@@ -9,6 +9,7 @@ paths and flags answer at once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -42,6 +43,7 @@ from synthdb.cli.options import (
     MinDeltaOpt,
     NoiseOpt,
     NullsOpt,
+    OrderByOpt,
     OverwriteOpt,
     PatienceOpt,
     PrivacyOpt,
@@ -50,6 +52,8 @@ from synthdb.cli.options import (
     RowsOpt,
     ScaleOpt,
     SeedOpt,
+    SequenceKeyOpt,
+    SequencesOpt,
     TableOpt,
     TablesOpt,
     TargetOpt,
@@ -62,6 +66,7 @@ if TYPE_CHECKING:
 
     from synthdb.config import TrainingConfig
     from synthdb.relational.model import DatabaseModel
+    from synthdb.relational.sequence_table import SequenceModel
     from synthdb.report import DatabaseReport, Report
     from synthdb.synthesizer import Synthesizer
 
@@ -192,7 +197,7 @@ def _config(job: Path | None, source: str | None = None, **flags: Any) -> Traini
     """
     from synthdb.cli.databases import is_job_file
     from synthdb.config import make_config
-    from synthdb.jobfile import RUN_KEYS, load_job_file
+    from synthdb.jobfile import RUN_KEYS, SEQUENCE_KEYS, load_job_file
 
     # Inputs, outputs and sampling settings come from the command line only, for now; but a
     # ``tables`` section describes a database's tables, and a job file given as the input
@@ -205,6 +210,8 @@ def _config(job: Path | None, source: str | None = None, **flags: Any) -> Traini
     values: dict[str, Any] = {}
     for path, used in files:
         settings = load_job_file(path)
+        for key in SEQUENCE_KEYS:  # how the rows form sequences: read by sequence_options
+            settings.pop(key, None)
         ignored = sorted(
             key for key in RUN_KEYS if settings.pop(key, None) is not None and key not in used
         )
@@ -301,6 +308,23 @@ def _train(
     return synthesizer, frame
 
 
+def _train_sequences(
+    source: str,
+    shown: str,
+    table: str | None,
+    name: str,
+    encoding: str,
+    config: TrainingConfig,
+    sequenced: tuple[str, list[str]],
+) -> SequenceModel:
+    from synthdb.cli.sequences import train_sequences
+    from synthdb.io.sources import read_table
+
+    frame = read_table(source, table, encoding=encoding)
+    key, order = sequenced
+    return train_sequences(frame, shown, name, config, key, order, err, _say, quiet=_session.quiet)
+
+
 def _print_nulls(report: dict[str, Any]) -> None:
     policy = report["policy"]
     if policy == "drop" and report.get("estimated"):  # exact counts are not kept under DP
@@ -382,6 +406,54 @@ def _generate_database(
     _session.written.append(output)
     if not _session.quiet:
         out.print(databases.summary_table(schema, None, synthetic))
+
+
+def _check_no_sequences(sequences: int | None, why: str, instead: str) -> None:
+    if sequences is not None:
+        raise UsageError(
+            f"--sequences is for a model of sequences (trained with --sequence-key); {why}",
+            hint=f"pass {instead}",
+        )
+
+
+def _generate_sequences(
+    model: Path,
+    output: str,
+    rows: int | None,
+    scale: float | None,
+    sequences: int | None,
+    seed: int,
+    table: str | None,
+    overwrite: bool,
+) -> None:
+    from synthdb.cli.sequences import write_sequences
+    from synthdb.io._locations import is_url
+    from synthdb.relational.sequence_table import SequenceModel
+
+    for flag, value in (("--rows", rows), ("--scale", scale)):
+        if value is not None:
+            raise UsageError(
+                f"{flag} is for other models; this one draws whole sequences, each as long as "
+                "it learned",
+                hint="pass --sequences N",
+            )
+    if sequences is not None and sequences < 1:
+        raise UsageError(f"--sequences must be at least 1 (got {sequences})")
+    if not is_url(output) or table is not None:
+        _check_output(output, table or "synthetic", overwrite)
+    twin = SequenceModel.load(model)
+    location, _ = write_sequences(
+        twin,
+        output,
+        sequences,
+        seed,
+        table or twin.table,
+        overwrite,
+        err,
+        _say,
+        quiet=_session.quiet,
+    )
+    _session.written.append(location)
 
 
 def _write_json(path: Path, data: dict[str, Any], overwrite: bool) -> None:
@@ -575,12 +647,17 @@ def train(
     clip: ClipOpt = None,
     noise_multiplier: NoiseOpt = None,
     job: JobOpt = None,
+    sequence_key: SequenceKeyOpt = None,
+    order_by: OrderByOpt = None,
     encoding: EncodingOpt = "utf-8",
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a model on a table, or a set of related models on a database, and save it to
     one file.
+
+    With --sequence-key, the table's rows are sequences, one per key value (a plane's
+    flights), each learned in order (--order-by) given the ones before it.
 
     A database URL with several tables, a folder of CSV/Parquet files or a job file with a
     'tables' section trains one model per table, children under their parent rows.
@@ -608,9 +685,10 @@ def train(
             clip=clip,
             noise_multiplier=_noise_multiplier(noise_multiplier),
         )
-        from synthdb.cli import databases
+        from synthdb.cli import databases, sequences
 
         if databases.is_database_input(source, table, tables):
+            sequences.refuse_for_database(sequence_key, order_by, None)
             database, schema, settings = databases.open_input(source, tables, job, encoding)
             _check_output(str(output), None, overwrite)
             twin, _ = databases.train_database(
@@ -621,8 +699,15 @@ def train(
             _say(f"saved model of {len(schema.tables)} tables to {output}")
             return
         _check_single_table_job(job)
+        sequenced = sequences.sequence_options(job, sequence_key, order_by)
         shown, name = _open_input(source, table, encoding)
         _check_output(str(output), None, overwrite)
+        if sequenced is not None:
+            model = _train_sequences(source, shown, table, name, encoding, config, sequenced)
+            model.save(output, overwrite=overwrite)
+            _session.written.append(str(output))
+            _say(f"saved model of {model.sequences:,} sequences to {output}")
+            return
         synthesizer, _ = _train(source, shown, table, name, encoding, config)
         _save(synthesizer, output, overwrite)
 
@@ -653,11 +738,13 @@ def generate(
         ),
     ] = None,
     scale: ScaleOpt = None,
+    sequences: SequencesOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate synthetic rows from a model file; from a database's model, a whole synthetic
-    database (to a database URL or a folder) with every key intact."""
+    database (to a database URL or a folder) with every key intact; from a model of
+    sequences (--sequence-key), new sequences, each in order."""
     with _errors("generate", quiet):
         _check_sampling(rows, seed, "--seed")
         from synthdb.io._locations import is_url
@@ -667,9 +754,15 @@ def generate(
             raise ModelFileError(f"model file {model} does not exist", hint="check the path")
         from synthdb.modelfile import read_manifest
 
-        if read_manifest(model).get("kind") == "database":
+        kind = read_manifest(model).get("kind")
+        if kind == "database":
+            _check_no_sequences(sequences, "this model holds a database", "--scale F")
             _generate_database(model, output, rows, seed, scale, table, overwrite)
             return
+        if kind == "sequences":
+            _generate_sequences(model, output, rows, scale, sequences, seed, table, overwrite)
+            return
+        _check_no_sequences(sequences, "this model learned rows one by one", "--rows N")
         if scale is not None:
             raise UsageError(
                 "--scale is for a database's model; this model holds one table",
@@ -875,11 +968,16 @@ def run(
     clip: ClipOpt = None,
     noise_multiplier: NoiseOpt = None,
     job: JobOpt = None,
+    sequence_key: SequenceKeyOpt = None,
+    order_by: OrderByOpt = None,
+    sequences: SequencesOpt = None,
     encoding: EncodingOpt = "utf-8",
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train, generate and evaluate in one go.
+
+    With --sequence-key, the table's rows are learned and drawn as sequences (see train).
 
     Ctrl-C during training after the first epoch goes on with the best epoch so far.
     """
@@ -905,8 +1003,10 @@ def run(
         )
         _check_sampling(rows, sample_seed, "--sample-seed")
         from synthdb.cli import databases
+        from synthdb.cli import sequences as sequence_cli
 
         if databases.is_database_input(source, table, tables):
+            sequence_cli.refuse_for_database(sequence_key, order_by, sequences)
             _run_database(
                 source,
                 output,
@@ -928,6 +1028,17 @@ def run(
                 "--scale is for a database; this input is one table", hint="pass --rows N"
             )
         _check_single_table_job(job)
+        sequenced = sequence_cli.sequence_options(job, sequence_key, order_by)
+        if sequenced is None:
+            _check_no_sequences(sequences, "this run learns rows one by one", "--rows N")
+        elif rows is not None:
+            raise UsageError(
+                "--rows is for rows learned one by one; with --sequence-key, whole sequences "
+                "are drawn, each as long as the model learned",
+                hint="pass --sequences N",
+            )
+        elif sequences is not None and sequences < 1:
+            raise UsageError(f"--sequences must be at least 1 (got {sequences})")
         shown, name = _open_input(source, table, encoding)
         # Every output is checked before training, which may take hours.
         _check_output(output, name, overwrite)
@@ -938,6 +1049,26 @@ def run(
         _check_target(target, holdout)
         if report_path is not None:
             _check_report_outputs(report_path, json_path, overwrite)
+        if sequenced is not None:
+            _run_sequences(
+                source,
+                shown,
+                table,
+                name,
+                encoding,
+                config,
+                sequenced,
+                output,
+                sequences,
+                sample_seed,
+                model,
+                holdout,
+                target,
+                json_path,
+                report_path,
+                overwrite,
+            )
+            return
         synthesizer, frame = _train(source, shown, table, name, encoding, config)
         if model is not None:
             _save(synthesizer, model, overwrite)
@@ -1011,6 +1142,88 @@ def run(
                 out.print(privacy_table(report))
             if report["rules"]:
                 out.print(rules_table(report["rules"]))
+
+
+def _run_sequences(
+    source: str,
+    shown: str,
+    table: str | None,
+    name: str,
+    encoding: str,
+    config: TrainingConfig,
+    sequenced: tuple[str, list[str]],
+    output: str,
+    sequences: int | None,
+    seed: int,
+    model_path: Path | None,
+    holdout: str | None,
+    target: str | None,
+    json_path: Path | None,
+    report_path: Path | None,
+    overwrite: bool,
+) -> None:
+    """``run`` for a table of sequences: train, write the sequences, score rows and
+    sequences."""
+    from synthdb.cli.sequences import coherence, write_sequences
+    from synthdb.evaluation.sequences import sequence_views
+    from synthdb.io.sources import read_table
+    from synthdb.scoring import evaluate as score
+
+    twin = _train_sequences(source, shown, table, name, encoding, config, sequenced)
+    if model_path is not None:
+        twin.save(model_path, overwrite=overwrite)
+        _session.written.append(str(model_path))
+        _say(f"saved model to {model_path}")
+    location, _ = write_sequences(
+        twin, output, sequences, seed, name, overwrite, err, _say, quiet=_session.quiet
+    )
+    _session.written.append(location)
+    frame = read_table(source, table, encoding=encoding)
+    synthetic = read_table(output, name)
+    key, order = sequenced
+    quality = score(
+        frame,
+        synthetic,
+        holdout,
+        table=table,
+        target=target,
+        progress=_say if report_path is not None or target is not None else None,
+        rules=twin.all_rules(),
+    )
+    quality = dataclasses.replace(
+        quality,
+        sequences=[coherence(frame, synthetic, key, order, name)],
+        sequence_views=[sequence_views(frame, synthetic, [key], order) | {"table": name}],
+    )
+    ordered = f", ordered by {', '.join(order)}" if order else ", in the source's row order"
+    figures = quality.to_dict()
+    if json_path is not None:
+        _write_json(json_path, figures, overwrite)
+    if report_path is not None:
+        from synthdb.report import Report
+
+        page = Report(
+            quality=quality,
+            table=name,
+            sources={
+                "real": shown,
+                "synthetic": output,
+                "holdout": holdout,
+                "model": str(model_path) if model_path is not None else None,
+            },
+            notes=[f"rows learned as sequences by {key}{ordered}"],
+        )
+        _write_report(page, report_path, None, overwrite)
+    if not _session.quiet:
+        from synthdb.cli.databases import sequences_table
+        from synthdb.cli.tables import accuracy_table, privacy_table, rules_table
+
+        out.print(accuracy_table(figures))
+        if report_path is not None or target is not None:
+            out.print(privacy_table(figures))
+        if figures["rules"]:
+            out.print(rules_table(figures["rules"]))
+        out.print(sequences_table(figures["sequences"]))
 
 
 def _model_summary(

@@ -237,17 +237,18 @@ def sequences_table(sequences: list[Any]) -> Table:
     def score(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    for item in sequences:
-        along = [v["score"] for v in item.lag1.values() if v.get("score") is not None]
-        along += [*item.transitions.values(), *item.distinct.values()]
+    for entry in sequences:
+        item = entry if isinstance(entry, dict) else entry.to_dict()
+        along = [v["score"] for v in item["lag1"].values() if v.get("score") is not None]
+        along += [*item["transitions"].values(), *item["distinct"].values()]
         grid.add_row(
-            f"{item.table} per {item.parent}",
-            ", ".join(item.order_by),
-            f"{share(item.in_order_synthetic)} ({share(item.in_order_real)})",
-            score(item.length),
-            score(item.gaps),
+            f"{item['table']} per {item['parent']}",
+            ", ".join(item["order_by"]) or "the rows' order",
+            f"{share(item['in_order_synthetic'])} ({share(item['in_order_real'])})",
+            score(item["length"]),
+            score(item["gaps"]),
             score(sum(along) / len(along)) if along else "-",
-            score(item.coherence),
+            score(item["coherence"]),
         )
     return grid
 

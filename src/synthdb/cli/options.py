@@ -248,3 +248,29 @@ ScaleOpt = Annotated[
         "through the learned children per parent. Range: above 0, at most 1000. Default: 1.",
     ),
 ]
+SequenceKeyOpt = Annotated[
+    str | None,
+    _option(
+        "--sequence-key",
+        help="for one table: the column naming the entity each row belongs to (a plane, a "
+        "patient); its rows are learned and drawn as one ordered sequence, with new keys in "
+        "the source's format. Job file: sequence_key. Default: none (rows one by one).",
+    ),
+]
+OrderByOpt = Annotated[
+    str | None,
+    _option(
+        "--order-by",
+        help="with --sequence-key: the columns each sequence is sorted by, comma-separated "
+        "(a date, a time or a number first; its gaps between events are learned). Job file: "
+        "order_by. Default: the rows' order in the source.",
+    ),
+]
+SequencesOpt = Annotated[
+    int | None,
+    _option(
+        "--sequences",
+        help="for a model of sequences (--sequence-key): sequences to generate, each as long "
+        "as the model draws it. Range: >= 1. Default: as many as the training data had.",
+    ),
+]

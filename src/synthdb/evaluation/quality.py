@@ -25,6 +25,7 @@ from synthdb.evaluation.distributions import (
     column_distributions,
 )
 from synthdb.evaluation.privacy import MAX_ROWS, PrivacyReport, privacy
+from synthdb.evaluation.sequences import SequenceCoherence
 from synthdb.evaluation.utility import UtilityReport, ml_utility
 from synthdb.rules.model import RuleShare
 
@@ -45,6 +46,10 @@ class QualityReport(AccuracyReport):
     notes: list[str] = field(default_factory=list)
     #: each rule's share of rows in the real and the synthetic table
     rules: list[RuleShare] = field(default_factory=list)
+    #: for a table of sequences: their coherence figures (one entry), and what the page draws
+    #: of them (lengths, a few sequences)
+    sequences: list[SequenceCoherence] = field(default_factory=list)
+    sequence_views: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (non-finite numbers become None); the accuracy keys come first."""
@@ -58,6 +63,9 @@ class QualityReport(AccuracyReport):
             notes=list(self.notes),
             rules=[rule.to_dict() for rule in self.rules],
         )
+        if self.sequences:
+            data["sequences"] = [item.to_dict() for item in self.sequences]
+            data["sequence_views"] = list(self.sequence_views)
         finite: dict[str, Any] = _finite(data)
         return finite
 

@@ -22,6 +22,7 @@ from synthdb.evaluation.sequences import (
     OrderedTable,
     SequenceCoherence,
     sequence_coherence,
+    sequence_views,
     value_kinds,
 )
 from synthdb.rules.database import discover_database_rules
@@ -62,6 +63,8 @@ class DatabaseAccuracy:
     rules: list[RuleShare] = field(default_factory=list)
     #: per child table drawn as sequences: coherence along them (evaluation/sequences.py)
     sequences: list[SequenceCoherence] = field(default_factory=list)
+    #: per ordered table: what the report draws of its sequences (lengths, a few of each)
+    sequence_views: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures: NaN (bivariate accuracy of a table with one column besides keys)
@@ -75,6 +78,7 @@ class DatabaseAccuracy:
                 ],
                 "rules": [rule.to_dict() for rule in self.rules],
                 "sequences": [sequence.to_dict() for sequence in self.sequences],
+                "sequence_views": list(self.sequence_views),
             }
         )
         return data
@@ -156,7 +160,7 @@ def database_accuracy(
                 )
             )
     shares = database_rule_shares(schema, real, synthetic, rules)
-    sequences = []
+    sequences, views = [], []
     for chain in ordered:
         name = chain.table
         if not len(real[name]) or not len(synthetic[name]):
@@ -164,8 +168,20 @@ def database_accuracy(
         keys = key_columns_of(schema, name) | set(copies.get(name, []))
         values = [c for c in real[name].columns if c not in keys]
         kinds = value_kinds(real[name][values])
-        sequences.append(sequence_coherence(chain, real[name], synthetic[name], kinds))
-    return DatabaseAccuracy(tables, relations, shares, sequences)
+        by_key = bool(chain.order_by) and chain.order_by[0] in keys
+        sequences.append(
+            sequence_coherence(chain, real[name], synthetic[name], kinds, gaps=not by_key)
+        )
+        views.append(
+            sequence_views(
+                real[name][[*chain.key_columns, *values]],
+                synthetic[name][[c for c in [*chain.key_columns, *values] if c in synthetic[name]]],
+                chain.key_columns,
+                chain.order_by,
+            )
+            | {"table": name}
+        )
+    return DatabaseAccuracy(tables, relations, shares, sequences, views)
 
 
 def key_columns_of(schema: DatabaseSchema, name: str) -> set[str]:

@@ -83,12 +83,15 @@ def sequence_coherence(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
     kinds: Mapping[str, str],
+    *,
+    gaps: bool = True,
 ) -> SequenceCoherence:
     """Figures for one ordered child table; ``kinds`` maps the columns to compare (not keys)
-    to ``numeric``, ``datetime`` or ``categorical``."""
+    to ``numeric``, ``datetime`` or ``categorical``. ``gaps=False`` for an order by a key,
+    whose gaps are not data (the twin numbers its rows anew)."""
     table, parent = ordered.table, ordered.parent
     parent_columns, order_by = ordered.key_columns, ordered.order_by
-    order_column = infer_column(order_by[0], real[order_by[0]])
+    order_column = infer_column(order_by[0], real[order_by[0]]) if order_by else None
     real_seq = _sequences(real, parent_columns, order_by, order_column)
     synthetic_seq = _sequences(synthetic, parent_columns, order_by, order_column)
     result = SequenceCoherence(
@@ -97,10 +100,10 @@ def sequence_coherence(
         order_by=list(order_by),
         real_sequences=real_seq.groups,
         synthetic_sequences=synthetic_seq.groups,
-        in_order_real=_in_order(real, parent_columns, order_by[0], order_column),
-        in_order_synthetic=_in_order(synthetic, parent_columns, order_by[0], order_column),
+        in_order_real=_in_order(real, parent_columns, order_by, order_column),
+        in_order_synthetic=_in_order(synthetic, parent_columns, order_by, order_column),
         length=_numbers_score(real_seq.lengths, synthetic_seq.lengths),
-        gaps=_numbers_score(real_seq.gaps(), synthetic_seq.gaps()),
+        gaps=_numbers_score(real_seq.gaps(), synthetic_seq.gaps()) if gaps else None,
     )
     for column, kind in kinds.items():
         if column in order_by or column not in real or column not in synthetic:
@@ -205,9 +208,12 @@ def _sequences(
     frame: pd.DataFrame, parent_columns: Sequence[str], order_by: Sequence[str], column: Any
 ) -> _Sorted:
     group = _group_codes(frame, parent_columns)
-    order_values = np.asarray(typed_column(frame[order_by[0]], column), dtype=np.float64)
+    if order_by:
+        order_values = np.asarray(typed_column(frame[order_by[0]], column), dtype=np.float64)
+    else:  # the rows' own order: no gaps to compare
+        order_values = np.full(len(frame), np.nan)
     sort = pd.DataFrame({"g": group, "o": order_values, "r": np.arange(len(frame))})
-    sort = sort[sort["g"] >= 0].sort_values(["g", "o", "r"], kind="stable")
+    sort = sort[sort["g"] >= 0].sort_values(["g", "o", "r"], kind="stable", na_position="last")
     rows = sort["r"].to_numpy()
     return _Sorted(
         frame.iloc[rows].reset_index(drop=True), sort["g"].to_numpy(), order_values[rows]
@@ -215,11 +221,14 @@ def _sequences(
 
 
 def _in_order(
-    frame: pd.DataFrame, parent_columns: Sequence[str], name: str, column: Any
+    frame: pd.DataFrame, parent_columns: Sequence[str], order_by: Sequence[str], column: Any
 ) -> float | None:
-    """Share of sequences whose order values never decrease in the rows' written order."""
+    """Share of sequences whose order values never decrease in the rows' written order (None
+    for sequences in the rows' own order, which always holds)."""
+    if not order_by:
+        return None
     group = _group_codes(frame, parent_columns)
-    values = np.asarray(typed_column(frame[name], column), dtype=np.float64)
+    values = np.asarray(typed_column(frame[order_by[0]], column), dtype=np.float64)
     keep = group >= 0
     if not keep.any():
         return None
@@ -252,3 +261,77 @@ def _tvd_score(real: pd.Series, synthetic: pd.Series) -> float:
     return 1.0 - 0.5 * float(
         (a.reindex(both, fill_value=0) - b.reindex(both, fill_value=0)).abs().sum()
     )
+
+
+#: Sequences each side shows on the report page, and the rows of each shown as a table.
+SHOWN_SEQUENCES = 3
+SHOWN_ROWS = 8
+
+
+def sequence_views(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    key_columns: Sequence[str],
+    order_by: Sequence[str],
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """What the report draws of one table's sequences: the histogram of their lengths (real
+    and synthetic on the same bins) and a few sequences of each, drawn at random (``seed``)
+    among those at least as long as the real median: their first rows, and one number column
+    along the sequence."""
+    key_columns = list(key_columns)
+    column = infer_column(order_by[0], real[order_by[0]]) if order_by else None
+    sides = {
+        "real": _sequences(real, key_columns, order_by, column),
+        "synthetic": _sequences(synthetic, key_columns, order_by, column),
+    }
+    longest = max(float(s.lengths.max(initial=1)) for s in sides.values())
+    edges = (
+        np.arange(1, longest + 2)
+        if longest <= 30
+        else np.unique(np.round(np.geomspace(1, longest + 1, 25)))
+    )
+    kinds = value_kinds(real.drop(columns=key_columns))
+    numbers = [c for c, k in kinds.items() if k == "numeric" and c not in order_by]
+    along = numbers[0] if numbers else None
+    shown = [c for c in real.columns if c not in key_columns][:6]
+    median = float(np.median(sides["real"].lengths)) if sides["real"].groups else 1.0
+    out: dict[str, Any] = {
+        "key": key_columns,
+        "order_by": list(order_by),
+        "length_edges": [float(e) for e in edges],
+        "columns": shown,
+        "along": along,
+    }
+    rng = np.random.default_rng(seed)
+    for side, sorted_rows in sides.items():
+        counts, _ = np.histogram(sorted_rows.lengths, bins=edges)
+        out[f"{side}_lengths"] = [int(c) for c in counts]
+        groups, sizes = np.unique(sorted_rows.group, return_counts=True)
+        candidates = groups[sizes >= median] if (sizes >= median).any() else groups
+        picked = rng.choice(candidates, min(SHOWN_SEQUENCES, len(candidates)), replace=False)
+        examples = []
+        for group in picked:
+            rows = sorted_rows.frame[sorted_rows.group == group]
+            values = None
+            if along is not None:
+                typed = typed_column(rows[along], infer_column(along, real[along]))
+                values = [
+                    None if not np.isfinite(v) else float(v)
+                    for v in pd.to_numeric(typed, errors="coerce").to_numpy(dtype=np.float64)
+                ]
+            examples.append(
+                {
+                    "length": len(rows),
+                    "rows": rows[shown]
+                    .head(SHOWN_ROWS)
+                    .astype(object)
+                    .where(rows[shown].head(SHOWN_ROWS).notna(), None)
+                    .astype(str)
+                    .values.tolist(),
+                    "along": values,
+                }
+            )
+        out[f"{side}_examples"] = examples
+    return out

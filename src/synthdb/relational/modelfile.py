@@ -9,7 +9,7 @@ every table's weights under ``<table>/``. No pickle, as for a single table.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load as load_tensors
@@ -33,8 +33,20 @@ from synthdb.rules.model import rules_from_dicts
 from synthdb.schema.relations import DatabaseSchema
 from synthdb.schema.table import ColumnSchema
 
+if TYPE_CHECKING:
+    from synthdb.relational.sequence_table import SequenceModel
 
-def save_database_model(model: DatabaseModel, path: Path, *, overwrite: bool = False) -> None:
+
+def save_database_model(
+    model: DatabaseModel,
+    path: Path,
+    *,
+    overwrite: bool = False,
+    sequences: SequenceModel | None = None,
+) -> None:
+    """The database model in one file; with ``sequences``, as the model of one table whose
+    rows are sequences (kind ``sequences``: the two tables it is learned as, and how they are
+    written back as one)."""
     schema = model._fitted()
     check_output(path, overwrite=overwrite)
     tensors: dict[str, torch.Tensor] = {}
@@ -48,7 +60,8 @@ def save_database_model(model: DatabaseModel, path: Path, *, overwrite: bool = F
             tensors.update(synthesizer_tensors(table.synthesizer, prefix=f"{name}/"))
         tables[name] = entry
     manifest = header() | {
-        "kind": "database",
+        "kind": "database" if sequences is None else "sequences",
+        **({"sequence_table": sequences.to_dict()} if sequences is not None else {}),
         "config": model.config.model_dump(mode="json"),
         "database": schema.to_dict(),
         "contexts": {
@@ -67,13 +80,46 @@ def is_database_model(manifest: dict[str, Any]) -> bool:
     return manifest.get("kind") == "database"
 
 
+def is_sequence_model(manifest: dict[str, Any]) -> bool:
+    return manifest.get("kind") == "sequences"
+
+
+def load_sequence_model(path: Path) -> SequenceModel:
+    from synthdb.relational.sequence_table import SequenceModel
+
+    manifest, weights = read_model_file(path)
+    if not is_sequence_model(manifest):
+        raise ModelFileError(
+            f"{path} does not hold a model of sequences",
+            hint="train one with: synthdb train TABLE -o MODEL --sequence-key COLUMN",
+        )
+    database = _database_from(path, manifest, weights)
+    try:
+        return SequenceModel.from_dict(manifest["sequence_table"], database)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(
+            f"{path} is damaged: its manifest does not describe a model of sequences "
+            f"({type(exc).__name__})",
+            hint="train the model again",
+        ) from None
+
+
 def load_database_model(path: Path) -> DatabaseModel:
     manifest, weights = read_model_file(path)
+    if is_sequence_model(manifest):
+        raise ModelFileError(
+            f"{path} holds a model of one table's sequences, not of a database",
+            hint="generate from it with: synthdb generate MODEL -o FILE --sequences N",
+        )
     if not is_database_model(manifest):
         raise ModelFileError(
             f"{path} holds a model of one table, not of a database",
             hint="generate from it with: synthdb generate MODEL -o FILE --rows N",
         )
+    return _database_from(path, manifest, weights)
+
+
+def _database_from(path: Path, manifest: dict[str, Any], weights: bytes) -> DatabaseModel:
     tensors = load_tensors(weights)
     try:
         schema = DatabaseSchema.from_dict(manifest["database"])

@@ -52,6 +52,9 @@ LAGS = 2
 GAP_COLUMN = "__synthdb_gap"
 #: Levels the lag window shows an element's absolute order value in (its date, coarsely).
 WHEN_LEVELS = 8
+#: The order a sequence without ``order_by`` columns keeps: the source's rows as they come
+#: (``--sequence-key`` without ``--order-by``). Nothing is learned as a gap then.
+SOURCE_ORDER = "__synthdb_source_order"
 #: Positions and lengths as tokens: 0-15 exactly, then one token per doubling, up to this many.
 BUCKETS = 24
 
@@ -79,6 +82,9 @@ class SequenceSpec:
     #: quantiles (0%, 5%, ..., 100%) of the first elements' order values: a start for a
     #: sequence whose first element the model left NULL where the source has no NULLs
     starts: list[float] = field(default_factory=list)
+    #: whether an element also sees how many elements come after it (models saved before
+    #: 2026-12-05 do not)
+    remaining: bool = True
     _encoder: TableEncoder | None = field(default=None, repr=False, compare=False)
     _schema: TableSchema | None = field(default=None, repr=False, compare=False)
 
@@ -89,6 +95,7 @@ class SequenceSpec:
             "starts": self.starts,
             "lag_encoder": self.lag_encoder,
             "lag_schema": self.lag_schema,
+            "remaining": self.remaining,
         }
 
     @classmethod
@@ -99,9 +106,15 @@ class SequenceSpec:
             lag_encoder=dict(data.get("lag_encoder", {})),
             lag_schema=dict(data.get("lag_schema", {})),
             starts=[float(v) for v in data.get("starts", [])],
+            remaining=bool(data.get("remaining", False)),
         )
 
     # ------------------------------------------------------------------ pieces
+    @property
+    def first(self) -> str | None:
+        """The order column learned as gaps (None in the source's row order)."""
+        return None if self.order_by == [SOURCE_ORDER] else self.order_by[0]
+
     @property
     def gapped(self) -> ColumnSchema | None:
         return None if self.order_column is None else ColumnSchema.from_dict(self.order_column)
@@ -121,14 +134,26 @@ class SequenceSpec:
         """Per lag, each seen sub-column's values plus one for "no element there"; the order
         column's absolute value is seen coarsely (:data:`WHEN_LEVELS`)."""
         own = [
-            (min(s.cardinality, WHEN_LEVELS) if s.name == self.order_by[0] else s.cardinality) + 1
+            (min(s.cardinality, WHEN_LEVELS) if s.name == self.first else s.cardinality) + 1
             for s in self.encoder().sub_columns
             if s.context
         ]
         return tuple(own) * LAGS
 
     def context_cardinalities(self) -> tuple[int, ...]:
-        return (BUCKETS, BUCKETS, *self.lag_cardinalities())
+        counts = (BUCKETS,) * (3 if self.remaining else 2)
+        return (*counts, *self.lag_cardinalities())
+
+    def context(self, position: np.ndarray, length: np.ndarray, lags: np.ndarray) -> np.ndarray:
+        """The context columns an element adds to its parent's: its position, the sequence's
+        length, the elements still to come after it, and the lag window. Knowing how many
+        are left, an element of a long sequence takes the short gaps that fit them in the
+        time span (a plane with 330 flights in a year: without it, gaps drawn as for the
+        typical plane reached the end of the year by the 100th flight)."""
+        columns = [bucket(position)[:, None], bucket(length)[:, None]]
+        if self.remaining:
+            columns.append(bucket(length - 1 - position)[:, None])
+        return np.concatenate([*columns, lags], axis=1)
 
     def lag_tokens(self, frame: pd.DataFrame) -> np.ndarray:
         """The tokens the next elements see of each row of ``frame`` (as drawn or as read)."""
@@ -136,7 +161,7 @@ class SequenceSpec:
         typed = to_typed(frame[schema.names], schema)
         tokens = encoder.encode(typed)
         for index, sub in enumerate(encoder.sub_columns):
-            if sub.name == self.order_by[0] and sub.cardinality > WHEN_LEVELS:
+            if sub.name == self.first and sub.cardinality > WHEN_LEVELS:
                 # when, coarsely: enough to know the end of the time span is near, too little
                 # to single out rows (64 date bins let a small table's model memorise them)
                 tokens[:, index] = tokens[:, index] * WHEN_LEVELS // sub.cardinality
@@ -195,6 +220,8 @@ def infer_order(values: pd.DataFrame, pointing: np.ndarray) -> list[str]:
 def check_order_by(table: str, order_by: Sequence[str], columns: Sequence[str]) -> list[str]:
     """``order_by`` as a list, every column present: a one-line error otherwise."""
     names = [order_by] if isinstance(order_by, str) else list(order_by)
+    if names == [SOURCE_ORDER]:
+        return names
     if not names:
         raise UsageError(f"tables.{table}.order_by is empty", hint="name one or more columns")
     for name in names:
@@ -207,10 +234,20 @@ def check_order_by(table: str, order_by: Sequence[str], columns: Sequence[str]) 
 
 
 def order_rows(
-    table: str, values: pd.DataFrame, pointing: np.ndarray, order_by: Sequence[str]
+    table: str,
+    values: pd.DataFrame,
+    pointing: np.ndarray,
+    order_by: Sequence[str],
+    *,
+    by_key: pd.Series | None = None,
 ) -> tuple[Ordered, SequenceSpec]:
     """Sort ``values`` (a child table's non-key columns, one row per child row, ``pointing`` at
-    its parent's position or -1) into sequences; rows without a parent are sequences of one."""
+    its parent's position or -1) into sequences; rows without a parent are sequences of one.
+    ``[SOURCE_ORDER]`` keeps the rows' order within each parent as it is, or sorts them by
+    ``by_key`` (the table's own key: Berka's orders by ``order_id``, which the twin writes anew,
+    ascending in sequence order)."""
+    if list(order_by) == [SOURCE_ORDER]:
+        return _in_source_order(table, values, pointing, by_key)
     first = values[order_by[0]]
     column = infer_column(order_by[0], first)
     if column.kind not in ("numeric", "datetime"):
@@ -256,6 +293,30 @@ def order_rows(
     return Ordered(order, sorted_values, position, length, seen), spec
 
 
+def _in_source_order(
+    table: str, values: pd.DataFrame, pointing: np.ndarray, by_key: pd.Series | None
+) -> tuple[Ordered, SequenceSpec]:
+    """Sequences in the source's row order, or by a key: nothing is learned as a gap."""
+    keys = pd.DataFrame({"parent": np.where(pointing < 0, np.iinfo(np.int64).max, pointing)})
+    columns = ["parent"]
+    if by_key is not None:
+        numbers = pd.to_numeric(by_key.reset_index(drop=True), errors="coerce")
+        keys["key"] = numbers if numbers.notna().all() else by_key.astype(str).to_numpy()
+        columns.append("key")
+    order = keys.sort_values(columns, kind="stable").index.to_numpy()
+    parents = np.where(pointing < 0, -1 - np.arange(len(pointing)), pointing)[order]
+    position, length = positions_in_groups(parents)
+    sorted_values = values.iloc[order].reset_index(drop=True).copy()
+    lag_schema = infer_schema(sorted_values, table)
+    lag_encoder = TableEncoder.fit(to_typed(sorted_values, lag_schema), lag_schema)
+    spec = SequenceSpec(
+        order_by=[SOURCE_ORDER],
+        lag_encoder=lag_encoder.to_dict(),
+        lag_schema=lag_schema.to_dict(),
+    )
+    return Ordered(order, sorted_values, position, length, sorted_values), spec
+
+
 def positions_in_groups(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For rows sorted by group: each row's position within its group and the group's size."""
     if not len(groups):
@@ -285,11 +346,6 @@ def window(
         block[has] = lag_tokens[rows[has] - lag]
         out[:, (lag - 1) * width : lag * width] = block
     return out
-
-
-def sequence_context(position: np.ndarray, length: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """The context columns an element adds to its parent's: position, length, lag window."""
-    return np.concatenate([bucket(position)[:, None], bucket(length)[:, None], lags], axis=1)
 
 
 def step_order(

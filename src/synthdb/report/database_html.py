@@ -30,6 +30,7 @@ from synthdb.report.html import (
     _training_section,
 )
 from synthdb.report.rules_html import rules_section
+from synthdb.report.sequences_html import sequences_section
 
 #: Sections of each table with columns besides keys, in page order.
 TABLE_SECTIONS = (
@@ -71,6 +72,7 @@ def render_database(data: dict[str, Any], progress: Progress | None = None) -> s
         "<main>",
         _summary(data, slugs),
         _relations_section(data),
+        sequences_section(data.get("sequences"), data.get("sequence_views")),
         rules_section(data.get("rules")),
         *(_table_section(data, table["table"], slugs[table["table"]]) for table in data["tables"]),
         _database_methods(),

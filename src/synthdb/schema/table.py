@@ -47,7 +47,10 @@ class ColumnSchema:
     #: boolean read from text: spelling of [false, true] in the source
     boolean_tokens: list[str] | None = None
     #: key: how new unique values are made: integer sequence, uuid, or prefixed string
-    key_format: Literal["integer", "uuid", "string"] | None = None
+    key_format: Literal["integer", "uuid", "string", "pattern"] | None = None
+    #: key with format ``pattern``: the source's value shapes and their shares (see
+    #: :func:`synthdb.encoding.keys.key_shapes`)
+    key_shapes: list[list[Any]] | None = None
     #: constant: the single value (None for a column that is entirely NULL)
     constant: Any = None
     #: distinct non-NULL values seen (informational, shown by ``synthdb inspect``)

@@ -192,3 +192,19 @@ def test_sequences_are_the_same_for_the_same_seed(learned) -> None:  # type: ign
     model, _ = learned
     first, again = model.generate(seed=4), model.generate(seed=4)
     assert all(first[name].equals(again[name]) for name in first)
+
+
+def test_children_ordered_by_their_own_key_keep_it_ascending_in_each_sequence() -> None:
+    from synthdb.config import TrainingConfig
+    from synthdb.relational.model import DatabaseModel
+    from synthdb.relational.sequences import SOURCE_ORDER
+
+    schema, frames = _accounts()
+    model = DatabaseModel(TrainingConfig(max_epochs=2, seed=0), orders={"event": ["id"]})
+    model.fit(schema, frames)  # type: ignore[arg-type]
+    spec = model.models["event"].sequence
+    assert spec is not None and spec.order_by == [SOURCE_ORDER]  # nothing learned as gaps
+    assert GAP_COLUMN not in model.models["event"].synthesizer.schema.names  # type: ignore[union-attr]
+    events = model.generate(seed=0)["event"]
+    ids = pd.to_numeric(events["id"])
+    assert ids.groupby(events["account_id"]).apply(lambda i: i.is_monotonic_increasing).all()

@@ -118,6 +118,23 @@ def test_a_datetime_part_is_found_in_utc_and_in_a_time_zone() -> None:
     assert not [t for t in rules if t.startswith("t.other")]
 
 
+def test_a_part_that_needs_the_zone_an_hour_column_shows_is_found_too() -> None:
+    # the day comes before the hour in the table: its UTC day misses the evening flights
+    # (New York 20:00 is 01:00 the next day in UTC), and only the hour reveals the zone
+    stamps = pd.date_range("2013-01-01", periods=ROWS, freq="53min", tz="UTC")
+    local = stamps.tz_convert("America/New_York")
+    frame = pd.DataFrame(
+        {
+            "day": local.day.astype(str),
+            "hour": local.hour.astype(str),
+            "time_hour": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    rules = _found(frame)
+    assert rules["t.day = day(t.time_hour)"].value == rules["t.hour = hour(t.time_hour)"].value
+    assert rules["t.day = day(t.time_hour)"].share == 1.0
+
+
 def test_kept_rules_hold_in_every_row_of_a_generated_frame() -> None:
     rng = np.random.default_rng(5)
     frame = _orders(0.0)

@@ -19,7 +19,7 @@ from synthdb.errors import UsageError
 from synthdb.schema.inference import float_decimals, infer_column, infer_schema
 from synthdb.schema.relations import SqlType
 from synthdb.schema.table import TableSchema
-from synthdb.schema.values import source_column, to_source, to_typed
+from synthdb.schema.values import source_column, to_source, to_typed, typed_column
 
 OneLine = Callable[..., str]
 
@@ -378,3 +378,17 @@ def test_a_declared_scale_leaves_whole_numbers_whole() -> None:
     )
 
     assert column.integer and column.decimals is None
+
+
+def test_utc_timestamps_written_with_a_z_are_datetimes_written_back_the_same() -> None:
+    values = pd.Series(
+        ["2013-01-01T05:00:00Z", "2013-06-30T23:00:00Z", None, "2013-12-31T18:00:00Z"]
+    )
+    column = infer_column("time_hour", values)
+    assert (column.kind, column.datetime_format, column.resolution) == (
+        "datetime",
+        "%Y-%m-%dT%H:%M:%SZ",
+        3600,
+    )
+    back = source_column(typed_column(values, column), column)
+    assert back.tolist() == values.tolist()
