@@ -35,6 +35,8 @@ Run it from the repository root (build the venvs first: ``make .venv/.installed-
     .venv/bin/python benchmarks/flights_sequences.py --only mostly    # rival + referee only
     .venv/bin/python benchmarks/flights_sequences.py --only synthdb \\
         --synthdb-args "--purpose analytics"                         # extra synthdb train flags
+    .venv/bin/python benchmarks/flights_sequences.py --only synthdb \
+        --synthdb-cli /path/to/other/checkout/.venv/bin/synthdb      # another synthdb build
     .venv/bin/python benchmarks/flights_sequences.py --referee-check holdout   # referee check
 
 Each run merges its tools' entries into ``benchmarks/results/flights_sequences.json`` (a tool not
@@ -73,7 +75,8 @@ DEFAULT_WORK = BENCH / "work" / "flights"
 RESULTS = BENCH / "results" / "flights_sequences.json"
 DEFAULT_SOURCE = REPO.parent / "shared" / "datasets" / "nycflights13" / "flights.csv.gz"
 SOURCE_LABEL = "shared/datasets/nycflights13/flights.csv.gz"
-SYNTHDB = Path(sys.executable).parent / "synthdb"
+#: synthdb's CLI beside the Python that runs this driver (the project's .venv); --synthdb-cli.
+DEFAULT_SYNTHDB = Path(sys.executable).parent / "synthdb"
 BENCH_VENV = ".bench-venv"
 
 KEY = "tailnum"
@@ -109,6 +112,7 @@ class Run:
     nice: int
     time_cap: float | None
     smoke: bool
+    synthdb: Path
     synthdb_args: tuple[str, ...]
 
     @property
@@ -284,13 +288,11 @@ def output_counts(csv_path: Path) -> dict[str, int]:
 # synthdb
 
 
-def synthdb_unavailable() -> str | None:
+def synthdb_unavailable(cli: Path) -> str | None:
     """None when the synthdb CLI can train sequences; otherwise why not."""
-    if not SYNTHDB.exists():
-        return f"{rel(SYNTHDB)} is missing (make .venv/.installed-dev)"
-    res = subprocess.run(
-        [str(SYNTHDB), "train", "--help"], capture_output=True, text=True, check=False
-    )
+    if not cli.exists():
+        return f"{rel(cli)} is missing (make .venv/.installed-dev)"
+    res = subprocess.run([str(cli), "train", "--help"], capture_output=True, text=True, check=False)
     if res.returncode != 0:
         return f"`synthdb train --help` fails: {(res.stderr or res.stdout).strip()[-200:]}"
     missing = [flag for flag in ("--sequence-key", "--order-by") if flag not in res.stdout]
@@ -299,11 +301,10 @@ def synthdb_unavailable() -> str | None:
     return None
 
 
-def synthdb_version() -> str:
-    probe = "from importlib.metadata import version; print(version('synthdb'))"
-    py = SYNTHDB.parent / "python"
-    res = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, check=False)
-    return res.stdout.strip() or "unknown"
+def synthdb_version(cli: Path) -> str:
+    """The CLI's own ``--version`` line without the program name (``synthdb 0.1.0``: 0.1.0)."""
+    res = subprocess.run([str(cli), "--version"], capture_output=True, text=True, check=False)
+    return res.stdout.strip().removeprefix("synthdb").strip() or "unknown"
 
 
 def run_synthdb(run: Run) -> dict[str, Any]:
@@ -312,7 +313,7 @@ def run_synthdb(run: Run) -> dict[str, Any]:
     extra = list(run.synthdb_args)
     if run.smoke and "--max-epochs" not in extra:
         extra += ["--max-epochs", "1"]
-    cli = str(SYNTHDB)
+    cli = str(run.synthdb)
     train_cmd = [cli, "train", str(run.train), "-o", str(model)]
     train_cmd += ["--sequence-key", KEY, "--order-by", ORDER_BY, *extra, *QUIET]
     trn = measured("synthdb_train", train_cmd, run)
@@ -322,7 +323,7 @@ def run_synthdb(run: Run) -> dict[str, Any]:
     flags = f"--sequence-key {KEY} --order-by {ORDER_BY}"
     return {
         "tool": "synthdb",
-        "version": synthdb_version(),
+        "version": synthdb_version(run.synthdb),
         "settings": f"CLI defaults, {flags} {shlex.join(extra)}".rstrip()
         + "; generate: default count and seed",
         "train_command": shlex.join(["synthdb", *train_cmd[1:]]).replace(str(REPO) + "/", ""),
@@ -413,8 +414,13 @@ def score_output(run: Run, name: str, synthetic: Path) -> dict[str, Any]:
 
 
 def headline(ref: dict[str, Any]) -> dict[str, Any]:
-    """The figures the bar reads: accuracy and coherence, their ceilings and the gaps."""
-    acc = ref["accuracy"]
+    """The figures the bar reads: accuracy and coherence, their ceilings and the gaps.
+
+    The bar alone would pass a copy of the training planes (the referee check's ``train``
+    stand-in does), so two privacy figures stand beside it: DCR share (0.5 is ideal) and the
+    share of synthetic sequences identical to a training one.
+    """
+    acc, dist = ref["accuracy"], ref["distances"]
     out: dict[str, Any] = {
         "accuracy": acc.get("overall"),
         "accuracy_max": acc.get("overall_max"),
@@ -426,13 +432,15 @@ def headline(ref: dict[str, Any]) -> dict[str, Any]:
         gap = None if value is None or ceiling is None else round(ceiling - value, 4)
         out[f"{name}_gap"] = gap
         out[f"{name}_within_bar"] = None if gap is None else gap <= BAR
+    out["dcr_share"] = dist.get("dcr_share")
+    out["ims_training"] = dist.get("ims_training")
     return out
 
 
 def run_tool(run: Run, key: str, date: str) -> dict[str, Any]:
     """One tool end to end as a results entry: ok (scored), skipped or failed."""
     base: dict[str, Any] = {"key": key, "date": date}
-    if key == "synthdb" and (why := synthdb_unavailable()) is not None:
+    if key == "synthdb" and (why := synthdb_unavailable(run.synthdb)) is not None:
         say(f"skipping synthdb: {why}")
         return {**base, "status": "skipped", "reason": why}
     say(f"=== {key} ===")
@@ -498,8 +506,8 @@ def markdown_table(results: dict[str, Any]) -> str:
     """A small table of the merged results."""
     head = (
         "| tool | train s | generate s | train peak MiB | sequences | rows | accuracy (max) "
-        "| coherence (max) | within 0.03 | DCR share |\n"
-        "|---|---:|---:|---:|---:|---:|---|---|---|---:|\n"
+        "| coherence (max) | within 0.03 | DCR share | identical to train |\n"
+        "|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|\n"
     )
     lines = []
     for key in TOOLS:
@@ -507,17 +515,17 @@ def markdown_table(results: dict[str, Any]) -> str:
         if e is None:
             continue
         if e.get("status") != "ok":
-            lines.append(f"| {key} | {e.get('status')}: {e.get('reason', '')} |{' |' * 8}")
+            lines.append(f"| {key} | {e.get('status')}: {e.get('reason', '')} |{' |' * 9}")
             continue
         bar = "yes" if e["accuracy_within_bar"] and e["coherence_within_bar"] else "no"
-        dcr = e["referee"]["distances"].get("dcr_share")
+        dist = e["referee"]["distances"]
         lines.append(
             f"| {e['tool']} {e['version']} | {_fmt(e['train_seconds'], '.0f')} "
             f"| {_fmt(e['generate_seconds'], '.1f')} | {_fmt(e['train_peak_mb'], '.0f')} "
             f"| {e['sequences']} | {e['rows']:,} "
             f"| {_fmt(e['accuracy'], '.3f')} ({_fmt(e['accuracy_max'], '.3f')}) "
             f"| {_fmt(e['coherence'], '.3f')} ({_fmt(e['coherence_max'], '.3f')}) | {bar} "
-            f"| {_fmt(dcr, '.3f')} |"
+            f"| {_fmt(dist.get('dcr_share'), '.3f')} | {_fmt(dist.get('ims_training'), '.3f')} |"
         )
     split = results["setup"]
     foot = (
@@ -560,6 +568,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--synthdb-args",
         default="",
         help='extra flags for `synthdb train`, as one string (e.g. "--purpose analytics")',
+    )
+    parser.add_argument(
+        "--synthdb-cli",
+        type=Path,
+        default=DEFAULT_SYNTHDB,
+        help="the synthdb executable to benchmark (default: beside this Python)",
     )
     parser.add_argument(
         "--referee-check",
@@ -614,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
         nice=args.nice,
         time_cap=args.time_cap,
         smoke=args.smoke,
+        synthdb=args.synthdb_cli,
         synthdb_args=tuple(shlex.split(args.synthdb_args)),
     )
     say(
