@@ -12,6 +12,15 @@ generation as separate processes (peak memory of training alone, like ``synthdb 
     python run_mostlyai.py generate --workspace WS --rows 1000000 --output 1M.csv --delete-output
     python run_mostlyai.py all      --train T.csv --workspace WS --output S.csv --json all.json
 
+With ``--context-key K`` (train) the engine learns sequences instead of rows: one sequence per
+distinct value of column K, in the row order of the CSV, as the engine's two-table setup with
+a context table of K's distinct values (``split(tgt_data=..., ctx_data=..., tgt_context_key=K,
+ctx_primary_key=K)``). ``generate`` then draws sequences: without ``--rows`` the engine's own
+default, one sequence per context row it trained on (keys included, as the engine reuses its
+training context); with ``--rows N`` the first N of those. ``--datetime-columns`` parses
+columns such as ``time_hour`` (ISO 8601, UTC) into timestamps, so that the engine encodes them
+as datetimes rather than as categories.
+
 With ``--dp-epsilon E`` training runs under differential privacy: the engine's own
 ``DifferentialPrivacyConfig`` with ``max_epsilon=E`` and every other field at its default
 (noise multiplier 1.5, clipping norm 1, delta 1e-5), except ``value_protection_epsilon``: its
@@ -50,9 +59,25 @@ DEFAULT_SEED = 42
 DEFAULT_VALUE_PROTECTION_SHARE = 0.1
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV so that only empty fields become NULL, as split_adult.py wrote it."""
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+def read_csv(path: Path, datetime_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV so that only empty fields become NULL, as split_adult.py wrote it.
+
+    ``datetime_columns`` become timezone-naive UTC timestamps (unparseable values: NULL).
+    """
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    for col in datetime_columns:
+        parsed = pd.to_datetime(df[col], utc=True, errors="coerce", format="ISO8601")
+        df[col] = parsed.dt.tz_localize(None)
+    return df
+
+
+def _context_key(workspace: Path) -> str | None:
+    """The target table's context key if the workspace holds a sequential model."""
+    path = workspace / "OriginalData" / "tgt-meta" / "keys.json"
+    if not path.is_file():
+        return None
+    key = json.loads(path.read_text()).get("context_key")
+    return str(key) if key is not None else None
 
 
 def _progress(workspace: Path) -> pd.DataFrame | None:
@@ -89,12 +114,18 @@ def train(
     value_protection_share: float = DEFAULT_VALUE_PROTECTION_SHARE,
     max_training_minutes: float | None = None,
     max_epochs: float | None = None,
+    context_key: str | None = None,
+    datetime_columns: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Fit TabularARGN with default settings (DP when asked); return timings and the log."""
+    """Fit TabularARGN with default settings (DP when asked); return timings and the log.
+
+    With ``context_key`` the model is sequential: one sequence per distinct key, its context
+    table those keys alone.
+    """
     if workspace.exists():
         shutil.rmtree(workspace)
     engine.set_random_state(seed)
-    df = read_csv(train_csv)
+    df = read_csv(train_csv, datetime_columns)
     dp = dp_config(dp_epsilon, value_protection_share)
     limits: dict[str, Any] = {}
     if max_training_minutes is not None:
@@ -102,7 +133,17 @@ def train(
     if max_epochs is not None:
         limits["max_epochs"] = max_epochs
     t0 = time.perf_counter()
-    engine.split(tgt_data=df, workspace_dir=workspace)
+    if context_key is None:
+        engine.split(tgt_data=df, workspace_dir=workspace)
+    else:
+        ctx = pd.DataFrame({context_key: df[context_key].drop_duplicates().reset_index(drop=True)})
+        engine.split(
+            tgt_data=df,
+            ctx_data=ctx,
+            tgt_context_key=context_key,
+            ctx_primary_key=context_key,
+            workspace_dir=workspace,
+        )
     engine.analyze(workspace_dir=workspace, differential_privacy=dp)
     engine.encode(workspace_dir=workspace)
     t_prepared = time.perf_counter()
@@ -118,6 +159,8 @@ def train(
         "encoding_types": _encoding_types(workspace),
         "differential_privacy": dp.model_dump() if dp is not None else None,
         "max_training_minutes": max_training_minutes,
+        "context_key": context_key,
+        "sequences": int(df[context_key].nunique()) if context_key is not None else None,
     }
     progress = _progress(workspace)
     if progress is not None and "dp_eps" in progress and progress["dp_eps"].notna().any():
@@ -140,9 +183,13 @@ def train(
 
 
 def generate(
-    workspace: Path, rows: int, output: Path, seed: int, delete_output: bool
+    workspace: Path, rows: int | None, output: Path, seed: int, delete_output: bool
 ) -> dict[str, Any]:
-    """Generate ``rows`` rows to ``output`` as CSV (empty field = NULL); time each part."""
+    """Generate ``rows`` rows to ``output`` as CSV (empty field = NULL); time each part.
+
+    For a sequential model ``rows`` counts sequences; None leaves the count to the engine (as
+    many rows, or sequences, as it trained on).
+    """
     engine.set_random_state(seed)
     t0 = time.perf_counter()
     engine.generate(workspace_dir=workspace, sample_size=rows)
@@ -157,8 +204,10 @@ def generate(
     total = t_written - t0
     if delete_output:
         output.unlink()
+    key = _context_key(workspace)
     return {
         "rows": len(synthetic),
+        "sequences": int(synthetic[key].nunique()) if key is not None else None,
         "seed": seed,
         "sample_seconds": round(t_sampled - t0, 3),
         "write_csv_seconds": round(t_written - t_sampled, 3),
@@ -223,9 +272,24 @@ def main(argv: list[str] | None = None) -> int:
         "--max-training-minutes", type=float, help="the engine's own training time cap"
     )
     p_train.add_argument("--max-epochs", type=float, help="smoke runs only; default: engine's")
+    p_train.add_argument(
+        "--context-key",
+        help="learn one sequence per distinct value of this column (a sequential model)",
+    )
+    p_train.add_argument(
+        "--datetime-columns",
+        default="",
+        help="comma-separated columns to parse as ISO 8601 timestamps (UTC) before training",
+    )
     for p in (p_gen, p_all):
         p.add_argument("--output", type=Path, required=True, help="synthetic CSV to write")
-        p.add_argument("--rows", type=int, default=39_074)
+    p_gen.add_argument(
+        "--rows",
+        type=int,
+        help="rows to generate (sequences for a sequential model); default: the engine's own, "
+        "as many as it trained on",
+    )
+    p_all.add_argument("--rows", type=int, default=39_074)
     p_gen.add_argument("--delete-output", action="store_true", help="time only; delete the CSV")
     p_all.add_argument("--rows-big", type=int, default=1_000_000)
     args = parser.parse_args(argv)
@@ -239,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             args.value_protection_share,
             args.max_training_minutes,
             args.max_epochs,
+            args.context_key,
+            tuple(c for c in args.datetime_columns.split(",") if c),
         )
     elif args.command == "generate":
         payload = generate(args.workspace, args.rows, args.output, args.seed, args.delete_output)
