@@ -71,7 +71,7 @@ def run_case(frame: pd.DataFrame, key: str, name: str, epochs: int, folder: Path
     model, output = folder / f"{name}.synthdb", folder / f"{name}-twin.csv"
     train = measured(
         [str(SYNTHDB), "train", str(source), "-o", str(model), "--sequence-key", key,
-         "--order-by", "time_hour", "--max-epochs", str(epochs), "--quiet"],
+         "--order-by", "time_hour", "--max-epochs", str(epochs), "--nulls", "keep", "--quiet"],
         folder,
         f"{name}-train",
     )  # fmt: skip

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import pandas as pd
 
-from synthdb.errors import InputError
+from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.columns import display_kinds
 from synthdb.evaluation.database import MAX_TABLE_ROWS, DatabaseQuality, assess_database
 from synthdb.evaluation.privacy import MAX_ROWS
@@ -44,10 +44,14 @@ def evaluate(
     seed: int = 0,
     progress: Progress | None = None,
     rules: Sequence[Rule] | None = None,
+    sequence_key: str | None = None,
+    order_by: Sequence[str] = (),
 ) -> QualityReport:
     """Accuracy, privacy and (with ``target``) ML utility of ``synthetic`` against ``real``,
     and the share of rows keeping each rule in both (``rules``: those a model kept; default:
-    those found in ``real``).
+    those found in ``real``). With ``sequence_key`` (rows are sequences, one per key value,
+    sorted by ``order_by`` or as written), the sequences' coherence and what the report page
+    draws of them (:mod:`synthdb.evaluation.sequences`).
 
     With ``holdout`` (real rows the model never saw) the accuracy ceiling, the DCR share and
     the privacy references are measured too; ML utility needs it to test on. ``max_rows``
@@ -90,7 +94,43 @@ def evaluate(
         "table" if isinstance(real, pd.DataFrame) else Path(str(real)).name.split(".")[0]
     )
     shares = table_rule_shares(real_frame, synthetic_frame, rules, table=name or "table")
-    return dataclasses.replace(report, rules=shares)
+    report = dataclasses.replace(report, rules=shares)
+    if sequence_key is not None:
+        report = _with_sequences(
+            report, real_frame, synthetic_frame, sequence_key, list(order_by), name or "table"
+        )
+    return report
+
+
+def _with_sequences(
+    report: QualityReport,
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    key: str,
+    order_by: list[str],
+    name: str,
+) -> QualityReport:
+    from synthdb.evaluation.sequences import (
+        OrderedTable,
+        sequence_coherence,
+        sequence_views,
+        value_kinds,
+    )
+
+    for column in [key, *order_by]:
+        if column not in real.columns:
+            what = "sequence key" if column == key else "order column"
+            raise UsageError(
+                f"{what} {column!r} is not a column of the table",
+                hint=f"the table has: {', '.join(map(str, real.columns))}",
+            )
+    ordered = OrderedTable(name, key, [key], order_by)
+    kinds = value_kinds(real.drop(columns=[key]))
+    return dataclasses.replace(
+        report,
+        sequences=[sequence_coherence(ordered, real, synthetic, kinds)],
+        sequence_views=[sequence_views(real, synthetic, [key], order_by) | {"table": name}],
+    )
 
 
 def _frame(data: Table, table: str | None) -> pd.DataFrame:

@@ -81,6 +81,9 @@ class Context:
 
     tokens: np.ndarray
     cardinalities: tuple[int, ...]
+    #: the context holds the elements before each row (ordered children): training then also
+    #: counts a better validation loss as progress (see ``LoopSettings.loss_counts``)
+    sequential: bool = False
 
     @property
     def width(self) -> int:
@@ -211,6 +214,8 @@ class Synthesizer:
                 batch_size=config.batch_size or default_batch_size(len(train_idx)),
                 max_time=config.max_time,
                 seed=config.seed,
+                # only against held-out rows: on its training rows the loss always falls
+                loss_counts=bool(context and context.sequential) and val_idx is not train_idx,
             )
             result = train(net, tokens[train_idx], tokens[val_idx], settings, validate, listener)
         self._state = FittedState(schema, encoder, shape, net, result, nulls, rules=rules)

@@ -153,3 +153,26 @@ def test_generate_refuses_rows_for_sequences_and_sequences_for_rows(
     assert_one_line_error(result, 2, "--rows", "--sequences N")
     result = run_cli("generate", adult_model_file, "-o", tmp_path / "b.csv", "--sequences", 10)
     assert_one_line_error(result, 2, "--sequences is for a model of sequences")
+
+
+def test_evaluate_and_report_score_sequences_of_a_model_or_named_by_flags(
+    visits: Path, model: Path, tmp_path: Path
+) -> None:
+    twin = tmp_path / "twin.csv"
+    assert run_cli("generate", model, "-o", twin, "--quiet").code == 0
+    figures = tmp_path / "figures.json"
+    result = run_cli(
+        "evaluate", visits, twin, "--sequence-key", "patient", "--order-by", "visit_date",
+        "--json", figures,
+    )  # fmt: skip
+    assert result.code == 0, result
+    assert "sequences (coherence" in result.stdout
+    assert json.loads(figures.read_text())["sequences"][0]["in_order_synthetic"] == 1.0
+    # the model file says how the rows form sequences: no flag needed
+    page, page_json = tmp_path / "page.html", tmp_path / "page.json"
+    result = run_cli("report", visits, twin, "-o", page, "--model", model, "--json", page_json)
+    assert result.code == 0, result
+    data = json.loads(page_json.read_text())
+    assert data["sequences"][0]["order_by"] == ["visit_date"]
+    assert data["model"]["sequences"]["sequence_key"] == "patient"
+    assert 'data-section="sequences"' in page.read_text()

@@ -9,7 +9,6 @@ paths and flags answer at once.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -793,6 +792,8 @@ def evaluate(
         ),
     ] = None,
     target: TargetOpt = None,
+    sequence_key: SequenceKeyOpt = None,
+    order_by: OrderByOpt = None,
     json_path: JsonOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
@@ -805,9 +806,21 @@ def evaluate(
         if json_path is not None:
             _check_output(str(json_path), None, overwrite)
         _check_target(target, holdout)
+        from synthdb.cli.sequences import sequence_options
         from synthdb.scoring import evaluate as score
 
-        report = score(real, synthetic, holdout, table=table, target=target, progress=_say)
+        sequenced = sequence_options(None, sequence_key, order_by)
+        key, order = sequenced if sequenced is not None else (None, [])
+        report = score(
+            real,
+            synthetic,
+            holdout,
+            table=table,
+            target=target,
+            progress=_say,
+            sequence_key=key,
+            order_by=order,
+        )
         figures = report.to_dict()
         if json_path is not None:
             _write_json(json_path, figures, overwrite)
@@ -818,6 +831,10 @@ def evaluate(
             out.print(privacy_table(figures))
             if figures["rules"]:
                 out.print(rules_table(figures["rules"]))
+            if figures.get("sequences"):
+                from synthdb.cli.databases import sequences_table
+
+                out.print(sequences_table(figures["sequences"]))
 
 
 @app.command("report")
@@ -868,6 +885,8 @@ def report_command(
             show_default=False,
         ),
     ] = None,
+    sequence_key: SequenceKeyOpt = None,
+    order_by: OrderByOpt = None,
     encoding: EncodingOpt = "utf-8",
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
@@ -904,11 +923,21 @@ def report_command(
             _database_report(real, synthetic, output, model, tables, json_path, encoding, overwrite)
             return
         _check_target(target, holdout)
+        from synthdb.cli.sequences import sequence_options
         from synthdb.report import build_report
 
+        sequenced = sequence_options(None, sequence_key, order_by)
         started = time.monotonic()
         report = build_report(
-            real, synthetic, holdout, target=target, model=model, table=table, progress=_say
+            real,
+            synthetic,
+            holdout,
+            target=target,
+            model=model,
+            table=table,
+            progress=_say,
+            sequence_key=sequenced[0] if sequenced else None,
+            order_by=sequenced[1] if sequenced else (),
         )
         _write_report(report, output, json_path, overwrite)
         _say(f"report done in {time.monotonic() - started:.1f} s")
@@ -1164,8 +1193,7 @@ def _run_sequences(
 ) -> None:
     """``run`` for a table of sequences: train, write the sequences, score rows and
     sequences."""
-    from synthdb.cli.sequences import coherence, write_sequences
-    from synthdb.evaluation.sequences import sequence_views
+    from synthdb.cli.sequences import write_sequences
     from synthdb.io.sources import read_table
     from synthdb.scoring import evaluate as score
 
@@ -1185,15 +1213,12 @@ def _run_sequences(
         frame,
         synthetic,
         holdout,
-        table=table,
+        table=name,
         target=target,
         progress=_say if report_path is not None or target is not None else None,
         rules=twin.all_rules(),
-    )
-    quality = dataclasses.replace(
-        quality,
-        sequences=[coherence(frame, synthetic, key, order, name)],
-        sequence_views=[sequence_views(frame, synthetic, [key], order) | {"table": name}],
+        sequence_key=key,
+        order_by=order,
     )
     ordered = f", ordered by {', '.join(order)}" if order else ", in the source's row order"
     figures = quality.to_dict()
@@ -1360,6 +1385,9 @@ def inspect(
             if manifest.get("kind") == "database":
                 _inspect_database_model(path, manifest)
                 return
+            if manifest.get("kind") == "sequences":
+                _inspect_sequence_model(path, manifest)
+                return
             schema = TableSchema.from_dict(manifest["schema"])
             training = manifest["training"]
             privacy = manifest.get("privacy")
@@ -1462,6 +1490,56 @@ def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
     for entry in tables.values():
         if entry.get("model"):
             rules += entry["model"].get("rules", [])
+    out.print(rules_table(rules, title="rules kept") if rules else "rules kept: none")
+
+
+def _inspect_sequence_model(path: str, manifest: dict[str, Any]) -> None:
+    """A model of one table's sequences: how the rows form them, and each part's training."""
+    from rich.table import Table
+
+    from synthdb.cli.tables import rules_table, schema_table
+    from synthdb.relational.sequence_table import ENTITY_SUFFIX
+    from synthdb.schema.table import TableSchema
+
+    about = manifest["sequence_table"]
+    order = ", ".join(about["order_by"]) or "the rows' order in the source"
+    out.print(
+        f"model {path}: format {manifest['format_version']}, synthdb "
+        f"{manifest['versions']['synthdb']}, table {about['table']} as "
+        f"{int(about['sequences']):,} sequences by {about['sequence_key']} (new keys: "
+        f"{about['key'].get('key_format')}), ordered by {order}"
+    )
+    if about["entity_columns"]:
+        out.print(f"one value per sequence: {', '.join(about['entity_columns'])}")
+    grid = Table(title="parts", title_justify="left")
+    for header in ("part", "rows", "stop reason", "epochs", "best epoch"):
+        grid.add_column(header)
+    rules: list[dict[str, Any]] = []
+    for name, entry in manifest["tables"].items():
+        model = entry.get("model")
+        part = "sequences" if name.endswith(ENTITY_SUFFIX) else "events"
+        if not model:
+            grid.add_row(part, f"{int(entry['rows']):,}", "-", "0", "-")
+            continue
+        training = model["training"]
+        grid.add_row(
+            part,
+            f"{int(entry['rows']):,}",
+            str(model.get("stop_reason", "-")),
+            str(len(training["epochs"])),
+            f"{training['best_epoch']} (validation accuracy {training['best_accuracy']:.4f})",
+        )
+        rules += model.get("rules", [])
+        if part == "events":
+            # the order column is learned as gaps (NULL after each first event): left out
+            schema = TableSchema.from_dict(model["schema"])
+            shown = [
+                c
+                for c in schema.columns
+                if not c.name.startswith("__synthdb") and c.name not in about["order_by"][:1]
+            ]
+            out.print(schema_table(TableSchema(schema.name, shown, schema.rows), counts=True))
+    out.print(grid)
     out.print(rules_table(rules, title="rules kept") if rules else "rules kept: none")
 
 

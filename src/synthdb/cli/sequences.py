@@ -15,7 +15,6 @@ from synthdb.config import TrainingConfig
 from synthdb.errors import UsageError
 
 if TYPE_CHECKING:
-    from synthdb.evaluation.sequences import SequenceCoherence
     from synthdb.relational.sequence_table import SequenceModel
 
 Say = Callable[[str], None]
@@ -149,18 +148,3 @@ def write_sequences(
         sink.write_batches(table, counted())
     say(f"wrote {count:,} sequences, {written:,} rows, to {sink.location}")
     return sink.location, written
-
-
-def coherence(
-    real: pd.DataFrame, synthetic: pd.DataFrame, key: str, order: list[str], table: str
-) -> SequenceCoherence:
-    """Coherence figures of one table's sequences (``evaluation/sequences.py``)."""
-    from synthdb.evaluation.sequences import OrderedTable, sequence_coherence, value_kinds
-
-    if key not in real.columns or key not in synthetic.columns:
-        raise UsageError(f"--sequence-key names column {key!r}, which the tables lack")
-    for name in order:
-        if name not in real.columns or name not in synthetic.columns:
-            raise UsageError(f"--order-by names column {name!r}, which the tables lack")
-    kinds = value_kinds(real.drop(columns=[key]))
-    return sequence_coherence(OrderedTable(table, key, [key], order), real, synthetic, kinds)

@@ -32,7 +32,6 @@ from synthdb.evaluation.sequences import OrderedTable
 from synthdb.relational.keys import draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.relational.sequences import (
-    GAP_COLUMN,
     LAGS,
     SOURCE_ORDER,
     SequenceSpec,
@@ -40,6 +39,7 @@ from synthdb.relational.sequences import (
     infer_order,
     order_rows,
     positions_in_groups,
+    seen_order,
     step_order,
     window,
 )
@@ -267,6 +267,7 @@ class DatabaseModel:
                             axis=1,
                         ),
                         context.cardinalities + spec.context_cardinalities(),
+                        sequential=True,
                     )
             if values.shape[1] and len(frame):
                 config = self.table_config(name)
@@ -520,7 +521,8 @@ class DatabaseModel:
             previous = absolute[at - 1] if step else np.full(len(at), np.nan)
             absolute[at] = step_order(drawn, spec, position[at], previous, rng)
             drawn = _keep_order_rules(synthesizer, spec, drawn, absolute[at], rng)
-            seen[at] = spec.lag_tokens(drawn.assign(**{GAP_COLUMN: gaps_of(absolute, at, step)}))
+            before = absolute[at - 1] if step else np.full(len(at), np.nan)
+            seen[at] = spec.lag_tokens(drawn.assign(**seen_order(spec, absolute[at], before)))
             frames.append(drawn)
             tokens.append(own)
             placed.append(at)
@@ -842,11 +844,3 @@ def _keep_order_rules(
     for name in written.columns:  # the order column stays as step_order wrote it
         out[name] = written[name]
     return out
-
-
-def gaps_of(absolute: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
-    """The gaps the elements at ``at`` (position ``step``) follow their predecessors by, as
-    their lag tokens see them (NaN for first elements, as in training)."""
-    if step == 0:
-        return np.full(len(at), np.nan)
-    return absolute[at] - absolute[at - 1]

@@ -50,6 +50,10 @@ LAGS = 2
 #: The hidden column holding the gap since the previous element (in the order's unit: seconds
 #: for datetimes).
 GAP_COLUMN = "__synthdb_gap"
+#: For a timestamp order column with times of day: the hidden column holding each later
+#: element's time of day (seconds since midnight); the gap column then holds whole days.
+TIME_COLUMN = "__synthdb_time_of_day"
+DAY = 86_400
 #: Levels the lag window shows an element's absolute order value in (its date, coarsely).
 WHEN_LEVELS = 8
 #: The order a sequence without ``order_by`` columns keeps: the source's rows as they come
@@ -85,6 +89,9 @@ class SequenceSpec:
     #: whether an element also sees how many elements come after it (models saved before
     #: 2026-12-05 do not)
     remaining: bool = True
+    #: timestamps with times of day: gaps in whole days plus the time of day of each later
+    #: element (see :func:`split_days`)
+    by_day: bool = False
     _encoder: TableEncoder | None = field(default=None, repr=False, compare=False)
     _schema: TableSchema | None = field(default=None, repr=False, compare=False)
 
@@ -96,6 +103,7 @@ class SequenceSpec:
             "lag_encoder": self.lag_encoder,
             "lag_schema": self.lag_schema,
             "remaining": self.remaining,
+            "by_day": self.by_day,
         }
 
     @classmethod
@@ -107,6 +115,7 @@ class SequenceSpec:
             lag_schema=dict(data.get("lag_schema", {})),
             starts=[float(v) for v in data.get("starts", [])],
             remaining=bool(data.get("remaining", False)),
+            by_day=bool(data.get("by_day", False)),
         )
 
     # ------------------------------------------------------------------ pieces
@@ -270,10 +279,19 @@ def order_rows(
     sorted_values = values.iloc[order].reset_index(drop=True).copy()
     seconds = np.asarray(typed_column(sorted_values[order_by[0]], column), dtype=np.float64)
     previous = np.r_[np.nan, seconds[:-1]]
-    gap = np.where(position > 0, seconds - previous, np.nan)
     later = (position > 0) & ~np.isnan(seconds) & ~np.isnan(previous)
-    sorted_values[GAP_COLUMN] = gap
+    by_day = split_days(column, seconds)
+    if by_day:
+        sorted_values[GAP_COLUMN] = np.where(
+            position > 0, np.floor(seconds / DAY) - np.floor(previous / DAY), np.nan
+        )
+        time_of_day = seconds - np.floor(seconds / DAY) * DAY
+        sorted_values[TIME_COLUMN] = np.where(position > 0, time_of_day, np.nan)
+    else:
+        sorted_values[GAP_COLUMN] = np.where(position > 0, seconds - previous, np.nan)
     seen = sorted_values.copy()
+    if by_day:  # the elements after see every element's time of day, the first's too
+        seen[TIME_COLUMN] = time_of_day
     if later.any():
         kept = sorted_values[order_by[0]].astype(object)
         kept[later] = None
@@ -289,8 +307,30 @@ def order_rows(
         starts=[float(v) for v in np.quantile(first_values, np.linspace(0, 1, 21))]
         if len(first_values)
         else [],
+        by_day=by_day,
     )
     return Ordered(order, sorted_values, position, length, seen), spec
+
+
+def split_days(column: ColumnSchema, seconds: np.ndarray) -> bool:
+    """Whether an order column's gaps are learned as whole days plus a time of day: for
+    timestamps whose times of day vary (a plane's flights). Gaps in seconds summed along a
+    sequence know nothing of the clock, so flights drifted into the night: the hour of
+    nycflights13's twin flights scored 0.745 with mostlyai-qa (the rival 0.940). Dates alone
+    (every value at midnight) keep plain gaps."""
+    if column.kind != "datetime" or column.resolution == DAY:
+        return False
+    finite = seconds[np.isfinite(seconds)]
+    return bool(len(finite)) and bool(np.any(np.mod(finite, DAY) != 0))
+
+
+def seen_order(spec: SequenceSpec, values: np.ndarray, previous: np.ndarray) -> dict[str, Any]:
+    """The hidden order columns of elements whose order values are ``values`` (typed) after
+    ``previous`` (NaN for first elements), as the lag window saw them in training."""
+    if spec.by_day:
+        days = np.floor(values / DAY) - np.floor(previous / DAY)
+        return {GAP_COLUMN: days, TIME_COLUMN: values - np.floor(values / DAY) * DAY}
+    return {GAP_COLUMN: values - previous}
 
 
 def _in_source_order(
@@ -336,7 +376,11 @@ def window(
     """The lag window of ``rows`` (at ``position`` in their sequences): the seen tokens of the
     :data:`LAGS` rows before each (``lag_tokens`` is indexed like the rows, in sequence order,
     so the one before row ``r`` is ``r - 1``), "none" (the last value) where there is none.
-    Training passes every row at once; generation one position at a time."""
+    Training passes every row at once; generation one position at a time.
+
+    A third block holding the sequence's first element (a running summary at constant cost)
+    was tried on nycflights13's flights per plane and not kept: mostlyai-qa accuracy 0.806
+    and coherence 0.888 against 0.816 and 0.894 without it (40 epochs each)."""
     width = lag_tokens.shape[1]
     none = np.asarray(cardinalities[:width], dtype=np.int64) - 1
     out = np.empty((len(rows), width * LAGS), dtype=np.int64)
@@ -370,7 +414,17 @@ def step_order(
         start[missing] = np.interp(rng.uniform(size=len(missing)), grid, spec.starts)
     gaps = pd.to_numeric(drawn[GAP_COLUMN], errors="coerce").to_numpy(dtype=np.float64)
     gaps = np.nan_to_num(np.maximum(gaps, 0.0))
-    values = np.where(position == 0, start, previous + gaps)
+    if spec.by_day and TIME_COLUMN in drawn:
+        # the day after whole days, at the time of day drawn; never before the one before
+        clock = pd.to_numeric(drawn[TIME_COLUMN], errors="coerce").to_numpy(dtype=np.float64)
+        clock = np.clip(np.nan_to_num(clock), 0, DAY - 1)
+        if column.resolution:
+            clock = np.round(clock / column.resolution) * column.resolution
+        later = np.floor(previous / DAY) * DAY + np.round(gaps) * DAY + clock
+        values = np.where(position == 0, start, np.fmax(later, previous))
+        del drawn[TIME_COLUMN]
+    else:
+        values = np.where(position == 0, start, previous + gaps)
     if column.minimum is not None and column.maximum is not None:
         # inside the source's span, as every generated value is (clipping keeps the order)
         values = np.clip(values, column.minimum, column.maximum)

@@ -24,7 +24,19 @@ def model_summary(path: Path) -> dict[str, Any]:
     """The report's model section, from the manifest of the model file at ``path``."""
     from synthdb.modelfile import read_manifest
 
-    summary = summary_from_manifest(read_manifest(path))
+    manifest = read_manifest(path)
+    if manifest.get("kind") == "sequences":
+        # a table of sequences: the events' model is the one whose training the page shows
+        about = manifest["sequence_table"]
+        events = dict(manifest["tables"][about["table"]]["model"])
+        events.setdefault("created", manifest.get("created"))
+        events.setdefault("versions", manifest.get("versions", {}))
+        summary = summary_from_manifest(events)
+        summary["sequences"] = {
+            key: about[key] for key in ("sequence_key", "order_by", "sequences", "entity_columns")
+        }
+    else:
+        summary = summary_from_manifest(manifest)
     summary["path"] = str(path)
     return summary
 

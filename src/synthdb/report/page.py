@@ -5,6 +5,7 @@ from; it renders to the HTML page and serialises to the JSON beside it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,8 +84,12 @@ def build_report(
     table: str | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    sequence_key: str | None = None,
+    order_by: Sequence[str] = (),
 ) -> Report:
-    """Read the tables, evaluate them and summarise the model file, for one page."""
+    """Read the tables, evaluate them and summarise the model file, for one page. Rows are
+    scored as sequences with ``sequence_key`` (and ``order_by``), or when ``model`` is a
+    model of sequences (its key and order, unless given)."""
     from synthdb.report.model import model_summary
     from synthdb.scoring import evaluate
 
@@ -93,6 +98,9 @@ def build_report(
     summary = None
     if model is not None:  # a damaged model file fails now, before the slow steps
         summary = model_summary(model)
+        about = summary.get("sequences")
+        if about and sequence_key is None:
+            sequence_key, order_by = about["sequence_key"], about["order_by"]
     quality = evaluate(
         real,
         synthetic,
@@ -102,6 +110,8 @@ def build_report(
         seed=seed,
         progress=progress,
         rules=model_rules(model) if model is not None else None,
+        sequence_key=sequence_key,
+        order_by=order_by,
     )
     name = table or Path(str(real)).name.split(".")[0] or "table"
     say(f"evaluated in {time.monotonic() - started:.1f} s")

@@ -12,6 +12,7 @@ from synthdb.relational.sequences import (
     BUCKETS,
     GAP_COLUMN,
     LAGS,
+    TIME_COLUMN,
     bucket,
     check_order_by,
     order_rows,
@@ -76,6 +77,32 @@ def test_order_is_rebuilt_from_starts_and_gaps_and_never_decreases() -> None:
     days = pd.to_datetime(frame["day"])
     for _, group in days.groupby(np.repeat([0, 1, 2], [3, 4, 1])):
         assert group.is_monotonic_increasing
+
+
+def test_timestamps_with_times_of_day_are_learned_as_whole_days_and_a_clock() -> None:
+    values = pd.DataFrame(
+        {"at": ["2024-01-01 09:00:00", "2024-01-01 17:00:00", "2024-01-03 08:00:00"]}
+    )
+    ordered, spec = order_rows("t", values, np.array([0, 0, 0]), ["at"])
+    assert spec.by_day
+    assert ordered.values[GAP_COLUMN].tolist()[1:] == [0, 2]  # same day, then two days on
+    assert ordered.values[TIME_COLUMN].tolist()[1:] == [17 * 3600, 8 * 3600]
+    assert ordered.seen[TIME_COLUMN].tolist()[0] == 9 * 3600  # the next one sees the first's
+
+    # rebuilt: the day after whole days, at the clock drawn, never before the one before
+    drawn = pd.DataFrame(
+        {"at": [None, None], GAP_COLUMN: [0, 1], TIME_COLUMN: [6 * 3600, 6 * 3600]}
+    )
+    previous = np.full(2, pd.Timestamp("2024-01-01 17:00:00").timestamp())
+    step_order(drawn, spec, np.array([1, 1]), previous, np.random.default_rng(0))
+    assert drawn["at"].tolist() == ["2024-01-01 17:00:00", "2024-01-02 06:00:00"]
+    assert TIME_COLUMN not in drawn and GAP_COLUMN not in drawn
+
+
+def test_dates_alone_keep_plain_gaps() -> None:
+    values = pd.DataFrame({"day": ["2024-01-01", "2024-01-04"]})
+    ordered, spec = order_rows("t", values, np.array([0, 0]), ["day"])
+    assert not spec.by_day and TIME_COLUMN not in ordered.values
 
 
 def test_the_window_holds_the_elements_before_or_none() -> None:

@@ -241,3 +241,21 @@ def test_the_same_seed_trains_to_the_same_weights() -> None:
 )
 def test_default_batch_size_aims_at_64_steps_within_bounds(rows: int, expected: int) -> None:
     assert default_batch_size(rows) == expected
+
+
+def test_for_ordered_children_a_falling_validation_loss_keeps_training_going() -> None:
+    # the same flat validation accuracy: alone it stops after patience epochs; with the loss
+    # counted (a learnable copy task, whose validation loss falls epoch after epoch) it goes on
+    flat = [0.90] * 12
+    alone = train(_net(), _tokens(256), _tokens(64, seed=1), _settings(), ScriptedValidation(flat))
+    counted = train(
+        _net(),
+        _tokens(256),
+        _tokens(64, seed=1),
+        _settings(max_epochs=12, loss_counts=True),
+        ScriptedValidation(flat),
+    )
+    assert (alone.stop_reason, alone.best_epoch) == ("converged", 1)
+    assert counted.best_epoch > 4
+    losses = [e.val_loss for e in counted.epochs]
+    assert losses[counted.best_epoch - 1] <= min(losses) * (1 + 0.001)
