@@ -172,10 +172,12 @@ def database_accuracy(
         sequences.append(
             sequence_coherence(chain, real[name], synthetic[name], kinds, gaps=not by_key)
         )
+        # an order by the table's own key (Berka's order_id) is shown, though not compared
+        shown = [*chain.key_columns, *[c for c in chain.order_by if c not in values], *values]
         views.append(
             sequence_views(
-                real[name][[*chain.key_columns, *values]],
-                synthetic[name][[c for c in [*chain.key_columns, *values] if c in synthetic[name]]],
+                real[name][shown],
+                synthetic[name][[c for c in shown if c in synthetic[name]]],
                 chain.key_columns,
                 chain.order_by,
             )

@@ -232,6 +232,18 @@ def test_children_ordered_by_their_own_key_keep_it_ascending_in_each_sequence() 
     spec = model.models["event"].sequence
     assert spec is not None and spec.order_by == [SOURCE_ORDER]  # nothing learned as gaps
     assert GAP_COLUMN not in model.models["event"].synthesizer.schema.names  # type: ignore[union-attr]
-    events = model.generate(seed=0)["event"]
+    twin = model.generate(seed=0)
+    events = twin["event"]
     ids = pd.to_numeric(events["id"])
     assert ids.groupby(events["account_id"]).apply(lambda i: i.is_monotonic_increasing).all()
+    # scored as sequences: in order, and no gaps compared (keys are numbered anew)
+    from synthdb.evaluation.relations import database_accuracy
+
+    [coherence] = database_accuracy(
+        schema,  # type: ignore[arg-type]
+        frames,
+        twin,
+        ordered=model.ordered_tables(),
+    ).sequences
+    assert coherence.order_by == ["id"] and coherence.in_order_synthetic == 1.0
+    assert coherence.gaps is None
