@@ -825,16 +825,7 @@ def evaluate(
         if json_path is not None:
             _write_json(json_path, figures, overwrite)
         if not quiet:
-            from synthdb.cli.tables import accuracy_table, privacy_table, rules_table
-
-            out.print(accuracy_table(figures))
-            out.print(privacy_table(figures))
-            if figures["rules"]:
-                out.print(rules_table(figures["rules"]))
-            if figures.get("sequences"):
-                from synthdb.cli.databases import sequences_table
-
-                out.print(sequences_table(figures["sequences"]))
+            _show_figures(figures, privacy=True)
 
 
 @app.command("report")
@@ -1153,24 +1144,40 @@ def run(
             page = Report(
                 quality=quality,
                 table=name,
-                sources={
-                    "real": shown,
-                    "synthetic": output,
-                    "holdout": holdout,
-                    "model": str(model) if model is not None else None,
-                },
+                sources=_sources(shown, output, holdout, model),
                 model=summary,
                 notes=notes,
             )
             _write_report(page, report_path, None, overwrite)
         if not quiet:
-            from synthdb.cli.tables import accuracy_table, privacy_table, rules_table
+            _show_figures(report, privacy=report_path is not None or target is not None)
 
-            out.print(accuracy_table(report))
-            if report_path is not None or target is not None:
-                out.print(privacy_table(report))
-            if report["rules"]:
-                out.print(rules_table(report["rules"]))
+
+def _sources(
+    real: str, synthetic: str, holdout: str | None, model: Path | None
+) -> dict[str, str | None]:
+    """What a table's report page says it compared."""
+    return {
+        "real": real,
+        "synthetic": synthetic,
+        "holdout": holdout,
+        "model": str(model) if model is not None else None,
+    }
+
+
+def _show_figures(figures: dict[str, Any], *, privacy: bool) -> None:
+    """A table's figures in the terminal: accuracy, privacy if measured in full, the rules,
+    and the sequences' coherence when the rows were scored as sequences."""
+    from synthdb.cli.databases import sequences_table
+    from synthdb.cli.tables import accuracy_table, privacy_table, rules_table
+
+    out.print(accuracy_table(figures))
+    if privacy:
+        out.print(privacy_table(figures))
+    if figures["rules"]:
+        out.print(rules_table(figures["rules"]))
+    if figures.get("sequences"):
+        out.print(sequences_table(figures["sequences"]))
 
 
 def _run_sequences(
@@ -1226,29 +1233,18 @@ def _run_sequences(
         _write_json(json_path, figures, overwrite)
     if report_path is not None:
         from synthdb.report import Report
+        from synthdb.report.model import model_summary
 
         page = Report(
             quality=quality,
             table=name,
-            sources={
-                "real": shown,
-                "synthetic": output,
-                "holdout": holdout,
-                "model": str(model_path) if model_path is not None else None,
-            },
+            sources=_sources(shown, output, holdout, model_path),
+            model=model_summary(model_path) if model_path is not None else None,
             notes=[f"rows learned as sequences by {key}{ordered}"],
         )
         _write_report(page, report_path, None, overwrite)
     if not _session.quiet:
-        from synthdb.cli.databases import sequences_table
-        from synthdb.cli.tables import accuracy_table, privacy_table, rules_table
-
-        out.print(accuracy_table(figures))
-        if report_path is not None or target is not None:
-            out.print(privacy_table(figures))
-        if figures["rules"]:
-            out.print(rules_table(figures["rules"]))
-        out.print(sequences_table(figures["sequences"]))
+        _show_figures(figures, privacy=report_path is not None or target is not None)
 
 
 def _model_summary(

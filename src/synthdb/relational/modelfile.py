@@ -97,11 +97,7 @@ def load_sequence_model(path: Path) -> SequenceModel:
     try:
         return SequenceModel.from_dict(manifest["sequence_table"], database)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{path} is damaged: its manifest does not describe a model of sequences "
-            f"({type(exc).__name__})",
-            hint="train the model again",
-        ) from None
+        raise _damaged(path, "a model of sequences", exc) from None
 
 
 def load_database_model(path: Path) -> DatabaseModel:
@@ -155,9 +151,12 @@ def _database_from(path: Path, manifest: dict[str, Any], weights: bytes) -> Data
                 ),
             )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{path} is damaged: its manifest does not describe a database model "
-            f"({type(exc).__name__})",
-            hint="train the model again",
-        ) from None
+        raise _damaged(path, "a database model", exc) from None
     return model
+
+
+def _damaged(path: Path, what: str, exc: Exception) -> ModelFileError:
+    return ModelFileError(
+        f"{path} is damaged: its manifest does not describe {what} ({type(exc).__name__})",
+        hint="train the model again",
+    )
