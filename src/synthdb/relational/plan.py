@@ -58,11 +58,6 @@ class TablePlan:
     #: key columns: primary key and foreign key columns, never learned
     key_columns: list[str] = field(default_factory=list)
 
-    @property
-    def deferred(self) -> list[Relation]:
-        """Other relations whose parent is not generated before this table."""
-        return [r for r in self.others if r.parent == self.name]
-
 
 def make_plans(
     schema: DatabaseSchema, contexts: Mapping[str, str] | None = None

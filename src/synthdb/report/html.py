@@ -6,8 +6,9 @@ attachment, or on a machine that may not reach the internet. The figures are als
 JSON (a ``<script type="application/json">`` block, which browsers never execute) so that a
 saved page still carries its numbers.
 
-Layout: a page-level summary, then one section per table. There is one table today; related
-tables (a later issue) add sections and a relationships part without changing this shape.
+Layout: a page-level summary, then the table's section, its sequences (for a table of
+sequences) and its rules. A whole database's page (:mod:`synthdb.report.database_html`) has the
+same shape with one section per table and a relationships part.
 Every user-supplied string (column names, values, paths) is escaped.
 """
 
