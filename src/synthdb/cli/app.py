@@ -315,13 +315,14 @@ def _train_sequences(
     encoding: str,
     config: TrainingConfig,
     sequenced: tuple[str, list[str]],
-) -> SequenceModel:
+) -> tuple[SequenceModel, pd.DataFrame]:
     from synthdb.cli.sequences import train_sequences
     from synthdb.io.sources import read_table
 
     frame = read_table(source, table, encoding=encoding)
     key, order = sequenced
-    return train_sequences(frame, shown, name, config, key, order, err, _say, quiet=_session.quiet)
+    model = train_sequences(frame, shown, name, config, key, order, err, _say, quiet=_session.quiet)
+    return model, frame
 
 
 def _print_nulls(report: dict[str, Any]) -> None:
@@ -702,7 +703,7 @@ def train(
         shown, name = _open_input(source, table, encoding)
         _check_output(str(output), None, overwrite)
         if sequenced is not None:
-            model = _train_sequences(source, shown, table, name, encoding, config, sequenced)
+            model, _ = _train_sequences(source, shown, table, name, encoding, config, sequenced)
             model.save(output, overwrite=overwrite)
             _session.written.append(str(output))
             _say(f"saved model of {model.sequences:,} sequences to {output}")
@@ -1204,7 +1205,7 @@ def _run_sequences(
     from synthdb.io.sources import read_table
     from synthdb.scoring import evaluate as score
 
-    twin = _train_sequences(source, shown, table, name, encoding, config, sequenced)
+    twin, frame = _train_sequences(source, shown, table, name, encoding, config, sequenced)
     if model_path is not None:
         twin.save(model_path, overwrite=overwrite)
         _session.written.append(str(model_path))
@@ -1213,7 +1214,6 @@ def _run_sequences(
         twin, output, sequences, seed, name, overwrite, err, _say, quiet=_session.quiet
     )
     _session.written.append(location)
-    frame = read_table(source, table, encoding=encoding)
     synthetic = read_table(output, name)
     key, order = sequenced
     quality = score(

@@ -47,7 +47,9 @@ def sequence_options(
     return key, order
 
 
-def refuse_for_database(sequence_key: str | None, order_by: str | None, sequences: Any) -> None:
+def refuse_for_database(
+    sequence_key: str | None, order_by: str | None, sequences: int | None
+) -> None:
     """The sequence flags are for one table; a database orders its children in the job file."""
     for flag, value in (
         ("--sequence-key", sequence_key),

