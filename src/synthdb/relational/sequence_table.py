@@ -46,6 +46,13 @@ CHUNK = 10_000
 MIN_REPEATED = 10
 #: The entity table's name is the table's, with this suffix (never shown in the output).
 ENTITY_SUFFIX = "__entities"
+#: Hidden entity columns that summarise a category column over the whole sequence: its most
+#: frequent value and that value's share of the sequence (never shown in the output).
+MODE_PREFIX = "__mode__"
+SHARE_PREFIX = "__share__"
+#: Category columns with more distinct values than this get no summary (a free-text column's
+#: most frequent value says little about the rest of its sequence).
+MAX_SUMMARY_CATEGORIES = 1_000
 
 
 class SequenceModel:
@@ -71,6 +78,8 @@ class SequenceModel:
         self.columns: list[str] = []
         #: columns with one value per sequence, learned with the entity
         self.entity_columns: list[str] = []
+        #: category columns of the events summarised on the entity (hidden columns)
+        self.summarised: list[str] = []
         #: how new sequence keys are made
         self.key: ColumnSchema | None = None
         #: sequences in the source (distinct keys) and rows without a key
@@ -110,6 +119,13 @@ class SequenceModel:
         if self.entity_columns:  # one value per sequence: its first row's
             first = frame.groupby(key, sort=False)[self.entity_columns].first()
             entities = entities.join(first, on=key)
+        self.summarised = (
+            []
+            if not has_key.all()
+            else summary_candidates(frame, key, [*self.order_by, *self.entity_columns])
+        )
+        if self.summarised:
+            entities = entities.join(sequence_summaries(frame, key, self.summarised), on=key)
         events = frame[[c for c in frame.columns if c not in self.entity_columns]]
         key_column = infer_column(key, entities[key])
         self.key = _key_schema(key, entities[key], key_column)
@@ -151,7 +167,11 @@ class SequenceModel:
     def all_rules(self) -> list[Rule]:
         """The rules within the table the twin keeps (those of either part; rules between the
         two parts hold by construction once they are written back as one table)."""
-        return [r for r in self._fitted().all_rules() if r.kind not in DATABASE_KINDS]
+        return [
+            r
+            for r in self._fitted().all_rules()
+            if r.kind not in DATABASE_KINDS and not _hidden(r.column) and not _hidden(r.source)
+        ]
 
     # ------------------------------------------------------------------ generation
     def _fitted(self) -> DatabaseModel:
@@ -206,6 +226,7 @@ class SequenceModel:
             "order_by": self.order_by,
             "columns": self.columns,
             "entity_columns": self.entity_columns,
+            "summarised": self.summarised,
             "key": self.key.to_dict(),
             "sequences": self.sequences,
             "notes": self.notes,
@@ -232,6 +253,7 @@ class SequenceModel:
         model.table = str(data["table"])
         model.columns = [str(c) for c in data["columns"]]
         model.entity_columns = [str(c) for c in data["entity_columns"]]
+        model.summarised = [str(c) for c in data.get("summarised", [])]
         model.key = ColumnSchema.from_dict(data["key"])
         model.sequences = int(data["sequences"])
         model.notes = [str(n) for n in data.get("notes", [])]
@@ -310,6 +332,55 @@ def per_entity_columns(frame: pd.DataFrame, key: str, order_by: Sequence[str]) -
         if codes.groupby(repeated[key], sort=False).nunique().max() <= 1 and values.nunique() > 1:
             out.append(str(column))
     return out
+
+
+def summary_candidates(frame: pd.DataFrame, key: str, skip: Sequence[str]) -> list[str]:
+    """The events' category columns worth a per-sequence summary: two to
+    :data:`MAX_SUMMARY_CATEGORIES` distinct values."""
+    out = []
+    for column in frame.columns:
+        if column == key or column in skip:
+            continue
+        values = frame[column]
+        if not 2 <= values.nunique() <= MAX_SUMMARY_CATEGORIES:
+            continue
+        if infer_column(str(column), values).kind == "categorical":
+            out.append(str(column))
+    return out
+
+
+def sequence_summaries(frame: pd.DataFrame, key: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Per sequence key, each column's most frequent value (NULL counts as a value; ties go to
+    the value seen first) and its share of the sequence's rows.
+
+    Why: an element sees its entity and the two elements before it, so over hundreds of
+    events a plane forgets the airport it flies from. Learned with the entity (and its
+    length), the summary keeps each sequence on its own values, as the source's do.
+    """
+    out = {}
+    sizes = frame.groupby(key, sort=False).size()
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        counts = (
+            pd.DataFrame({key: frame[key].to_numpy(), "code": codes})
+            .groupby([key, "code"], sort=False)
+            .size()
+            .rename("n")
+            .reset_index()
+        )
+        # stable sort: among equal counts the first seen stays first
+        top = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates(key)
+        top = top.set_index(key)
+        values = pd.Series(
+            np.asarray(uniques, dtype=object)[top["code"].to_numpy()], index=top.index
+        )
+        out[MODE_PREFIX + column] = values.reindex(sizes.index)
+        out[SHARE_PREFIX + column] = (top["n"] / sizes.reindex(top.index)).reindex(sizes.index)
+    return pd.DataFrame(out, index=sizes.index)
+
+
+def _hidden(column: str | None) -> bool:
+    return column is not None and column.startswith((MODE_PREFIX, SHARE_PREFIX))
 
 
 def _key_schema(name: str, values: pd.Series, column: ColumnSchema) -> ColumnSchema:
