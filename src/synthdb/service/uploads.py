@@ -159,12 +159,17 @@ def describe(
 
 
 def _table_view(location: str, table: str | None, name: str) -> dict[str, Any]:
-    from synthdb.io.sources import read_table
+    from synthdb.io.sources import open_source, read_table
     from synthdb.rules.table import discover_table_rules
     from synthdb.schema.inference import infer_schema
     from synthdb.schema.values import to_typed
 
-    frame = read_table(location, table)
+    if table is None:
+        frame = read_table(location)  # one file: no rows is an error
+    else:
+        frame = open_source(location, table=table).read(table)
+        if len(frame) == 0:  # a database's empty table is listed, not refused
+            return {"name": name, "rows": 0, "columns": [], "rules": []}
     schema = infer_schema(frame, name)
     rules = [r.text for r in discover_table_rules(to_typed(frame, schema), schema)]
     return {
