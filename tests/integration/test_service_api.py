@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-from service_harness import AUTH, TOKEN, adult_prefix, wait_for  # noqa: E402
+from fastapi.testclient import TestClient
 
-from synthdb.service.app import create_app  # noqa: E402
-from synthdb.service.settings import Settings  # noqa: E402
+from service_harness import AUTH, TOKEN, adult_prefix, wait_for
+from synthdb.service.app import create_app
+from synthdb.service.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,9 @@ def test_healthz_needs_no_token(client: TestClient) -> None:
     ],
 )
 @pytest.mark.parametrize("header", [None, "Bearer wrong-token", "Basic Zm9vOmJhcg==", TOKEN])
-def test_api_needs_the_token(client: TestClient, method: str, path: str, header: str | None) -> None:
+def test_api_needs_the_token(
+    client: TestClient, method: str, path: str, header: str | None
+) -> None:
     headers = {"Authorization": header} if header else {}
     response = client.request(method, path, headers=headers)
     assert response.status_code == 401, response.text
@@ -324,8 +326,16 @@ def test_second_job_on_a_busy_model_is_409(client: TestClient, model: str) -> No
 
 @pytest.mark.parametrize(
     "body",
-    [{"rows": 0}, {"rows": -5}, {"seed": -1}, {"rows": 5, "scale": 2}, {"scale": 0},
-     {"rows": "many"}, {"rows": 5, "color": 1}, {"table": "x; drop table y"}],
+    [
+        {"rows": 0},
+        {"rows": -5},
+        {"seed": -1},
+        {"rows": 5, "scale": 2},
+        {"scale": 0},
+        {"rows": "many"},
+        {"rows": 5, "color": 1},
+        {"table": "x; drop table y"},
+    ],
 )
 def test_invalid_generate_parameters_are_422(
     client: TestClient, model: str, body: dict[str, Any]
@@ -341,9 +351,7 @@ def test_result_of_unfinished_or_training_jobs(client: TestClient, model: str) -
     assert response.status_code == 404 and "trained a model" in response.json()["detail"]
 
 
-def test_generate_to_a_registered_database(
-    client: TestClient, model: str, tmp_path: Path
-) -> None:
+def test_generate_to_a_registered_database(client: TestClient, model: str, tmp_path: Path) -> None:
     target = tmp_path / "twin.sqlite"
     sqlite3.connect(target).close()
     registered = client.post(
@@ -360,7 +368,12 @@ def test_generate_to_a_registered_database(
     assert registered.status_code == 201, registered.text
     job_id = client.post(
         f"/api/v1/models/{model}/generate",
-        json={"rows": 40, "seed": 2, "target_dataset_id": registered.json()["id"], "table": "people"},
+        json={
+            "rows": 40,
+            "seed": 2,
+            "target_dataset_id": registered.json()["id"],
+            "table": "people",
+        },
         headers=AUTH,
     ).json()["job_id"]
     job = wait_for(client, job_id)

@@ -4,7 +4,6 @@ requests each (valid and invalid), authenticated; no answer may be a server erro
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ schemathesis = pytest.importorskip("schemathesis")
 from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-from service_harness import AUTH, TOKEN  # noqa: E402
 
+from service_harness import AUTH, TOKEN  # noqa: E402
 from synthdb.service.app import create_app  # noqa: E402
 from synthdb.service.settings import Settings  # noqa: E402
 

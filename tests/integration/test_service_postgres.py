@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-from service_harness import AUTH, TOKEN, adult_prefix, wait_for  # noqa: E402
+from fastapi.testclient import TestClient
 
-from synthdb.service.app import create_app  # noqa: E402
-from synthdb.service.settings import Settings  # noqa: E402
+from service_harness import AUTH, TOKEN, adult_prefix, wait_for
+from synthdb.service.app import create_app
+from synthdb.service.settings import Settings
 
 PASSWORD = "hunter2-not-real"
 
@@ -57,9 +57,7 @@ def test_state_in_postgresql(client: TestClient, postgres: str, tmp_path: Path) 
     assert sorted(statuses) == ["succeeded", "succeeded"]
 
 
-def test_registered_url_keeps_its_password_encrypted(
-    client: TestClient, postgres: str
-) -> None:
+def test_registered_url_keeps_its_password_encrypted(client: TestClient, postgres: str) -> None:
     # trust authentication ignores the password, so a made-up one connects
     url = sa.engine.make_url(postgres).set(password=PASSWORD)
     engine = sa.create_engine(postgres, poolclass=sa.NullPool)

@@ -22,6 +22,12 @@
     });
   }
 
+  // ---- a field's error goes away once the field is edited
+  document.querySelectorAll(".field-error").forEach(function (message) {
+    var field = document.getElementById(message.id.replace(/^error-/, ""));
+    if (field) field.addEventListener("input", function () { message.hidden = true; });
+  });
+
   // ---- local times
   document.querySelectorAll("[data-time]").forEach(function (cell) {
     var seconds = parseFloat(cell.getAttribute("data-time"));
@@ -43,11 +49,15 @@
     $("status").textContent = data.status;
     $("status").className = "status status-" + data.status;
     $("phase").textContent = data.status === "failed" ? "" : (p.phase || "");
-    if (p.max_epochs) $("m-epoch").textContent = (p.epoch || 0) + " / " + p.max_epochs;
-    $("m-accuracy").textContent = fixed(p.val_accuracy, 4);
-    $("m-loss").textContent = fixed(p.loss, 4);
-    $("m-epsilon").textContent = p.epsilon === null || p.epsilon === undefined ? "-" : Number(p.epsilon).toPrecision(4);
-    if (p.rows_written !== undefined) $("m-rows").textContent = Number(p.rows_written).toLocaleString("en");
+    function put(name, text) { var node = $(name); if (node) node.textContent = text; }
+    if (p.max_epochs) put("m-epoch", (p.epoch || 0) + " / " + p.max_epochs);
+    put("m-accuracy", fixed(p.val_accuracy, 4));
+    put("m-loss", fixed(p.loss, 4));
+    put("m-epsilon", p.epsilon === null || p.epsilon === undefined ? "-" : Number(p.epsilon).toPrecision(4));
+    if (p.rows_written !== undefined) {
+      put("m-rows", Number(p.rows_written).toLocaleString("en") +
+        (p.rows_total ? " of " + Number(p.rows_total).toLocaleString("en") : ""));
+    }
     var bar = $("bar");
     if (data.status === "succeeded") {
       bar.value = 1;
@@ -85,7 +95,7 @@
   }
 
   function draw(box, curve) {
-    var W = 720, H = 260, L = 52, R = 52, T = 14, B = 34;
+    var W = 720, H = 280, L = 52, R = 52, T = 30, B = 34;
     var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "training curve" });
     var n = curve.length;
     if (!n) { box.textContent = "The curve appears after the first epoch."; return; }
@@ -122,8 +132,8 @@
     }
     line(acc, ra, "acc");
     line(loss, rl, "loss");
-    svg.appendChild(el("text", { x: L, y: T - 2 }, ra ? "validation accuracy (solid)" : ""));
-    svg.appendChild(el("text", { x: W - R, y: T - 2, "text-anchor": "end" }, rl ? "loss (dashed)" : ""));
+    svg.appendChild(el("text", { x: L, y: T - 16 }, ra ? "validation accuracy (solid)" : ""));
+    svg.appendChild(el("text", { x: W - R, y: T - 16, "text-anchor": "end" }, rl ? "loss (dashed)" : ""));
     box.replaceChildren(svg);
   }
 
