@@ -28,6 +28,7 @@ class Server:
         self.log = data_dir.parent / f"serve-{self.port}.log"
         environment = dict(os.environ)
         environment.pop("SYNTHDB_TOKEN", None)
+        environment["OMP_NUM_THREADS"] = "1"  # tiny test networks: one thread is fastest
         if token is not None:
             environment["SYNTHDB_TOKEN"] = token
         with self.log.open("wb") as log:

@@ -29,7 +29,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(folder: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=folder / "data", token=TOKEN, workers=2, poll_seconds=0.1)
+    settings = Settings(
+        data_dir=folder / "data", token=TOKEN, worker_threads=1, workers=2, poll_seconds=0.1
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -120,13 +122,25 @@ def test_bad_files_are_refused_and_leave_nothing(client: TestClient, folder: Pat
 
 
 def test_upload_size_limit(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, token=TOKEN, max_upload_bytes=1000)
+    settings = Settings(data_dir=tmp_path, token=TOKEN, worker_threads=1, max_upload_bytes=1000)
     with TestClient(create_app(settings)) as small:
         response = upload(small, "big.csv", b"a,b\n" + b"1,2\n" * 1000)
         assert response.status_code == 413
         assert "limit" in response.json()["detail"]
         assert list((tmp_path / "uploads").iterdir()) == []
         assert upload(small, "ok.csv", b"a,b\n1,2\n3,4\n").status_code == 201
+
+
+def test_bodies_past_the_limit_are_cut_off(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, token=TOKEN, worker_threads=1, max_upload_bytes=10_000)
+    with TestClient(create_app(settings)) as small:
+        huge = b"a,b\n" + b"1,2\n" * 1_000_000  # 4 MB: past the limit and the form's room
+        response = upload(small, "huge.csv", huge)
+        assert response.status_code == 413 and "limit" in response.json()["detail"]
+        body = {"dataset_id": "x", "config": {"columns": {"c": {"kind": "x" * 2_000_000}}}}
+        response = small.post("/api/v1/models", json=body, headers=AUTH)
+        assert response.status_code == 413
+        assert list((tmp_path / "uploads").iterdir()) == []
 
 
 def test_uploaded_names_never_become_paths(client: TestClient, folder: Path) -> None:

@@ -25,7 +25,9 @@ EXAMPLES = 25
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("fuzz")
-    application = create_app(Settings(data_dir=folder, token=TOKEN, poll_seconds=0.2))
+    application = create_app(
+        Settings(data_dir=folder, token=TOKEN, worker_threads=1, poll_seconds=0.2)
+    )
     with TestClient(application) as client:  # runs the lifespan: supervisor, token
         csv = b"a,b,c\n" + b"".join(f"{i},x{i % 3},{i % 7}\n".encode() for i in range(40))
         response = client.post("/api/v1/datasets", files={"file": ("t.csv", csv)}, headers=AUTH)

@@ -25,6 +25,7 @@ def client(postgres: str, tmp_path: Path) -> Iterator[TestClient]:
         data_dir=tmp_path / "data",
         state_url=postgres,
         token=TOKEN,
+        worker_threads=1,
         secret_key="test-secret-key",
         poll_seconds=0.1,
     )
@@ -89,7 +90,7 @@ def test_registered_url_keeps_its_password_encrypted(client: TestClient, postgre
 
 
 def test_password_without_a_key_is_refused(postgres: str, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, state_url=postgres, token=TOKEN)
+    settings = Settings(data_dir=tmp_path, state_url=postgres, token=TOKEN, worker_threads=1)
     url = sa.engine.make_url(postgres).set(password=PASSWORD)
     with TestClient(create_app(settings)) as client:
         response = client.post(

@@ -19,7 +19,9 @@ from synthdb.service.settings import Settings
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "data", token=TOKEN, secret_key="k" * 32)
+    settings = Settings(
+        data_dir=tmp_path / "data", token=TOKEN, worker_threads=1, secret_key="k" * 32
+    )
     with TestClient(create_app(settings), follow_redirects=False) as test_client:
         yield test_client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -103,10 +104,77 @@ def create_app(settings: Settings, on_token: Callable[[str], None] | None = None
         """Liveness: 200 without a token."""
         return {"status": "ok", "version": __version__}
 
+    # Outermost: a body past the limit is refused while it arrives, before any parser spools it.
+    app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes)
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("synthdb.service", "static")]), name="static")
     return app
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a request body over the limit (uploads: ``--max-upload-mb``
+    plus room for the form around the file; anything else: 1 MB), counted as it arrives, so a
+    huge upload is cut off instead of being spooled to disk first."""
+
+    FORM_ROOM = 1024 * 1024
+
+    def __init__(self, app: Any, upload_limit: int) -> None:
+        self.app = app
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        uploading = path in ("/api/v1/datasets", "/datasets/upload")
+        limit = self.upload_limit + self.FORM_ROOM if uploading else self.FORM_ROOM
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send, limit)
+
+    @staticmethod
+    async def _refuse(send: Any, limit: int) -> None:
+        body = json.dumps(
+            {"detail": f"the request is larger than the limit of {limit / 1e6:,.0f} MB"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _plain(errors: Any) -> list[dict[str, Any]]:

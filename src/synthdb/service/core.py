@@ -44,7 +44,11 @@ class Service:
         self.tokens = Tokens(self.state, settings.token)
         self.secrets = Secrets(settings.secret_key)
         self.supervisor = Supervisor(
-            self.state, self.layout, settings.workers, settings.poll_seconds
+            self.state,
+            self.layout,
+            settings.workers,
+            settings.poll_seconds,
+            settings.worker_threads,
         )
 
     def prepare(self) -> None:

@@ -22,6 +22,7 @@ worker writes its progress and its end into the job's row itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -45,10 +46,22 @@ log = logging.getLogger("synthdb.serve")
 class Supervisor:
     """Starts queued jobs in worker processes and watches them; one per web process."""
 
-    def __init__(self, state: State, layout: Layout, workers: int, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        state: State,
+        layout: Layout,
+        workers: int,
+        poll_seconds: float,
+        threads: int | None = None,
+    ) -> None:
         self.state = state
         self.layout = layout
         self.workers = max(1, workers)
+        # PyTorch threads per job: the cores shared among the workers, unless OMP_NUM_THREADS
+        # (or the settings) say otherwise
+        if threads is None and "OMP_NUM_THREADS" not in os.environ:
+            threads = max(1, _cores() // self.workers)
+        self.threads = threads
         self.poll_seconds = poll_seconds
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._wake = threading.Event()
@@ -108,6 +121,8 @@ class Supervisor:
         folder = self.layout.job_dir(job_id)
         folder.mkdir(parents=True, exist_ok=True)
         environment = {**os.environ, STATE_VARIABLE: self.state.url}
+        if self.threads is not None:
+            environment[THREADS_VARIABLE] = str(self.threads)
         with self.layout.job_log(job_id).open("ab") as log_file:
             process = subprocess.Popen(
                 [sys.executable, "-m", "synthdb.service.jobs", str(self.layout.root), job_id],
@@ -168,8 +183,19 @@ def _end(process: subprocess.Popen[bytes]) -> None:
 
 
 # ---------------------------------------------------------------- the worker process
-#: The environment variable that hands the state URL to a worker.
+#: The environment variables that hand the state URL and a thread count to a worker.
 STATE_VARIABLE = "SYNTHDB_STATE_URL"
+THREADS_VARIABLE = "SYNTHDB_WORKER_THREADS"
+#: Workers run at a lower priority than the web process, so pages and polls stay quick
+#: while the machine trains.
+WORKER_NICENESS = 5
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def worker_main(root: str, job_id: str) -> None:
@@ -177,6 +203,13 @@ def worker_main(root: str, job_id: str) -> None:
     parent = os.getppid()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     layout = Layout(Path(root))
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+    threads = os.environ.get(THREADS_VARIABLE)
+    if threads:  # the cores shared among --workers jobs, so they do not oversubscribe
+        import torch
+
+        torch.set_num_threads(int(threads))
     logging.basicConfig(
         stream=sys.stderr,  # the job's log file
         level=logging.INFO,

@@ -27,6 +27,9 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     #: key for the passwords of registered database URLs, from SYNTHDB_SECRET_KEY
     secret_key: str | None = field(default=None, repr=False)
+    #: PyTorch threads of each job; default: the cores divided among the workers (or
+    #: OMP_NUM_THREADS when set)
+    worker_threads: int | None = None
     #: seconds between two looks of the job supervisor at the queue
     poll_seconds: float = 0.5
     #: mark the session cookie Secure (set when served behind HTTPS)
