@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import sqlite3
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,19 @@ def test_parquet_sqlite_and_gzip_uploads_with_schema_view(
     packed = upload(client, "adult.csv.gz", gzip.compress(small_csv.read_bytes()))
     assert packed.status_code == 201, packed.text
 
-    database = tmp_path / "shop.sqlite"
-    with sqlite3.connect(database) as connection:
+    database = shop_database(tmp_path / "shop.sqlite")
+    response = upload(client, "shop.db", database.read_bytes())
+    assert response.status_code == 201, response.text
+    view = client.get(f"/api/v1/datasets/{response.json()['id']}", headers=AUTH).json()
+    assert view["format"] == "sqlite" and view["database"] is True
+    tables = {t["name"]: t for t in view["schema"]}
+    assert tables["orders"]["primary_key"] == ["id"]
+    assert any("customer_id" in key for key in tables["orders"]["foreign_keys"])
+
+
+def shop_database(path: Path) -> Path:
+    """Two related tables: 30 customers, 90 orders (3 each)."""
+    with sqlite3.connect(path) as connection:
         connection.executescript(
             "CREATE TABLE customers (id INTEGER PRIMARY KEY, city TEXT);"
             "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER "
@@ -184,19 +196,74 @@ def test_parquet_sqlite_and_gzip_uploads_with_schema_view(
         connection.executemany(
             "INSERT INTO orders VALUES (?, ?, ?)", [(i, i % 30, i * 1.5) for i in range(90)]
         )
-    response = upload(client, "shop.db", database.read_bytes())
-    assert response.status_code == 201, response.text
-    view = client.get(f"/api/v1/datasets/{response.json()['id']}", headers=AUTH).json()
-    assert view["format"] == "sqlite" and view["database"] is True
-    tables = {t["name"]: t for t in view["schema"]}
-    assert tables["orders"]["primary_key"] == ["id"]
-    assert any("customer_id" in key for key in tables["orders"]["foreign_keys"])
-    # a database of several tables: the service trains one table of it, named in config
+    return path
+
+
+def test_a_whole_database_model(client: TestClient, tmp_path: Path) -> None:
+    """A multi-table upload trains every table (parents first) and generates a twin: a zip
+    of CSV files to download, or tables in a registered database."""
+    database = shop_database(tmp_path / "shop.sqlite")
+    dataset = upload(client, "shop.sqlite", database.read_bytes()).json()["id"]
     refused = client.post(
-        "/api/v1/models", json={"dataset_id": view["id"], "config": {}}, headers=AUTH
+        "/api/v1/models",
+        json={"dataset_id": dataset, "config": {"privacy": "high"}},
+        headers=AUTH,
     )
-    assert refused.status_code == 422 and refused.json()["field"] == "table"
-    assert "customers, orders" in refused.json()["detail"]
+    assert refused.status_code == 422 and "related tables" in refused.json()["detail"]
+    body = client.post(
+        "/api/v1/models",
+        json={"dataset_id": dataset, "config": {"max-epochs": 1}},
+        headers=AUTH,
+    ).json()
+    job = wait_for(client, body["job_id"])
+    assert job["status"] == "succeeded", job
+    model = client.get(f"/api/v1/models/{body['id']}", headers=AUTH).json()
+    assert model["summary"]["kind"] == "database"
+    assert model["summary"]["rows_per_table"] == {"customers": 30, "orders": 90}
+    report = client.get(f"/api/v1/models/{body['id']}/report", headers=AUTH)
+    assert report.status_code == 200 and "orders" in report.text
+
+    for wrong in ({"rows": 10}, {"table": "x"}):
+        response = client.post(f"/api/v1/models/{body['id']}/generate", json=wrong, headers=AUTH)
+        assert response.status_code == 422 and "scale" in response.json()["detail"]
+    job_id = client.post(
+        f"/api/v1/models/{body['id']}/generate", json={"scale": 0.5, "seed": 1}, headers=AUTH
+    ).json()["job_id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "succeeded", job
+    result = client.get(f"/api/v1/jobs/{job_id}/result", headers=AUTH)
+    assert result.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(result.content)) as archive:
+        assert sorted(archive.namelist()) == ["customers.csv", "orders.csv"]
+        customers = pd.read_csv(archive.open("customers.csv"))
+        orders = pd.read_csv(archive.open("orders.csv"))
+    assert len(customers) == 15
+    assert set(orders["customer_id"].dropna()) <= set(customers["id"])
+
+    target = tmp_path / "twin.sqlite"
+    with sqlite3.connect(target) as connection:
+        connection.execute("CREATE TABLE marker (x INTEGER)")
+        connection.execute("INSERT INTO marker VALUES (1)")
+    registered = client.post(
+        "/api/v1/datasets/url", json={"url": f"sqlite:///{target}"}, headers=AUTH
+    ).json()["id"]
+    job_id = client.post(
+        f"/api/v1/models/{body['id']}/generate",
+        json={"target_dataset_id": registered, "seed": 2},
+        headers=AUTH,
+    ).json()["job_id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "succeeded", job
+    with sqlite3.connect(target) as connection:
+        assert connection.execute("SELECT count(*) FROM customers").fetchone() == (30,)
+    # the same again refuses to overwrite the tables, with the library's message
+    job_id = client.post(
+        f"/api/v1/models/{body['id']}/generate",
+        json={"target_dataset_id": registered, "seed": 3},
+        headers=AUTH,
+    ).json()["job_id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "failed" and "overwrite" in job["error"], job
 
 
 # ---------------------------------------------------------------- ids and parameters

@@ -299,13 +299,21 @@ def cancel_job(svc: Svc, job_id: str) -> dict[str, Any]:
 @router.get(
     "/jobs/{job_id}/result",
     response_class=FileResponse,
-    responses={**ERRORS, 200: {"content": {"text/csv": {}}}, 409: {"model": Problem}},
+    responses={
+        **ERRORS,
+        200: {"content": {"text/csv": {}, "application/zip": {}}},
+        409: {"model": Problem},
+    },
 )
 def job_result(svc: Svc, job_id: str) -> FileResponse:
-    """The generated rows as CSV with a header."""
-    return FileResponse(
-        svc.result_file(job_id), media_type="text/csv", filename=f"synthetic-{job_id}.csv"
-    )
+    """The generated rows as CSV with a header; a database's twin as a zip of CSV files."""
+    return result_response(svc.result_file(job_id), job_id)
+
+
+def result_response(path: Any, job_id: str) -> FileResponse:
+    if str(path).endswith(".zip"):
+        return FileResponse(path, media_type="application/zip", filename=f"synthetic-{job_id}.zip")
+    return FileResponse(path, media_type="text/csv", filename=f"synthetic-{job_id}.csv")
 
 
 def problem(error: ServiceError) -> JSONResponse:

@@ -175,12 +175,12 @@ class Service:
                 f"--table: {dataset['name']} has no table {table!r} ({', '.join(names)})",
                 "table",
             )
-        if table is None and info.get("database"):
+        if table is None and info.get("database") and config_from(config)[0].privacy:
             raise ServiceError(
                 422,
-                f"--table: {dataset['name']} holds {len(names)} tables ({', '.join(names[:10])}); "
-                "pick one (whole-database models are not in synthdb serve yet)",
-                "table",
+                "--epsilon: differential privacy is not available for related tables yet; "
+                "pick one table with config table: NAME",
+                "privacy",
             )
         label = uploads.label(name) if name else f"{dataset['name']} model"
         model_id, job_id = self.state.add_model_with_job(
@@ -235,9 +235,17 @@ class Service:
         table: str | None = None,
         overwrite: bool = False,
     ) -> str:
-        self.model(model_id)
+        row = self.model(model_id)
         if rows is not None and scale is not None:
             raise ServiceError(422, "give rows or scale, not both", "rows")
+        summary = json.loads(row["summary_json"] or "{}")
+        if summary.get("kind") == "database" and (rows is not None or table is not None):
+            raise ServiceError(
+                422,
+                f"{'rows' if rows is not None else 'table'} is for a table's model; this model "
+                "holds a database: give scale (it multiplies the root tables' rows)",
+                "rows" if rows is not None else "table",
+            )
         if target_dataset_id:
             target = self.dataset(target_dataset_id)
             if target["kind"] != "url":
@@ -306,6 +314,8 @@ class Service:
             why = f": {row['error']}" if row["error"] else ""
             raise ServiceError(409, f"job {job_id} is {row['status']}{why}; no rows to download")
         path = self.layout.result_file(job_id)
+        if not path.is_file():
+            path = self.layout.result_zip(job_id)
         if not path.is_file():
             raise ServiceError(404, f"job {job_id} wrote its rows to a database, not to a download")
         return path

@@ -169,6 +169,7 @@ class Supervisor:
         shutil.rmtree(self.layout.job_dir(job_id) / "work", ignore_errors=True)
         if job["kind"] == "generate":
             self.layout.result_file(job_id).unlink(missing_ok=True)
+            self.layout.result_zip(job_id).unlink(missing_ok=True)
         elif job["kind"] == "train":
             shutil.rmtree(self.layout.model_dir(job["model_id"]), ignore_errors=True)
 
@@ -255,7 +256,8 @@ def run_job(state: State, layout: Layout, job_id: str, secrets: Secrets) -> None
             source = source_of(dataset, layout, secrets, table)
             hidden = passwords(source.location)
             layout.model_dir(model["id"]).mkdir(parents=True, exist_ok=True)
-            summary = tasks.train(
+            train = tasks.train_database if source.database else tasks.train
+            summary = train(
                 source,
                 config,
                 layout.model_file(model["id"]),
@@ -277,16 +279,31 @@ def run_job(state: State, layout: Layout, job_id: str, secrets: Secrets) -> None
                 shown = database["url_display"]
             else:
                 output = str(layout.result_file(job_id))
-            result = tasks.generate(
-                layout.model_file(model["id"]),
-                output,
-                params.get("table"),
-                params.get("rows"),
-                params.get("scale"),
-                int(params.get("seed", 0)),
-                bool(params.get("overwrite", False)),
-                progress,
-            )
+            summary = json.loads(model["summary_json"] or "{}")
+            if summary.get("kind") == "database":
+                folder = work / "tables"
+                result = tasks.generate_database(
+                    layout.model_file(model["id"]),
+                    output if target else str(folder),
+                    params.get("scale"),
+                    int(params.get("seed", 0)),
+                    bool(params.get("overwrite", False)),
+                    progress,
+                )
+                if not target:
+                    progress.phase("packing the tables")
+                    _zip(folder, layout.result_zip(job_id))
+            else:
+                result = tasks.generate(
+                    layout.model_file(model["id"]),
+                    output,
+                    params.get("table"),
+                    params.get("rows"),
+                    params.get("scale"),
+                    int(params.get("seed", 0)),
+                    bool(params.get("overwrite", False)),
+                    progress,
+                )
             result["output"] = shown
             result["table"] = params.get("table")
             progress.data["phase"] = "done"
@@ -321,6 +338,17 @@ def run_job(state: State, layout: Layout, job_id: str, secrets: Secrets) -> None
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _zip(folder: Path, target: Path) -> None:
+    """The twin's CSV files as one zip, written under a temporary name, then renamed."""
+    import zipfile
+
+    partial = target.with_name(target.name + ".part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, arcname=path.name)
+    partial.replace(target)
+
+
 def _failed(state: State, layout: Layout, job_id: str, message: str, progress: Any) -> None:
     progress.data["phase"] = "failed"
     if state.finish(job_id, "failed", error=message, progress=progress.data):
@@ -329,6 +357,7 @@ def _failed(state: State, layout: Layout, job_id: str, message: str, progress: A
             shutil.rmtree(layout.model_dir(job["model_id"]), ignore_errors=True)
         elif job is not None:
             layout.result_file(job_id).unlink(missing_ok=True)
+            layout.result_zip(job_id).unlink(missing_ok=True)
 
 
 def source_of(dataset: dict[str, Any], layout: Layout, secrets: Secrets, table: str | None) -> Any:
@@ -341,18 +370,11 @@ def source_of(dataset: dict[str, Any], layout: Layout, secrets: Secrets, table: 
         _, location = location_of(layout.dataset_dir(dataset["id"]), dataset["format"])
     else:
         location = secrets.reveal(dataset["url_secret"])
-    if chosen is None:
-        info = json.loads(dataset["schema_json"])
-        if info.get("database"):
-            names = ", ".join(t["name"] for t in info["tables"])
-            raise SynthdbError(
-                f"dataset {dataset['name']} holds several tables ({names}); whole-database "
-                "models are not in synthdb serve yet",
-                hint="pick one with config table: NAME, or use synthdb train on the command line",
-            )
-        if "://" in location:  # a database of one table
-            chosen = info["tables"][0]["name"]
-    return Source(location=location, table=chosen, shown=dataset["name"])
+    info = json.loads(dataset["schema_json"])
+    whole = chosen is None and bool(info.get("database"))
+    if chosen is None and not whole and "://" in location:  # a database of one table
+        chosen = info["tables"][0]["name"]
+    return Source(location=location, table=chosen, shown=dataset["name"], database=whole)
 
 
 if __name__ == "__main__":

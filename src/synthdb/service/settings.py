@@ -76,6 +76,10 @@ class Layout:
     def result_file(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "synthetic.csv"
 
+    def result_zip(self, job_id: str) -> Path:
+        """A database twin's tables, one CSV file each."""
+        return self.job_dir(job_id) / "synthetic.zip"
+
     def job_log(self, job_id: str) -> Path:
         return self.job_dir(job_id) / "worker.log"
 

@@ -107,6 +107,8 @@ class Source:
     table: str | None
     #: the dataset's name, for messages and the report
     shown: str
+    #: every table of a database (related tables), not one
+    database: bool = False
 
 
 def train(
@@ -135,6 +137,7 @@ def train(
     training = synthesizer.training
     ledger = synthesizer.ledger
     summary: dict[str, Any] = {
+        "kind": "table",
         "table": name,
         "rows": int(synthesizer.null_report.rows_before),
         "columns": int(frame.shape[1]),
@@ -210,6 +213,112 @@ def _report(
     sample.unlink(missing_ok=True)
     overall = getattr(quality, "overall", None)
     return None if overall is None or overall != overall else round(float(overall), 4)
+
+
+def train_database(
+    source: Source,
+    config: TrainingConfig,
+    model_path: Path,
+    report_path: Path | None,
+    work: Path,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Train one model per table of a database, parents first (as ``synthdb train DB``), save
+    it, and (with ``report_path``) write the database's report page."""
+    from synthdb.io.database import open_database
+    from synthdb.relational.model import DatabaseModel
+
+    progress.phase(f"reading {source.shown}")
+    database = open_database(source.location)
+    schema = database.schema(None)
+    frames = {name: database.read(name) for name in schema.order}
+    model = DatabaseModel(config)
+    order = list(schema.order)
+
+    def listener_for(name: str, rows: int) -> Progress:
+        progress.data["curve"] = []  # one curve per table: its epochs start again at 1
+        progress.update(
+            force=True,
+            phase=f"table {name} ({order.index(name) + 1} of {len(order)}): {rows:,} rows",
+            table=name,
+        )
+        return progress
+
+    model.fit(schema, frames, listener_for=listener_for)
+    progress.phase("saving the model")
+    model.save(model_path)
+    summary: dict[str, Any] = {
+        "kind": "database",
+        "tables": len(order),
+        "rows": int(sum(len(frame) for frame in frames.values())),
+        "rows_per_table": {name: len(frames[name]) for name in order},
+        "notes": list(schema.warnings()) + list(model.notes),
+        "epsilon": None,
+    }
+    if report_path is not None:
+        summary["accuracy"] = _database_report(
+            database, order, model, source, model_path, report_path, work, progress
+        )
+    return summary
+
+
+def _database_report(
+    database: Any,
+    order: list[str],
+    model: Any,
+    source: Source,
+    model_path: Path,
+    report_path: Path,
+    work: Path,
+    progress: Progress,
+) -> float | None:
+    from synthdb.io.database import write_database
+    from synthdb.io.sinks import atomic_path
+    from synthdb.report import build_database_report
+
+    progress.phase("drawing a twin for the report")
+    schema = model._fitted()
+    twin = work / "report-twin"
+    write_database(twin, schema, model.generate(scale=1.0, seed=0))
+    report = build_database_report(
+        database,
+        str(twin),
+        model=model_path,
+        tables=order,
+        progress=lambda message: progress.update(phase=message),
+    )
+    progress.phase("drawing the report's pictures")
+    html = report.html(progress=lambda message: progress.update(phase=message))
+    with atomic_path(report_path) as temporary:
+        temporary.write_text(html, encoding="utf-8")
+    scores = [t.overall for t in report.quality.accuracy.tables if t.overall is not None]
+    return round(sum(scores) / len(scores), 4) if scores else None
+
+
+def generate_database(
+    model_path: Path,
+    output: str,
+    scale: float | None,
+    seed: int,
+    overwrite: bool,
+    progress: Progress,
+) -> dict[str, Any]:
+    """A whole synthetic database from a database's model, written to a database URL or a
+    folder of CSV files, all or nothing; ``scale`` multiplies the root tables' rows."""
+    from synthdb.io.database import check_database_output, write_database
+    from synthdb.relational.model import DatabaseModel
+
+    progress.phase("loading the model")
+    model = DatabaseModel.load(model_path)
+    schema = model._fitted()
+    check_database_output(output, schema, overwrite=overwrite)
+    progress.phase(f"generating {len(schema.tables)} tables at scale {scale or 1.0:g}")
+    synthetic = model.generate(scale=scale or 1.0, seed=seed)
+    progress.phase("writing the tables")
+    written = write_database(output, schema, synthetic, overwrite=overwrite)
+    rows = int(sum(written.values()))
+    progress.update(force=True, rows_written=rows, rows_total=rows)
+    return {"rows": rows, "rows_per_table": {k: int(v) for k, v in written.items()}, "seed": seed}
 
 
 def generate(

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from synthdb.config import PRESETS, PRIVACY_PRESETS
-from synthdb.service.api import report_response
+from synthdb.service.api import report_response, result_response
 from synthdb.service.core import Service, ServiceError
 
 templates = Jinja2Templates(
@@ -415,8 +415,4 @@ def cancel(request: Request, user: User, csrf: Csrf, job_id: str) -> Response:
 
 @router.get("/jobs/{job_id}/result")
 def result(request: Request, user: User, job_id: str) -> Response:
-    return FileResponse(
-        service(request).result_file(job_id),
-        media_type="text/csv",
-        filename=f"synthetic-{job_id}.csv",
-    )
+    return result_response(service(request).result_file(job_id), job_id)
