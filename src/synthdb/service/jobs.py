@@ -118,20 +118,24 @@ class Supervisor:
             self._launch(job["id"])
 
     def _launch(self, job_id: str) -> None:
-        folder = self.layout.job_dir(job_id)
-        folder.mkdir(parents=True, exist_ok=True)
         environment = {**os.environ, STATE_VARIABLE: self.state.url}
         if self.threads is not None:
             environment[THREADS_VARIABLE] = str(self.threads)
-        with self.layout.job_log(job_id).open("ab") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "synthdb.service.jobs", str(self.layout.root), job_id],
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                close_fds=True,
-            )
+        try:
+            self.layout.job_dir(job_id).mkdir(parents=True, exist_ok=True)
+            with self.layout.job_log(job_id).open("ab") as log_file:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "synthdb.service.jobs", str(self.layout.root), job_id],
+                    env=environment,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    close_fds=True,
+                )
+        except OSError as exc:  # no process, so nothing would ever end the claimed job
+            self.state.finish(job_id, "failed", error=f"cannot start a worker process: {exc}")
+            log.error("job %s: cannot start a worker process: %s", job_id, exc)
+            return
         self.processes[job_id] = process
         self.state.set_pid(job_id, process.pid)
         log.info("job %s started in process %s", job_id, process.pid)
