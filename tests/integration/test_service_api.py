@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import signal
 import sqlite3
 import zipfile
 from collections.abc import Iterator
@@ -518,3 +520,39 @@ def test_openapi_document_lists_the_contract(client: TestClient) -> None:
     ):
         assert path in paths, path
     assert "HTTPBearer" in json.dumps(document["components"]["securitySchemes"])
+
+
+def test_a_worker_that_dies_fails_its_job(client: TestClient, dataset: str, folder: Path) -> None:
+    body = client.post(
+        "/api/v1/models",
+        json={"dataset_id": dataset, "config": {"max-epochs": 5000, "patience": 1000}},
+        headers=AUTH,
+    ).json()
+    wait_for(client, body["job_id"], until=lambda job: job["progress"].get("step", 0) > 0)
+    with sqlite3.connect(folder / "data" / "state.db") as state:
+        (pid,) = state.execute(
+            "SELECT pid FROM synthdb_jobs WHERE id = ?", (body["job_id"],)
+        ).fetchone()
+    os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    job = wait_for(client, body["job_id"])
+    assert job["status"] == "failed"
+    assert "ended unexpectedly (exit code -9" in job["error"]
+    model = client.get(f"/api/v1/models/{body['id']}", headers=AUTH).json()
+    assert model["status"] == "failed" and model["busy_job_id"] is None
+
+
+def test_a_clean_stop_marks_running_jobs_interrupted(tmp_path: Path, small_csv: Path) -> None:
+    settings = Settings(data_dir=tmp_path, token=TOKEN, worker_threads=1, poll_seconds=0.1)
+    with TestClient(create_app(settings)) as first:
+        dataset = upload(first, "adult.csv", small_csv.read_bytes()).json()["id"]
+        body = first.post(
+            "/api/v1/models",
+            json={"dataset_id": dataset, "config": {"max-epochs": 5000, "patience": 1000}},
+            headers=AUTH,
+        ).json()
+        wait_for(first, body["job_id"], until=lambda job: job["status"] == "running")
+    with TestClient(create_app(settings)) as second:
+        job = second.get(f"/api/v1/jobs/{body['job_id']}", headers=AUTH).json()
+        assert job["status"] == "interrupted"
+        models = second.get("/api/v1/models", headers=AUTH).json()
+        assert [m["status"] for m in models] == ["interrupted"]
