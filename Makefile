@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   virtual environment + install + train on bundled Adult + generate + report
 #   make test   the same environment plus dev tools, then lint, type checks and every test
+#   make serve  the web app and REST API (synthdb serve) on http://127.0.0.1:8000
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit clean serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 	touch $@
+
+$(VENV)/.installed-serve: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[serve]"
+	touch $@
+
+serve: $(VENV)/.installed-serve
+	$(BIN)/synthdb serve --data-dir synthdb-data
 
 demo: $(VENV)/.installed
 	mkdir -p $(OUT)

@@ -57,6 +57,7 @@ from synthdb.cli.options import (
     TablesOpt,
     TargetOpt,
 )
+from synthdb.cli.serve import serve
 from synthdb.cli.study import study_app
 from synthdb.errors import ModelFileError, SynthdbError, UsageError
 
@@ -80,6 +81,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(study_app, name="study")
+app.command("serve")(serve)
 # Messages are printed with soft_wrap: rich must not cut a one-line error into several lines.
 err = Console(stderr=True, highlight=False, emoji=False)
 out = Console(highlight=False, emoji=False, soft_wrap=True)

@@ -1,0 +1,336 @@
+"""What the API and the pages both do: datasets, models, jobs. One place decides each rule
+(sizes, ids, conflicts), and both faces map :class:`ServiceError` to their HTTP answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from synthdb.errors import SynthdbError, UsageError
+from synthdb.service import uploads
+from synthdb.service.jobs import Supervisor
+from synthdb.service.security import Secrets, Tokens, mask, passwords
+from synthdb.service.settings import Layout, Settings
+from synthdb.service.state import Conflict, State, new_id
+
+
+class ServiceError(Exception):
+    """A request that cannot be served: HTTP ``status``, a one-line ``message`` and, for a
+    configuration key, the ``field`` it is about."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+def not_found(what: str, given: str) -> ServiceError:
+    shown = given if re.fullmatch(r"[\w\-]{1,64}", given) else "that id"
+    return ServiceError(404, f"no {what} {shown}")
+
+
+class Service:
+    """One running service: its state, files, tokens and job supervisor."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.layout = Layout(settings.data_dir)
+        self.state = State(settings.resolved_state_url)
+        self.tokens = Tokens(self.state, settings.token)
+        self.secrets = Secrets(settings.secret_key)
+        self.supervisor = Supervisor(
+            self.state,
+            self.layout,
+            settings.workers,
+            settings.poll_seconds,
+            settings.worker_threads,
+        )
+
+    def prepare(self) -> None:
+        """Create the folders and tables that are missing."""
+        self.layout.make()
+        self.state.create()
+
+    def open(self) -> str | None:
+        """Mark interrupted jobs, start the supervisor; returns a new token when one was made
+        (to be printed once)."""
+        token = self.tokens.ensure()
+        self.supervisor.recover()
+        self.supervisor.start()
+        return token
+
+    def close(self) -> None:
+        self.supervisor.stop()
+        self.state.close()
+
+    def session_key(self) -> str:
+        return self.state.meta_value("session_key", lambda: secrets.token_urlsafe(32))
+
+    # ------------------------------------------------------------ datasets
+    def upload(self, stream: BinaryIO, filename: str | None, name: str | None = None) -> str:
+        shown = uploads.label(name or filename)
+        folder = self.layout.uploads() / secrets.token_hex(8)
+        folder.mkdir(parents=True)
+        try:
+            part = folder / "upload.part"
+            size = uploads.receive(stream, part, self.settings.max_upload_bytes)
+            fmt = uploads.sniff(part)
+            file, location = uploads.location_of(folder, fmt)
+            part.rename(folder / file)
+            hide = _replacer({location: shown, str(folder / file): shown, str(folder): "upload"})
+            view = uploads.describe(location, None, shown, hide)
+            dataset_id = new_id()
+            target = self.layout.dataset_dir(dataset_id)
+            folder.rename(target)
+            try:
+                self.state.add_dataset(
+                    id=dataset_id,
+                    name=shown,
+                    kind="file",
+                    format=fmt,
+                    file=file,
+                    size=size,
+                    schema_json=json.dumps(view),
+                )
+            except Exception:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            return dataset_id
+        except uploads.UploadError as exc:
+            raise ServiceError(exc.status, exc.message) from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def register_url(self, url: str, table: str | None, name: str | None) -> str:
+        url = url.strip()
+        try:
+            stored, shown = self.secrets.store(url)
+            real = self.secrets.reveal(stored)
+        except SynthdbError as exc:
+            raise ServiceError(422, mask(str(exc), passwords(url))) from None
+        hidden = passwords(real) + passwords(url)
+        if "://" not in real:
+            raise ServiceError(422, "a database URL looks like dialect://user@host/database")
+        try:
+            view = uploads.describe(real, table or None, shown, lambda s: mask(s, hidden))
+        except uploads.UploadError as exc:
+            raise ServiceError(exc.status, exc.message) from None
+        backend = real.split("://", 1)[0].split("+", 1)[0]
+        return self.state.add_dataset(
+            name=uploads.label(name) if name else shown,
+            kind="url",
+            format=backend,
+            url_secret=stored,
+            url_display=shown,
+            schema_json=json.dumps(view),
+        )
+
+    def dataset(self, dataset_id: str) -> dict[str, Any]:
+        row = self.state.dataset(dataset_id)
+        if row is None:
+            raise not_found("dataset", dataset_id)
+        return row
+
+    @staticmethod
+    def dataset_view(row: dict[str, Any], schema: bool = False) -> dict[str, Any]:
+        info = json.loads(row["schema_json"])
+        view: dict[str, Any] = {
+            "id": row["id"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "format": row["format"],
+            "size": row["size"],
+            "created_at": row["created_at"],
+            "tables": [t["name"] for t in info["tables"]],
+            "database": bool(info.get("database")),
+            "rows": info["tables"][0].get("rows") if len(info["tables"]) == 1 else None,
+        }
+        if row["kind"] == "url":
+            view["url"] = row["url_display"]  # the password is never sent back
+        if schema:
+            view["schema"] = info["tables"]
+        return view
+
+    # ------------------------------------------------------------ models
+    def create_model(
+        self, dataset_id: str, config: Any, name: str | None = None, report: bool = True
+    ) -> tuple[str, str]:
+        from synthdb.service.tasks import config_from
+
+        dataset = self.dataset(dataset_id)
+        try:
+            _, table = config_from(config)
+        except UsageError as exc:
+            raise ServiceError(422, str(exc), _field(str(exc))) from None
+        info = json.loads(dataset["schema_json"])
+        names = [t["name"] for t in info["tables"]]
+        if table is not None and table not in names and dataset["kind"] != "file":
+            raise ServiceError(
+                422,
+                f"--table: {dataset['name']} has no table {table!r} ({', '.join(names)})",
+                "table",
+            )
+        if table is None and info.get("database") and config_from(config)[0].privacy:
+            raise ServiceError(
+                422,
+                "--epsilon: differential privacy is not available for related tables yet; "
+                "pick one table with config table: NAME",
+                "privacy",
+            )
+        label = uploads.label(name) if name else f"{dataset['name']} model"
+        model_id, job_id = self.state.add_model_with_job(
+            label, dataset["id"], config, {"config": config, "report": report}
+        )
+        self.supervisor.wake()
+        return model_id, job_id
+
+    def model(self, model_id: str) -> dict[str, Any]:
+        row = self.state.model(model_id)
+        if row is None:
+            raise not_found("model", model_id)
+        return row
+
+    def model_view(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "dataset_id": row["dataset_id"],
+            "status": row["status"],
+            "config": json.loads(row["config_json"]),
+            "created_at": row["created_at"],
+            "train_job_id": row["train_job"],
+            "busy_job_id": row["busy_job"],
+            "summary": json.loads(row["summary_json"]) if row["summary_json"] else None,
+            "error": row["error"],
+            "report": self.layout.report_file(row["id"]).is_file(),
+        }
+
+    def ready_file(self, model_id: str, what: str) -> Path:
+        """The model's file or report, once the model is ready."""
+        row = self.model(model_id)
+        if row["status"] != "ready":
+            why = f": {row['error']}" if row["error"] else ""
+            raise ServiceError(409, f"model {model_id} is {row['status']}{why}")
+        path = (
+            self.layout.report_file(model_id)
+            if what == "report"
+            else self.layout.model_file(model_id)
+        )
+        if not path.is_file():
+            raise ServiceError(404, f"model {model_id} has no {what}")
+        return path
+
+    def generate(
+        self,
+        model_id: str,
+        rows: int | None,
+        scale: float | None,
+        seed: int,
+        target_dataset_id: str | None = None,
+        table: str | None = None,
+        overwrite: bool = False,
+    ) -> str:
+        row = self.model(model_id)
+        if rows is not None and scale is not None:
+            raise ServiceError(422, "give rows or scale, not both", "rows")
+        summary = json.loads(row["summary_json"] or "{}")
+        if summary.get("kind") == "database" and (rows is not None or table is not None):
+            raise ServiceError(
+                422,
+                f"{'rows' if rows is not None else 'table'} is for a table's model; this model "
+                "holds a database: give scale (it multiplies the root tables' rows)",
+                "rows" if rows is not None else "table",
+            )
+        if target_dataset_id:
+            target = self.dataset(target_dataset_id)
+            if target["kind"] != "url":
+                raise ServiceError(
+                    422,
+                    f"dataset {target_dataset_id} is an upload; generate to a registered "
+                    "database URL, or leave the target out to download the rows",
+                    "target_dataset_id",
+                )
+        if table is not None and not re.fullmatch(r"[A-Za-z_][\w]{0,62}", table):
+            raise ServiceError(422, f"table must be a plain SQL name (got {table[:70]!r})", "table")
+        params = {
+            "rows": rows,
+            "scale": scale,
+            "seed": seed,
+            "target_dataset_id": target_dataset_id or None,
+            "table": table,
+            "overwrite": overwrite,
+        }
+        try:
+            job_id = self.state.add_generate_job(model_id, params)
+        except Conflict as exc:
+            raise ServiceError(409, str(exc)) from None
+        except KeyError:
+            raise not_found("model", model_id) from None
+        self.supervisor.wake()
+        return job_id
+
+    # ------------------------------------------------------------ jobs
+    def job(self, job_id: str) -> dict[str, Any]:
+        row = self.state.job(job_id)
+        if row is None:
+            raise not_found("job", job_id)
+        return row
+
+    @staticmethod
+    def job_view(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": row["id"],
+            "kind": row["kind"],
+            "model_id": row["model_id"],
+            "status": row["status"],
+            "progress": json.loads(row["progress_json"]),
+            "params": json.loads(row["params_json"]) if row["kind"] == "generate" else None,
+            "result": json.loads(row["result_json"]) if row["result_json"] else None,
+            "error": row["error"],
+            "cancel_requested": bool(row["cancel_requested"]),
+            "created_at": row["created_at"],
+            "started_at": row["started_at"],
+            "finished_at": row["finished_at"],
+        }
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        self.job(job_id)
+        self.state.request_cancel(job_id)
+        self.supervisor.wake()
+        return self.job(job_id)
+
+    def result_file(self, job_id: str) -> Path:
+        row = self.job(job_id)
+        if row["kind"] != "generate":
+            raise ServiceError(
+                404, f"job {job_id} trained a model; it has no rows (download the model instead)"
+            )
+        if row["status"] != "succeeded":
+            why = f": {row['error']}" if row["error"] else ""
+            raise ServiceError(409, f"job {job_id} is {row['status']}{why}; no rows to download")
+        path = self.layout.result_file(job_id)
+        if not path.is_file():
+            path = self.layout.result_zip(job_id)
+        if not path.is_file():
+            raise ServiceError(404, f"job {job_id} wrote its rows to a database, not to a download")
+        return path
+
+
+def _field(message: str) -> str | None:
+    """``--max-epochs: ...`` names the config key ``max_epochs``."""
+    found = re.match(r"--([a-z][a-z\-.]*)", message)
+    return found.group(1).replace("-", "_") if found else None
+
+
+def _replacer(replacements: dict[str, str]) -> Any:
+    def hide(text: str) -> str:
+        for old in sorted(replacements, key=len, reverse=True):
+            text = text.replace(old, replacements[old])
+        return text
+
+    return hide
