@@ -24,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from synthdb.cli._session import err, errors, say, session
 from synthdb.cli.options import EncodingOpt, InputArg, OverwriteOpt, QuietOpt, TableOpt
 
 if TYPE_CHECKING:  # PyTorch stays unloaded until a study runs: --help answers at once
@@ -223,10 +224,10 @@ def run_sweep(
     quiet: bool,
 ) -> None:
     """One ``synthdb study`` command: check, run, fit, draw, write."""
-    from synthdb.cli import app as cli
     from synthdb.errors import UsageError
+    from synthdb.pipeline.inputs import check_output, open_table_input
 
-    with cli._errors(f"study {sweep}", quiet):
+    with errors(f"study {sweep}", quiet):
         from synthdb.config import make_config
         from synthdb.io.sources import read_table
         from synthdb.study import (
@@ -263,8 +264,8 @@ def run_sweep(
         _check_folder(output)
         if output.is_dir():
             for path in paths:
-                cli._check_output(str(path), None, overwrite)
-        location, name = cli._open_input(source, table, encoding)
+                check_output(path, None, overwrite)
+        location, name = open_table_input(source, table, encoding)
         frame = read_table(source, table, encoding=encoding)
         other = read_table(holdout, table, encoding=encoding) if holdout is not None else None
         batch = default_batch(len(frame), batch_size)
@@ -299,13 +300,13 @@ def run_sweep(
             clip=clip,
             learning_rate=learning_rate,
         )
-        cli._say(
+        say(
             f"study {sweep} on {location}: {len(frame):,} rows x {frame.shape[1]} columns, "
             f"epsilon {epsilon:g}, {epochs} epochs, batch {batch}, nulls {settings.nulls}; "
             f"values {', '.join(f'{v:g}' for v in swept)}; {seeds} seed(s) each = "
             f"{len(swept) * seeds} runs"
         )
-        progress = StudyProgress(cli.err, sweep) if not quiet else None
+        progress = StudyProgress(err, sweep) if not quiet else None
         try:
             result = run_study(frame, settings, name=name, holdout=other, listener=progress)
         finally:
@@ -316,10 +317,10 @@ def run_sweep(
 
         picture = study_png(data)
         _write(paths, json.dumps(data, indent=2) + "\n", picture, overwrite)
-        cli._session.written.extend(str(p) for p in paths)
+        session.written.extend(str(p) for p in paths)
         for line in summary(data):
-            cli._say(line)
-        cli._say(f"wrote {paths[0]} and {paths[1]} ({result.seconds:.0f} s in all)")
+            say(line)
+        say(f"wrote {paths[0]} and {paths[1]} ({result.seconds:.0f} s in all)")
 
 
 def _check_folder(output: Path) -> None:
@@ -337,13 +338,13 @@ def _check_folder(output: Path) -> None:
 
 def _write(paths: list[Path], text: str, picture: bytes, overwrite: bool) -> None:
     """Both files, or neither: each goes under a temporary name first."""
-    from synthdb.cli import app as cli
     from synthdb.io.sinks import atomic_path
+    from synthdb.pipeline.inputs import check_output
 
     json_path, png_path = paths
     json_path.parent.mkdir(parents=True, exist_ok=True)
     for path in paths:  # again: one may have appeared during a study of hours
-        cli._check_output(str(path), None, overwrite)
+        check_output(path, None, overwrite)
     with atomic_path(json_path) as json_tmp, atomic_path(png_path) as png_tmp:
         json_tmp.write_text(text, encoding="utf-8")
         png_tmp.write_bytes(picture)
