@@ -233,7 +233,7 @@ def _gather_privacy(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(privacy, str):
         if privacy not in PRIVACY_PRESETS:
             names = ", ".join(PRIVACY_PRESETS)
-            raise UsageError(f"--privacy must be one of {names} (got {privacy!r})")
+            raise UsageError(f"`privacy` must be one of {names} (got {privacy!r})")
         privacy = {"epsilon": PRIVACY_PRESETS[privacy]}
     if flags:
         base = privacy.model_dump() if isinstance(privacy, Privacy) else dict(privacy or {})
@@ -251,9 +251,9 @@ def make_config(**values: Any) -> TrainingConfig:
         error = exc.errors()[0]
         loc = [str(p) for p in error["loc"]]
         if loc[:1] == ["privacy"] and len(loc) > 1 and loc[1] in PRIVACY_KEYS:
-            loc = loc[1:2]  # --epsilon, not --privacy.epsilon
+            loc = loc[1:2]  # `epsilon`, not `privacy.epsilon`
         where = ".".join(loc) or "configuration"
-        flag = "--" + where.replace("_", "-")
         given = error.get("input")
         message = error["msg"].lower().removeprefix("value error, ")
-        raise UsageError(f"{flag}: {message} (got {given!r})") from None
+        # the parameter in backticks, as the library's errors name them; the CLI shows a flag
+        raise UsageError(f"`{where}`: {message} (got {given!r})") from None

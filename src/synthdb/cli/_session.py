@@ -49,7 +49,7 @@ def fail(text: str) -> None:
 
 #: the library's parameters whose flag is not their name with dashes
 FLAGS = {"json_path": "--json", "report_path": "--report", "model_path": "--model"}
-_PARAMETER = re.compile(r"`([a-z][a-z0-9_.]*)`")
+_PARAMETER = re.compile(r"`([^`\n]+)`")
 
 
 def flag_names(text: str, flags: Mapping[str, str] = FLAGS) -> str:
