@@ -9,6 +9,7 @@ import typer
 
 from synthdb.cli._session import console_listener, errors, out, session
 from synthdb.cli.options import (
+    SAMPLE_SEED,
     SAMPLE_SEED_HELP,
     OverwriteOpt,
     QuietOpt,
@@ -33,7 +34,9 @@ def generate(
         ),
     ],
     rows: RowsOpt = None,
-    seed: Annotated[int, typer.Option("--seed", help=SAMPLE_SEED_HELP, show_default=False)] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help=SAMPLE_SEED_HELP, show_default=False)
+    ] = SAMPLE_SEED,
     table: Annotated[
         str | None,
         typer.Option(

@@ -17,6 +17,7 @@ import typer
 
 from synthdb.config import DEFAULT_PURPOSE, PRESETS, PRIVACY_PRESETS, Privacy, TrainingConfig
 from synthdb.errors import UsageError
+from synthdb.pipeline.inputs import MAX_SCALE
 
 if TYPE_CHECKING:
     from synthdb.pipeline.events import Listener
@@ -216,8 +217,11 @@ RowsOpt = Annotated[
         help="rows to generate. Range: >= 1. Default: as many as the training data had.",
     ),
 ]
+#: the generation seed when none is given, in ``generate`` and ``run`` alike
+SAMPLE_SEED = 0
 SAMPLE_SEED_HELP = (
-    "generation seed: the same model and seed give byte-identical output. Range: >= 0. Default: 0."
+    "generation seed: the same model and seed give byte-identical output. Range: >= 0. "
+    f"Default: {SAMPLE_SEED}."
 )
 HoldoutOpt = Annotated[
     str | None,
@@ -253,7 +257,8 @@ ScaleOpt = Annotated[
     _option(
         "--scale",
         help="for a database: multiply the root tables' row counts by this; child tables follow "
-        "through the learned children per parent. Range: above 0, at most 1000. Default: 1.",
+        f"through the learned children per parent. Range: above 0, at most {MAX_SCALE:g}. "
+        "Default: 1.",
     ),
 ]
 SequenceKeyOpt = Annotated[

@@ -10,6 +10,7 @@ import typer
 from synthdb.cli._session import console_listener, errors, out, session
 from synthdb.cli.evaluate import show_figures
 from synthdb.cli.options import (
+    SAMPLE_SEED,
     SAMPLE_SEED_HELP,
     EncodingOpt,
     HoldoutOpt,
@@ -44,7 +45,7 @@ def run(
     rows: RowsOpt = None,
     sample_seed: Annotated[
         int, typer.Option("--sample-seed", help=SAMPLE_SEED_HELP, show_default=False)
-    ] = 0,
+    ] = SAMPLE_SEED,
     model: Annotated[
         Path | None,
         typer.Option(

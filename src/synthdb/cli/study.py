@@ -26,6 +26,7 @@ from rich.progress import (
 
 from synthdb.cli._session import err, errors, say, session
 from synthdb.cli.options import EncodingOpt, InputArg, OverwriteOpt, QuietOpt, TableOpt
+from synthdb.config import DEFAULT_PURPOSE, PRESETS, Privacy, TrainingConfig
 
 if TYPE_CHECKING:  # PyTorch stays unloaded until a study runs: --help answers at once
     from synthdb.study import RunRecord, Sweep
@@ -46,6 +47,12 @@ def _option(*names: str, help: str) -> typer.models.OptionInfo:
     return typer.Option(*names, help=help, show_default=False)
 
 
+#: each study command's defaults, written once for the signature and the help
+SEEDS = 3
+EPSILON = 3.0
+EPOCHS = 10
+
+
 OutputDirOpt = Annotated[
     Path,
     _option(
@@ -56,18 +63,23 @@ OutputDirOpt = Annotated[
 ]
 SeedsOpt = Annotated[
     int,
-    _option("--seeds", help="training runs per value, seeds 0, 1, ... Range: >= 1. Default: 3."),
+    _option(
+        "--seeds", help=f"training runs per value, seeds 0, 1, ... Range: >= 1. Default: {SEEDS}."
+    ),
 ]
 StudyEpsilonOpt = Annotated[
     float,
-    _option("--epsilon", help="the fixed privacy budget of every run. Range: > 0. Default: 3."),
+    _option(
+        "--epsilon",
+        help=f"the fixed privacy budget of every run. Range: > 0. Default: {EPSILON:g}.",
+    ),
 ]
 EpochsOpt = Annotated[
     int,
     _option(
         "--epochs",
         help="the fixed number of epochs of every run (the noise is calibrated for them). "
-        "Range: 1-100000. Default: 10.",
+        f"Range: 1-100000. Default: {EPOCHS}.",
     ),
 ]
 StudyBatchOpt = Annotated[
@@ -84,7 +96,8 @@ StudyNullsOpt = Annotated[
         "--nulls",
         help="what to do with NULL cells: replace (numbers -> mean, categories -> most "
         "frequent value), drop (rows with a NULL), keep (NULL learned as a value). "
-        "Default: drop, as 'synthdb train' with its default purpose.",
+        f"Default: {PRESETS[DEFAULT_PURPOSE]['nulls']}, as 'synthdb train' with its default "
+        "purpose.",
     ),
 ]
 HoldoutFileOpt = Annotated[
@@ -104,13 +117,18 @@ FixedMicrobatchesOpt = Annotated[
 ]
 FixedClipOpt = Annotated[
     float | None,
-    _option("--clip", help="fixed clipping norm of every run. Range: > 0. Default: 1."),
+    _option(
+        "--clip",
+        help="fixed clipping norm of every run. Range: > 0. "
+        f"Default: {Privacy.model_fields['clip'].default:g}.",
+    ),
 ]
 FixedLrOpt = Annotated[
     float | None,
     _option(
         "--learning-rate",
-        help="fixed step size of every run. Range: > 0 and <= 1. Default: 0.003.",
+        help="fixed step size of every run. Range: > 0 and <= 1. "
+        f"Default: {TrainingConfig.model_fields['learning_rate'].default:g}.",
     ),
 ]
 
@@ -355,9 +373,9 @@ def _command(sweep: Sweep, summary: str) -> None:
         source: InputArg,
         output: OutputDirOpt,
         values: str | None = None,
-        seeds: SeedsOpt = 3,
-        epsilon: StudyEpsilonOpt = 3.0,
-        epochs: EpochsOpt = 10,
+        seeds: SeedsOpt = SEEDS,
+        epsilon: StudyEpsilonOpt = EPSILON,
+        epochs: EpochsOpt = EPOCHS,
         batch_size: StudyBatchOpt = None,
         nulls: StudyNullsOpt = None,
         holdout: HoldoutFileOpt = None,

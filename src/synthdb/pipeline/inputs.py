@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 JOB_SUFFIXES = (".yaml", ".yml", ".toml")
 #: a table's name when the input does not give one (a database of several tables)
 DEFAULT_TABLE = "table"
+#: the largest factor a database's root tables may be scaled by
+MAX_SCALE = 1_000.0
 
 
 def is_job_file(source: str) -> bool:
@@ -248,8 +250,8 @@ def check_scale(scale: float | None) -> float:
     """A database's scale factor: 1 when not given."""
     if scale is None:
         return 1.0
-    if not scale > 0 or scale > 1_000:
-        raise UsageError(f"`scale` must be above 0 and at most 1000 (got {scale:g})")
+    if not scale > 0 or scale > MAX_SCALE:
+        raise UsageError(f"`scale` must be above 0 and at most {MAX_SCALE:g} (got {scale:g})")
     return scale
 
 
