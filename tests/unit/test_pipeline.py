@@ -256,20 +256,6 @@ def test_errors_name_parameters_and_never_flags(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_cli_shows_flags_where_the_library_names_parameters() -> None:
-    from synthdb.cli._session import flag_names
-
-    assert flag_names("`sample_seed` must be at least 0 (pass `sample_seed` 0 or more)") == (
-        "--sample-seed must be at least 0 (pass --sample-seed 0 or more)"
-    )
-    assert flag_names("`json_path` and the report page name the same file") == (
-        "--json and the report page name the same file"
-    )
-    assert flag_names("`rows` is for rows learned one by one") == (
-        "--rows is for rows learned one by one"
-    )
-
-
 # ------------------------------------------------------------------ sequences and databases
 def test_a_table_of_sequences_is_trained_and_drawn_as_whole_sequences(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
