@@ -7,6 +7,7 @@ explicitly wins over the preset.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import (
@@ -30,6 +31,25 @@ PRESETS: dict[str, dict[str, Any]] = {
     "ml": {"max_epochs": 75, "nulls": "drop"},
 }
 DEFAULT_PURPOSE: Purpose = "analytics"
+
+
+@dataclass(frozen=True)
+class BatchRule:
+    """The default batch size: about ``rows / per``, a power of two within ``low``-``high``."""
+
+    per: int
+    low: int
+    high: int
+
+    def describe(self) -> str:
+        return f"about rows/{self.per}, a power of two between {self.low} and {self.high}"
+
+
+#: About 64 steps per epoch (training/loop.py's ``default_batch_size``).
+DEFAULT_BATCH = BatchRule(per=64, low=32, high=1024)
+#: DP-SGD wants large batches: noise per averaged gradient falls as 1/batch
+#: (privacy/training.py's ``default_private_batch``).
+DEFAULT_PRIVATE_BATCH = BatchRule(per=16, low=64, high=4096)
 
 #: Dropout of the hidden layers without and with differential privacy.
 DEFAULT_DROPOUT, DEFAULT_PRIVATE_DROPOUT = 0.1, 0.0

@@ -338,8 +338,10 @@ def test_training_config_reads_a_job_file_under_the_values_given(tmp_path: Path)
     log = EventLog()
 
     config = pipeline.training_config(job=job, listener=log, max_epochs=3, nulls=None)
+    spelt = pipeline.training_config(**{"max-epochs": 7, "learning-rate": 0.01})
 
     assert (config.purpose, config.max_epochs, config.nulls) == ("testing", 3, "keep")
+    assert (spelt.max_epochs, spelt.learning_rate) == (7, 0.01)
     assert log.events == [
         {
             "event": "message",

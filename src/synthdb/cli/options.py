@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast, get_ty
 
 import typer
 
-from synthdb.config import DEFAULT_PURPOSE, PRESETS, PRIVACY_PRESETS, Privacy, TrainingConfig
+from synthdb.config import (
+    DEFAULT_BATCH,
+    DEFAULT_PURPOSE,
+    PRESETS,
+    PRIVACY_PRESETS,
+    Privacy,
+    TrainingConfig,
+)
 from synthdb.errors import UsageError
 from synthdb.pipeline.inputs import MAX_SCALE
 
@@ -111,8 +118,7 @@ BatchOpt = Annotated[
     int | None,
     _option(
         "--batch-size",
-        help="rows per gradient step. Range: 1-1000000. "
-        "Default: about rows/64, a power of two between 32 and 1024.",
+        help=f"rows per gradient step. Range: 1-1000000. Default: {DEFAULT_BATCH.describe()}.",
     ),
 ]
 LrOpt = Annotated[

@@ -26,7 +26,13 @@ from rich.progress import (
 
 from synthdb.cli._session import err, errors, say, session
 from synthdb.cli.options import EncodingOpt, InputArg, OverwriteOpt, QuietOpt, TableOpt
-from synthdb.config import DEFAULT_PURPOSE, PRESETS, Privacy, TrainingConfig
+from synthdb.config import (
+    DEFAULT_PRIVATE_BATCH,
+    DEFAULT_PURPOSE,
+    PRESETS,
+    Privacy,
+    TrainingConfig,
+)
 
 if TYPE_CHECKING:  # PyTorch stays unloaded until a study runs: --help answers at once
     from synthdb.study import RunRecord, Sweep
@@ -87,7 +93,7 @@ StudyBatchOpt = Annotated[
     _option(
         "--batch-size",
         help="rows per step in every run. Range: >= 1. Default: what 'synthdb train "
-        "--epsilon' picks (about rows/16, a power of two between 64 and 4096).",
+        f"--epsilon' picks ({DEFAULT_PRIVATE_BATCH.describe()}).",
     ),
 ]
 StudyNullsOpt = Annotated[

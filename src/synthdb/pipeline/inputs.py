@@ -70,7 +70,8 @@ def training_config(
     """Job file settings, overridden by the ``values`` that are not None, validated once.
 
     ``values`` are :class:`~synthdb.config.TrainingConfig`'s fields and the privacy settings
-    (``epsilon``, ``privacy``, ``delta``, ...). A job file given as the input
+    (``epsilon``, ``privacy``, ``delta``, ...), spelt as in Python or as in a job file
+    (``max-epochs``: ``training_config(**{"max-epochs": 40})``). A job file given as the input
     (``source="job.yaml"``) is read first, then ``job``; the inputs, outputs and sampling
     settings a job file may hold are not training settings and are said to be ignored.
     """
@@ -97,7 +98,7 @@ def training_config(
                 f"warning: {path}: {', '.join(ignored)} ignored; give them on the command line"
             )
         settings.update(found)
-    settings.update({key: value for key, value in values.items() if value is not None})
+    settings.update({k.replace("-", "_"): v for k, v in values.items() if v is not None})
     return make_config(**settings)
 
 
