@@ -158,7 +158,7 @@ def test_evaluate_returns_the_figures_it_writes(
     twin = tmp_path / "twin.csv"
     pipeline.generate(trained[0].model_path, str(twin), rows=300)
 
-    scored = pipeline.evaluate(str(table_csv), str(twin), json_path=tmp_path / "figures.json")
+    scored = pipeline.evaluate(table_csv, twin, json_path=tmp_path / "figures.json")  # Paths
 
     assert json.loads((tmp_path / "figures.json").read_text()) == scored.figures
     assert 0 < scored.figures["univariate"] <= 1

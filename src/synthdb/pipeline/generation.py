@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def generate(
     model_path: str | Path,
-    output: str,
+    output: str | Path,
     *,
     rows: int | None = None,
     scale: float | None = None,
@@ -42,6 +42,7 @@ def generate(
     ``seed`` give the same output. An existing output is refused unless ``overwrite``.
     """
     listener = listener if listener is not None else SilentListener()
+    output = str(output)
     inputs.check_sampling(rows, seed, "seed")
     path = Path(model_path)
     started = time.monotonic()

@@ -21,15 +21,15 @@ if TYPE_CHECKING:
 
 
 def evaluate(
-    real: str,
-    synthetic: str,
-    holdout: str | None = None,
+    real: str | Path,
+    synthetic: str | Path,
+    holdout: str | Path | None = None,
     *,
     table: str | None = None,
     target: str | None = None,
     sequence_key: str | None = None,
     order_by: str | Sequence[str] | None = None,
-    json_path: Path | None = None,
+    json_path: str | Path | None = None,
     overwrite: bool = False,
     listener: Listener | None = None,
 ) -> EvaluateOutcome:
@@ -39,6 +39,9 @@ def evaluate(
     from synthdb.scoring import evaluate as score
 
     listener = listener if listener is not None else SilentListener()
+    real, synthetic = str(real), str(synthetic)
+    holdout = str(holdout) if holdout is not None else None
+    json_path = Path(json_path) if json_path is not None else None
     started = time.monotonic()
     if json_path is not None:
         inputs.check_output(json_path, None, overwrite)
@@ -62,16 +65,16 @@ def evaluate(
 
 
 def report(
-    real: str,
-    synthetic: str,
-    output: Path,
+    real: str | Path,
+    synthetic: str | Path,
+    output: str | Path,
     *,
-    holdout: str | None = None,
+    holdout: str | Path | None = None,
     target: str | None = None,
-    model_path: Path | None = None,
+    model_path: str | Path | None = None,
     table: str | None = None,
     tables: str | Sequence[str] | None = None,
-    json_path: Path | None = None,
+    json_path: str | Path | None = None,
     sequence_key: str | None = None,
     order_by: str | Sequence[str] | None = None,
     encoding: str = "utf-8",
@@ -83,9 +86,12 @@ def report(
     URL with several tables, a folder or a job file; ``tables`` chooses some). With
     ``model_path``, the page shows the model's training and epsilon ledger."""
     listener = listener if listener is not None else SilentListener()
-    output = Path(output)
+    real, synthetic, output = str(real), str(synthetic), Path(output)
+    holdout = str(holdout) if holdout is not None else None
+    model_path = Path(model_path) if model_path is not None else None
+    json_path = Path(json_path) if json_path is not None else None
     inputs.check_report_outputs(output, json_path, overwrite)
-    if model_path is not None and not Path(model_path).exists():
+    if model_path is not None and not model_path.exists():
         raise ModelFileError(f"model file {model_path} does not exist", hint="check the path")
     started = time.monotonic()
     page: Report | DatabaseReport

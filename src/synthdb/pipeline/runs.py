@@ -31,16 +31,16 @@ _REPLACED = (
 
 
 def run(
-    source: str,
-    output: str,
+    source: str | Path,
+    output: str | Path,
     config: TrainingConfig | None = None,
     *,
     rows: int | None = None,
     sample_seed: int = 0,
-    model_path: Path | None = None,
-    holdout: str | None = None,
-    json_path: Path | None = None,
-    report_path: Path | None = None,
+    model_path: str | Path | None = None,
+    holdout: str | Path | None = None,
+    json_path: str | Path | None = None,
+    report_path: str | Path | None = None,
     target: str | None = None,
     table: str | None = None,
     tables: str | Sequence[str] | None = None,
@@ -66,6 +66,11 @@ def run(
 
     config = config if config is not None else TrainingConfig()
     listener = listener if listener is not None else SilentListener()
+    source, output = str(source), str(output)
+    holdout = str(holdout) if holdout is not None else None
+    model_path, json_path, report_path = (
+        Path(p) if p is not None else None for p in (model_path, json_path, report_path)
+    )
     started = time.monotonic()
     inputs.check_sampling(rows, sample_seed, "sample_seed")
     if inputs.is_database_input(source, table, tables):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def train(
-    source: str,
+    source: str | Path,
     model_path: str | Path,
     config: TrainingConfig | None = None,
     *,
@@ -52,6 +52,7 @@ def train(
     """
     from synthdb.config import TrainingConfig
 
+    source = str(source)
     config = config if config is not None else TrainingConfig()
     listener = listener if listener is not None else SilentListener()
     path = Path(model_path)
