@@ -411,4 +411,6 @@ def _tables(raw: Any, config: TrainingConfig) -> dict[str, Any]:
             table_configs(config, {name: dict(declaration.settings)})
         except UsageError as exc:
             raise UsageError(f"`tables`.{name}: {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:  # shapes pydantic never sees
+            raise UsageError(f"`tables`.{name}: {str(exc).splitlines()[0]}") from None
     return {str(name): dict(entry or {}) for name, entry in raw.items()}
