@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import zipfile
@@ -413,6 +414,23 @@ def test_a_model_of_sequences(client: TestClient, folder: Path, tmp_path: Path) 
     assert rows["account"].nunique() == 12 and job["result"]["rows"] == len(rows)
     assert all(group["day"].is_monotonic_increasing for _, group in rows.groupby("account"))
     assert (rows.groupby("account")["plan"].nunique() == 1).all()  # one plan per account
+
+    # the model's page asks for sequences, not rows or scale, and says what is wrong
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)
+    assert csrf is not None
+    client.post("/signin", data={"csrf": csrf.group(1), "token": TOKEN})
+    page = client.get(f"/models/{body['id']}").text
+    assert 'name="sequences"' in page and 'name="rows"' not in page and "by <code>account" in page
+    form = {"csrf": re.findall(r'name="csrf" value="([^"]+)"', page)[0], "seed": "1"}
+    refused = client.post(f"/models/{body['id']}/generate", data={**form, "rows": "5"})
+    assert refused.status_code == 422 and "whole sequences" in refused.text
+    started = client.post(
+        f"/models/{body['id']}/generate", data={**form, "sequences": "4"}, follow_redirects=False
+    )
+    assert started.status_code == 303
+    job = wait_for(client, started.headers["location"].rsplit("/", 1)[-1])
+    assert job["status"] == "succeeded" and job["result"]["sequences"] == 4
+    assert "Sequences" in client.get(f"/jobs/{job['id']}").text
 
 
 def test_sequences_from_a_table_model_are_422(client: TestClient, model: str) -> None:
