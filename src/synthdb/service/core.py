@@ -8,7 +8,7 @@ import re
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from synthdb.errors import SynthdbError, UsageError
 from synthdb.service import uploads
@@ -16,6 +16,9 @@ from synthdb.service.jobs import Supervisor
 from synthdb.service.security import Secrets, Tokens, mask, passwords
 from synthdb.service.settings import Layout, Settings
 from synthdb.service.state import Conflict, State, new_id
+
+if TYPE_CHECKING:
+    from synthdb.service.tasks import Training
 
 
 class ServiceError(Exception):
@@ -176,7 +179,7 @@ class Service:
         return model_id, job_id
 
     @staticmethod
-    def _check_training(dataset: dict[str, Any], training: Any) -> None:
+    def _check_training(dataset: dict[str, Any], training: Training) -> None:
         """What the config asks of this dataset, checked before a job is queued: the table
         exists, and a database's settings are for a database, a table's for a table."""
         from synthdb.pipeline.inputs import refuse_sequences_for_database
@@ -207,10 +210,13 @@ class Service:
             raise UsageError(
                 f"`tables` describes the tables of a database; {dataset['name']} is read as "
                 "one table here",
-                hint="leave out config table: NAME to train every table of a database",
+                hint="leave out config table: NAME to train every table of the database"
+                if info.get("database")
+                else None,
             )
         if training.sequence_key is not None:
-            view = views.get(table) if table is not None else next(iter(views.values()))
+            only = next(iter(views.values())) if len(views) == 1 else None
+            view = views.get(table, only) if table is not None else only
             columns = [c["name"] for c in (view or {}).get("columns", [])]
             try:
                 if columns:
