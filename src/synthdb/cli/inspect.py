@@ -162,7 +162,7 @@ def _inspect_sequence_model(path: str, manifest: dict[str, Any]) -> None:
     from rich.table import Table
 
     from synthdb.cli.tables import rules_table, schema_table
-    from synthdb.relational.sequence_table import ENTITY_SUFFIX
+    from synthdb.relational.sequence_table import ENTITY_SUFFIX, hidden_column
     from synthdb.schema.table import TableSchema
 
     about = manifest["sequence_table"]
@@ -175,6 +175,11 @@ def _inspect_sequence_model(path: str, manifest: dict[str, Any]) -> None:
     )
     if about["entity_columns"]:
         out.print(f"one value per sequence: {', '.join(about['entity_columns'])}")
+    if about.get("summarised"):
+        out.print(
+            "learned with each sequence: the most frequent value and its share of "
+            f"{', '.join(about['summarised'])}"
+        )
     grid = Table(title="parts", title_justify="left")
     for header in ("part", "rows", "stop reason", "epochs", "best epoch"):
         grid.add_column(header)
@@ -193,7 +198,11 @@ def _inspect_sequence_model(path: str, manifest: dict[str, Any]) -> None:
             str(len(training["epochs"])),
             f"{training['best_epoch']} (validation accuracy {training['best_accuracy']:.4f})",
         )
-        rules += model.get("rules", [])
+        rules += [
+            r
+            for r in model.get("rules", [])
+            if not hidden_column(r.get("column")) and not hidden_column(r.get("source"))
+        ]
         if part == "events":
             # the order column is learned as gaps (NULL after each first event): left out
             schema = TableSchema.from_dict(model["schema"])

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from synthdb import __version__
-from synthdb.service import api, web
+from synthdb.service import api, events, web
 from synthdb.service.core import Service, ServiceError
 from synthdb.service.settings import Settings
 
@@ -113,6 +113,8 @@ def create_app(settings: Settings, on_token: Callable[[str], None] | None = None
     # Outermost: a body past the limit is refused while it arrives, before any parser spools it.
     app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes)
     app.include_router(api.router)
+    app.include_router(events.api_router)
+    app.include_router(events.page_router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("synthdb.service", "static")]), name="static")
     return app

@@ -380,10 +380,12 @@ class Service:
 
 
 def _field(message: str) -> str | None:
-    """The library names a parameter in backticks at the start of its message
-    (`` `max_epochs`: ...``): the config key or request field it is about."""
-    found = re.match(r"`([a-z][a-z_]*)`", message)
-    return found.group(1) if found else None
+    """The config key a message starts with: the library's ```max_epochs`: ...`` or a flag's
+    ``--max-epochs: ...``."""
+    found = re.match(r"`([a-z][a-z_.]*)`|--([a-z][a-z\-.]*)", message)
+    if not found:
+        return None
+    return (found.group(1) or found.group(2)).replace("-", "_")
 
 
 def _replacer(replacements: dict[str, str]) -> Any:
