@@ -11,7 +11,15 @@ import pytest
 
 from synthdb import pipeline
 from synthdb.errors import UsageError
-from synthdb.service.tasks import JobGone, Progress, config_from, hider
+from synthdb.service.tasks import (
+    REPORT_ROWS,
+    JobGone,
+    Progress,
+    Source,
+    _report_sample,
+    config_from,
+    hider,
+)
 from synthdb.training.loop import EpochRecord, TrainingResult
 
 
@@ -113,3 +121,14 @@ def test_config_from(config: dict[str, Any], fragment: str | None) -> None:
         return
     with pytest.raises(UsageError, match=fragment):
         config_from(config)
+
+
+def test_the_report_draws_at_most_its_rows_or_that_share_of_sequences() -> None:
+    small = Source("t.csv", None, "t.csv", rows=REPORT_ROWS)
+    large = Source("t.csv", None, "t.csv", rows=4 * REPORT_ROWS, distinct={"k": 8_000})
+    database = Source("db", None, "db", database=True, rows=4 * REPORT_ROWS)
+    assert _report_sample(small, None) == (None, None)  # all of them
+    assert _report_sample(large, None) == (REPORT_ROWS, None)
+    assert _report_sample(large, "k") == (None, 2_000)
+    assert _report_sample(large, "unknown") == (None, None)
+    assert _report_sample(database, None) == (None, None)
