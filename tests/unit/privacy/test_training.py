@@ -251,7 +251,7 @@ def _budgeted(noise_seed: int, noise_multiplier: float | str = 3.0):
 
 
 def test_budget_spent_takes_exactly_the_affordable_steps_and_charges_them() -> None:
-    net, result, ledger, planned = _budgeted(noise_seed=0)
+    _, result, ledger, planned = _budgeted(noise_seed=0)
 
     assert planned.budget_limited  # 50 epochs at this noise would overspend
     assert result.stop_reason == "privacy budget spent"
