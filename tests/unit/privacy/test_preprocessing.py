@@ -204,3 +204,34 @@ def test_a_marked_date_gets_noisy_mark_counts_and_a_date_grid_within_the_budget(
     # the date's DP range is that of real dates (two-digit years: 1969-2068), not shifted ones
     date_range = prepared.table.encoder.encoders[0].date  # type: ignore[attr-defined]
     assert -1e10 < date_range.minimum < date_range.maximum < 1e10 < MARK_SHIFT
+
+
+def test_every_count_an_encoder_asks_for_is_one_charged_gaussian_histogram() -> None:
+    from synthdb.encoding.private import NoisyCounts
+    from synthdb.privacy.ledger import Ledger
+    from synthdb.privacy.preprocessing import ChargedCounts
+
+    ledger = Ledger(delta=1e-5)
+    counts: NoisyCounts = ChargedCounts(3.0, 20.0, 1e-7, 9e-6, ledger, np.random.default_rng(0))
+    numbers = np.arange(100.0)
+
+    counts.rows(100)
+    counts.cells("b: counts", np.array([60.0, 40.0]))
+    counts.vocabulary("c: vocabulary + NULLs", ["x"] * 50, nulls=3)
+    counts.frequent("n: point masses", [0.0] * 50, threshold=25.0)
+    counts.bounds("n: range", numbers)
+    counts.grid("n: grid of 4 + NULLs", numbers, np.linspace(0.0, 100.0, 5), nulls=0)
+
+    entries = ledger.entries
+    assert [e.target for e in entries] == [
+        "row count",
+        "b: counts",
+        "c: vocabulary + NULLs",
+        "n: point masses",
+        "n: range",
+        "n: grid of 4 + NULLs",
+    ]
+    assert all(e.gaussian == (3.0, 1.0, 1) and e.delta == 9e-6 for e in entries)
+    assert [e.threshold_delta for e in entries] == [0.0, 0.0, 1e-7, 1e-7, 0.0, 0.0]
+    assert entries[3].parameters["threshold"] == 25.0  # the point masses' own threshold
+    assert entries[5].parameters["low"] == 0.0 and entries[5].parameters["high"] == 100.0
