@@ -90,8 +90,12 @@ class MarkedDateEncoder:
 
     @staticmethod
     def statistics(column: ColumnSchema, values: pd.Series) -> ColumnStatistics:
-        """Exact NULL count and mean, of the column as stored (date plus shift)."""
-        return NumericEncoder.statistics(column, values)
+        """Exact NULL count and the mean date without its shift, which ``--nulls replace``
+        fills in unmarked, as the private fit's mean is. (The mean of the stored values mixes
+        dates 800,000 days apart: half-marked birth numbers averaged to a marked date in the
+        year 934.)"""
+        _, seconds = split_marks(values)
+        return NumericEncoder.statistics(column, pd.Series(seconds))
 
     @property
     def sub_columns(self) -> list[SubColumn]:
