@@ -146,8 +146,7 @@ class Synthesizer:
         schema = infer_schema(frame, name, config.columns, types=types)
         typed = to_typed(frame, schema)
         rules = _table_rules(config, typed, schema)
-        privacy = config.privacy
-        if privacy is not None and context is not None:
+        if config.privacy is not None and context is not None:
             raise UsageError(
                 "differential privacy is not available for related tables yet",
                 hint="train each table on its own with --epsilon, or drop --epsilon",
