@@ -111,7 +111,7 @@ class Source:
 
 def open_source(name: str, location: str) -> Source:
     """The source as synthdb reads it: schema, every table, and each table's context key."""
-    from synthdb.cli.databases import open_input
+    from synthdb.pipeline.inputs import open_database_input as open_input
     from synthdb.relational.plan import make_plans
 
     database, schema, settings = open_input(location, None, None, "utf-8")

@@ -103,7 +103,7 @@ def say(message: str) -> None:
 # ------------------------------------------------------------------------- synthdb's schema
 def read_database(source: str) -> tuple[Any, dict[str, pd.DataFrame]]:
     """synthdb's schema of ``source`` (keys from the database or the job file) and its rows."""
-    from synthdb.cli.databases import open_input
+    from synthdb.pipeline.inputs import open_database_input as open_input
 
     database, schema, _ = open_input(source, None, None, "utf-8")
     return schema, {name: database.read(name) for name in schema.order}

@@ -5,7 +5,8 @@ Most users need only these names::
     from synthdb import Synthesizer, TrainingConfig, evaluate
 
 A database is learned with ``DatabaseModel``, a table of sequences (a plane's flights) with
-``SequenceModel``.
+``SequenceModel``. What each ``synthdb`` command does (train, generate, evaluate, report, run)
+is one function of :mod:`synthdb.pipeline`.
 
 They are imported on first use, so ``synthdb --help`` answers without loading PyTorch.
 """

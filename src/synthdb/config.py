@@ -7,6 +7,7 @@ explicitly wins over the preset.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import (
@@ -30,6 +31,25 @@ PRESETS: dict[str, dict[str, Any]] = {
     "ml": {"max_epochs": 75, "nulls": "drop"},
 }
 DEFAULT_PURPOSE: Purpose = "analytics"
+
+
+@dataclass(frozen=True)
+class BatchRule:
+    """The default batch size: about ``rows / per``, a power of two within ``low``-``high``."""
+
+    per: int
+    low: int
+    high: int
+
+    def describe(self) -> str:
+        return f"about rows/{self.per}, a power of two between {self.low} and {self.high}"
+
+
+#: About 64 steps per epoch (training/loop.py's ``default_batch_size``).
+DEFAULT_BATCH = BatchRule(per=64, low=32, high=1024)
+#: DP-SGD wants large batches: noise per averaged gradient falls as 1/batch
+#: (privacy/training.py's ``default_private_batch``).
+DEFAULT_PRIVATE_BATCH = BatchRule(per=16, low=64, high=4096)
 
 #: Dropout of the hidden layers without and with differential privacy.
 DEFAULT_DROPOUT, DEFAULT_PRIVATE_DROPOUT = 0.1, 0.0
@@ -233,7 +253,7 @@ def _gather_privacy(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(privacy, str):
         if privacy not in PRIVACY_PRESETS:
             names = ", ".join(PRIVACY_PRESETS)
-            raise UsageError(f"--privacy must be one of {names} (got {privacy!r})")
+            raise UsageError(f"`privacy` must be one of {names} (got {privacy!r})")
         privacy = {"epsilon": PRIVACY_PRESETS[privacy]}
     if flags:
         base = privacy.model_dump() if isinstance(privacy, Privacy) else dict(privacy or {})
@@ -251,9 +271,9 @@ def make_config(**values: Any) -> TrainingConfig:
         error = exc.errors()[0]
         loc = [str(p) for p in error["loc"]]
         if loc[:1] == ["privacy"] and len(loc) > 1 and loc[1] in PRIVACY_KEYS:
-            loc = loc[1:2]  # --epsilon, not --privacy.epsilon
+            loc = loc[1:2]  # `epsilon`, not `privacy.epsilon`
         where = ".".join(loc) or "configuration"
-        flag = "--" + where.replace("_", "-")
         given = error.get("input")
         message = error["msg"].lower().removeprefix("value error, ")
-        raise UsageError(f"{flag}: {message} (got {given!r})") from None
+        # the parameter in backticks, as the library's errors name them; the CLI shows a flag
+        raise UsageError(f"`{where}`: {message} (got {given!r})") from None

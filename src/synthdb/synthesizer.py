@@ -149,7 +149,7 @@ class Synthesizer:
         if config.privacy is not None and context is not None:
             raise UsageError(
                 "differential privacy is not available for related tables yet",
-                hint="train each table on its own with --epsilon, or drop --epsilon",
+                hint="train each table on its own with `epsilon`, or drop `epsilon`",
             )
         if context is not None and context.tokens.shape[0] != len(typed):
             raise ValueError(f"{context.tokens.shape[0]} context rows for {len(typed)} rows")
@@ -225,7 +225,7 @@ class Synthesizer:
         """
         state = self._fitted()
         if rows < 1:
-            raise UsageError(f"--rows must be at least 1 (got {rows})")
+            raise UsageError(f"`rows` must be at least 1 (got {rows})")
         if state.shape.context:
             raise UsageError("this model draws rows under parent rows: use sample_given")
         sampler = self._sampler_of(state)
@@ -573,7 +573,7 @@ def _prepare_private(config: TrainingConfig, schema: TableSchema, typed: pd.Data
     delta = privacy.delta if privacy.delta is not None else default_delta(rows)
     if not delta < 1.0 / rows:
         raise UsageError(
-            f"--delta must be below 1/rows = {1.0 / rows:.3g} (got {delta:g})",
+            f"`delta` must be below 1/rows = {1.0 / rows:.3g} (got {delta:g})",
             hint="a delta of 1/rows or more lets a mechanism publish one row outright",
         )
     # The noise must be unpredictable: a seed stored in the model file would let anyone

@@ -176,3 +176,26 @@ def test_evaluate_and_report_score_sequences_of_a_model_or_named_by_flags(
     assert data["sequences"][0]["order_by"] == ["visit_date"]
     assert data["model"]["sequences"]["sequence_key"] == "patient"
     assert 'data-section="sequences"' in page.read_text()
+
+
+def test_inspect_names_the_summarised_columns_and_hides_them(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    rows = [
+        (f"S{entity:03d}", step, str(rng.choice(["red", "green", "blue"])), step * 1.5)
+        for entity in range(40)
+        for step in range(int(rng.integers(2, 6)))
+    ]
+    source = tmp_path / "steps.csv"
+    pd.DataFrame(rows, columns=["entity", "step", "colour", "value"]).to_csv(source, index=False)
+    path = tmp_path / "steps.synthdb"
+    trained = run_cli(
+        "train", source, "-o", path, "--sequence-key", "entity", "--order-by", "step",
+        "--max-epochs", 1, "--quiet",
+    )  # fmt: skip
+    assert trained.code == 0, trained
+    shown = run_cli("inspect", path)
+    assert shown.code == 0, shown
+    assert "learned with each sequence: the most frequent value and its share of colour" in (
+        shown.stdout
+    )
+    assert "__mode__" not in shown.stdout and "__share__" not in shown.stdout

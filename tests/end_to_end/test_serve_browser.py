@@ -139,6 +139,14 @@ def test_sign_in_upload_train_report_generate_download(browser: Any, tmp_path: P
         assert rows[0] == header
         assert len(rows) == 1 + 1000
 
+        # the API's documentation works offline: Swagger UI from this server
+        page.goto(f"{server.url}/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        listed = [
+            t.replace("\u200b", "") for t in page.locator(".opblock-summary-path").all_inner_texts()
+        ]
+        assert "/api/v1/models/{model_id}/generate" in listed
+
         # the three refusals asked for above answer 401, 415 and 422; nothing else failed
         expected = [f"status of {code}" for code in (401, 415, 422)]
         assert [p for p in problems if not any(e in p for e in expected)] == []

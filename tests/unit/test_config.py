@@ -68,16 +68,16 @@ def test_config_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("values", "fragments"),
     [
-        ({"max_epochs": 0}, ("--max-epochs", "(got 0)")),
-        ({"max_epochs": -1}, ("--max-epochs", "(got -1)")),
-        ({"max_epochs": "many"}, ("--max-epochs", "'many'")),
-        ({"nulls": "ignore"}, ("--nulls", "'replace'", "'keep'", "'ignore'")),
-        ({"purpose": "fun"}, ("--purpose", "'fun'")),
-        ({"max_time": 0}, ("--max-time",)),
-        ({"patience": 0}, ("--patience",)),
-        ({"validation_share": 0.5}, ("--validation-share",)),
-        ({"learning_rate": -0.1}, ("--learning-rate",)),
-        ({"epochs": 3}, ("--epochs", "extra")),
+        ({"max_epochs": 0}, ("`max_epochs`", "(got 0)")),
+        ({"max_epochs": -1}, ("`max_epochs`", "(got -1)")),
+        ({"max_epochs": "many"}, ("`max_epochs`", "'many'")),
+        ({"nulls": "ignore"}, ("`nulls`", "'replace'", "'keep'", "'ignore'")),
+        ({"purpose": "fun"}, ("`purpose`", "'fun'")),
+        ({"max_time": 0}, ("`max_time`",)),
+        ({"patience": 0}, ("`patience`",)),
+        ({"validation_share": 0.5}, ("`validation_share`",)),
+        ({"learning_rate": -0.1}, ("`learning_rate`",)),
+        ({"epochs": 3}, ("`epochs`", "extra")),
     ],
 )
 def test_bad_values_are_a_one_line_usage_error_naming_the_flag(

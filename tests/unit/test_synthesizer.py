@@ -125,7 +125,7 @@ def test_sampling_fewer_than_one_row_is_a_usage_error(
     with pytest.raises(UsageError) as excinfo:
         adult_model.sample(rows)
 
-    one_line(excinfo.value, "--rows", str(rows))
+    one_line(excinfo.value, "`rows`", str(rows))
 
 
 def test_sampling_before_training_is_a_usage_error(one_line: OneLine) -> None:

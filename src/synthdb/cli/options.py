@@ -6,12 +6,28 @@ spellings of the same fact in one help screen would disagree sooner or later.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast, get_type_hints
 
 import typer
 
-from synthdb.config import DEFAULT_PURPOSE, PRESETS, PRIVACY_PRESETS, Privacy, TrainingConfig
+from synthdb.config import (
+    DEFAULT_BATCH,
+    DEFAULT_PURPOSE,
+    PRESETS,
+    PRIVACY_PRESETS,
+    Privacy,
+    TrainingConfig,
+)
+from synthdb.errors import UsageError
+from synthdb.pipeline.inputs import MAX_SCALE
+
+if TYPE_CHECKING:
+    from synthdb.pipeline.events import Listener
 
 Purpose = Literal["testing", "analytics", "ml"]
 Nulls = Literal["replace", "drop", "keep"]
@@ -102,8 +118,7 @@ BatchOpt = Annotated[
     int | None,
     _option(
         "--batch-size",
-        help="rows per gradient step. Range: 1-1000000. "
-        "Default: about rows/64, a power of two between 32 and 1024.",
+        help=f"rows per gradient step. Range: 1-1000000. Default: {DEFAULT_BATCH.describe()}.",
     ),
 ]
 LrOpt = Annotated[
@@ -208,8 +223,11 @@ RowsOpt = Annotated[
         help="rows to generate. Range: >= 1. Default: as many as the training data had.",
     ),
 ]
+#: the generation seed when none is given, in ``generate`` and ``run`` alike
+SAMPLE_SEED = 0
 SAMPLE_SEED_HELP = (
-    "generation seed: the same model and seed give byte-identical output. Range: >= 0. Default: 0."
+    "generation seed: the same model and seed give byte-identical output. Range: >= 0. "
+    f"Default: {SAMPLE_SEED}."
 )
 HoldoutOpt = Annotated[
     str | None,
@@ -245,7 +263,8 @@ ScaleOpt = Annotated[
     _option(
         "--scale",
         help="for a database: multiply the root tables' row counts by this; child tables follow "
-        "through the learned children per parent. Range: above 0, at most 1000. Default: 1.",
+        f"through the learned children per parent. Range: above 0, at most {MAX_SCALE:g}. "
+        "Default: 1.",
     ),
 ]
 SequenceKeyOpt = Annotated[
@@ -274,3 +293,89 @@ SequencesOpt = Annotated[
         "as the model draws it. Range: >= 1. Default: as many as the training data had.",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class TrainingFlags:
+    """The training flags of ``train`` and ``run``, defined once: each field is a flag, its
+    annotation the option (help, range, default). :func:`training_flags` puts them on a
+    command in this order; a flag added here is on both commands."""
+
+    purpose: PurposeOpt = None
+    max_epochs: MaxEpochsOpt = None
+    nulls: NullsOpt = None
+    patience: PatienceOpt = None
+    min_delta: MinDeltaOpt = None
+    max_time: MaxTimeOpt = None
+    batch_size: BatchOpt = None
+    learning_rate: LrOpt = None
+    seed: SeedOpt = None
+    epsilon: EpsilonOpt = None
+    privacy: PrivacyOpt = None
+    delta: DeltaOpt = None
+    microbatches: MicrobatchesOpt = None
+    clip: ClipOpt = None
+    noise_multiplier: NoiseOpt = None
+    job: JobOpt = None
+    sequence_key: SequenceKeyOpt = None
+    order_by: OrderByOpt = None
+
+    def config(self, source: str, listener: Listener | None = None) -> TrainingConfig:
+        """The job files' settings (``source`` if it is one, then --job), overridden by the
+        flags given, validated once."""
+        from synthdb.pipeline.inputs import training_config
+
+        settings = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("job", "sequence_key", "order_by")
+        }
+        settings["noise_multiplier"] = noise_multiplier(self.noise_multiplier)
+        return training_config(source, self.job, listener=listener, **settings)
+
+
+def noise_multiplier(value: str | None) -> float | str | None:
+    """``auto`` or a number; anything else is a usage error naming the flag."""
+    if value is None or value.strip().lower() == "auto":
+        return None if value is None else "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(
+            f"--noise-multiplier must be a number > 0 or auto (got {value!r})"
+        ) from None
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def training_flags(command: Command) -> Command:
+    """Put the :class:`TrainingFlags` options on ``command`` where its keyword-only
+    ``flags: TrainingFlags`` parameter stands, and hand them to it as one object."""
+    shared = [f.name for f in fields(TrainingFlags)]
+    hints = get_type_hints(TrainingFlags, include_extras=True)
+    signature = inspect.signature(command, eval_str=True)
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name == "flags":
+            parameters += [
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=getattr(TrainingFlags, name),
+                    annotation=hints[name],
+                )
+                for name in shared
+            ]
+        else:
+            parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> None:
+        flags = TrainingFlags(**{name: values.pop(name) for name in shared})
+        command(flags=flags, **values)
+
+    # Typer reads the signature: the shared options in place of ``flags``
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    return cast(Command, wrapper)

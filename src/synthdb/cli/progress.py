@@ -6,9 +6,6 @@ plain one-line-per-epoch log instead, which is what a log file or a CI job wants
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -26,11 +23,9 @@ from synthdb.training.loop import EpochRecord, TrainingResult
 class EpochProgress:
     """A bar over epochs with loss, validation accuracy and time left; one log line per epoch."""
 
-    def __init__(self, console: Console, label: str = "training", header: str = "") -> None:
+    def __init__(self, console: Console, label: str = "training") -> None:
         self.console = console
         self.label = label
-        self.header = header
-        self.started = False
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.steps = 1
@@ -40,9 +35,6 @@ class EpochProgress:
     def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
         self.steps = steps_per_epoch
         self.max_epochs = max_epochs
-        self.started = True
-        if self.header:
-            self.console.print(self.header, markup=False, soft_wrap=True)
         self.console.print(
             f"training: up to {max_epochs} epochs of {steps_per_epoch} steps", soft_wrap=True
         )
@@ -114,23 +106,31 @@ class EpochProgress:
             self.progress = None
 
 
-@contextmanager
-def row_progress(
-    console: Console, label: str, total: int, *, shown: bool = True
-) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(rows)``, which moves a bar of generated rows on a terminal."""
-    if not (shown and console.is_terminal):
-        yield lambda rows: None
-        return
-    progress = Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task(label, total=total)
-        yield lambda rows: progress.advance(task, rows)
+class RowBar:
+    """A bar of generated rows (or sequences); drawn only on a terminal."""
+
+    def __init__(self, console: Console, label: str, total: int) -> None:
+        self.progress: Progress | None = None
+        if not console.is_terminal:
+            return
+        self.progress = Progress(
+            TextColumn(f"[bold]{label}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(label, total=total)
+
+    def update(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        """Take the bar off the screen; safe to call twice."""
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

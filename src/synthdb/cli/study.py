@@ -24,7 +24,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from synthdb.cli._session import err, errors, say, session
 from synthdb.cli.options import EncodingOpt, InputArg, OverwriteOpt, QuietOpt, TableOpt
+from synthdb.config import (
+    DEFAULT_PRIVATE_BATCH,
+    DEFAULT_PURPOSE,
+    PRESETS,
+    Privacy,
+    TrainingConfig,
+)
 
 if TYPE_CHECKING:  # PyTorch stays unloaded until a study runs: --help answers at once
     from synthdb.study import RunRecord, Sweep
@@ -45,6 +53,12 @@ def _option(*names: str, help: str) -> typer.models.OptionInfo:
     return typer.Option(*names, help=help, show_default=False)
 
 
+#: each study command's defaults, written once for the signature and the help
+SEEDS = 3
+EPSILON = 3.0
+EPOCHS = 10
+
+
 OutputDirOpt = Annotated[
     Path,
     _option(
@@ -55,18 +69,23 @@ OutputDirOpt = Annotated[
 ]
 SeedsOpt = Annotated[
     int,
-    _option("--seeds", help="training runs per value, seeds 0, 1, ... Range: >= 1. Default: 3."),
+    _option(
+        "--seeds", help=f"training runs per value, seeds 0, 1, ... Range: >= 1. Default: {SEEDS}."
+    ),
 ]
 StudyEpsilonOpt = Annotated[
     float,
-    _option("--epsilon", help="the fixed privacy budget of every run. Range: > 0. Default: 3."),
+    _option(
+        "--epsilon",
+        help=f"the fixed privacy budget of every run. Range: > 0. Default: {EPSILON:g}.",
+    ),
 ]
 EpochsOpt = Annotated[
     int,
     _option(
         "--epochs",
         help="the fixed number of epochs of every run (the noise is calibrated for them). "
-        "Range: 1-100000. Default: 10.",
+        f"Range: 1-100000. Default: {EPOCHS}.",
     ),
 ]
 StudyBatchOpt = Annotated[
@@ -74,7 +93,7 @@ StudyBatchOpt = Annotated[
     _option(
         "--batch-size",
         help="rows per step in every run. Range: >= 1. Default: what 'synthdb train "
-        "--epsilon' picks (about rows/16, a power of two between 64 and 4096).",
+        f"--epsilon' picks ({DEFAULT_PRIVATE_BATCH.describe()}).",
     ),
 ]
 StudyNullsOpt = Annotated[
@@ -83,7 +102,8 @@ StudyNullsOpt = Annotated[
         "--nulls",
         help="what to do with NULL cells: replace (numbers -> mean, categories -> most "
         "frequent value), drop (rows with a NULL), keep (NULL learned as a value). "
-        "Default: drop, as 'synthdb train' with its default purpose.",
+        f"Default: {PRESETS[DEFAULT_PURPOSE]['nulls']}, as 'synthdb train' with its default "
+        "purpose.",
     ),
 ]
 HoldoutFileOpt = Annotated[
@@ -103,13 +123,18 @@ FixedMicrobatchesOpt = Annotated[
 ]
 FixedClipOpt = Annotated[
     float | None,
-    _option("--clip", help="fixed clipping norm of every run. Range: > 0. Default: 1."),
+    _option(
+        "--clip",
+        help="fixed clipping norm of every run. Range: > 0. "
+        f"Default: {Privacy.model_fields['clip'].default:g}.",
+    ),
 ]
 FixedLrOpt = Annotated[
     float | None,
     _option(
         "--learning-rate",
-        help="fixed step size of every run. Range: > 0 and <= 1. Default: 0.003.",
+        help="fixed step size of every run. Range: > 0 and <= 1. "
+        f"Default: {TrainingConfig.model_fields['learning_rate'].default:g}.",
     ),
 ]
 
@@ -223,10 +248,10 @@ def run_sweep(
     quiet: bool,
 ) -> None:
     """One ``synthdb study`` command: check, run, fit, draw, write."""
-    from synthdb.cli import app as cli
     from synthdb.errors import UsageError
+    from synthdb.pipeline.inputs import check_output, open_table_input
 
-    with cli._errors(f"study {sweep}", quiet):
+    with errors(f"study {sweep}", quiet):
         from synthdb.config import make_config
         from synthdb.io.sources import read_table
         from synthdb.study import (
@@ -263,8 +288,8 @@ def run_sweep(
         _check_folder(output)
         if output.is_dir():
             for path in paths:
-                cli._check_output(str(path), None, overwrite)
-        location, name = cli._open_input(source, table, encoding)
+                check_output(path, None, overwrite)
+        location, name = open_table_input(source, table, encoding)
         frame = read_table(source, table, encoding=encoding)
         other = read_table(holdout, table, encoding=encoding) if holdout is not None else None
         batch = default_batch(len(frame), batch_size)
@@ -299,13 +324,13 @@ def run_sweep(
             clip=clip,
             learning_rate=learning_rate,
         )
-        cli._say(
+        say(
             f"study {sweep} on {location}: {len(frame):,} rows x {frame.shape[1]} columns, "
             f"epsilon {epsilon:g}, {epochs} epochs, batch {batch}, nulls {settings.nulls}; "
             f"values {', '.join(f'{v:g}' for v in swept)}; {seeds} seed(s) each = "
             f"{len(swept) * seeds} runs"
         )
-        progress = StudyProgress(cli.err, sweep) if not quiet else None
+        progress = StudyProgress(err, sweep) if not quiet else None
         try:
             result = run_study(frame, settings, name=name, holdout=other, listener=progress)
         finally:
@@ -316,10 +341,10 @@ def run_sweep(
 
         picture = study_png(data)
         _write(paths, json.dumps(data, indent=2) + "\n", picture, overwrite)
-        cli._session.written.extend(str(p) for p in paths)
+        session.written.extend(str(p) for p in paths)
         for line in summary(data):
-            cli._say(line)
-        cli._say(f"wrote {paths[0]} and {paths[1]} ({result.seconds:.0f} s in all)")
+            say(line)
+        say(f"wrote {paths[0]} and {paths[1]} ({result.seconds:.0f} s in all)")
 
 
 def _check_folder(output: Path) -> None:
@@ -337,13 +362,13 @@ def _check_folder(output: Path) -> None:
 
 def _write(paths: list[Path], text: str, picture: bytes, overwrite: bool) -> None:
     """Both files, or neither: each goes under a temporary name first."""
-    from synthdb.cli import app as cli
     from synthdb.io.sinks import atomic_path
+    from synthdb.pipeline.inputs import check_output
 
     json_path, png_path = paths
     json_path.parent.mkdir(parents=True, exist_ok=True)
     for path in paths:  # again: one may have appeared during a study of hours
-        cli._check_output(str(path), None, overwrite)
+        check_output(path, None, overwrite)
     with atomic_path(json_path) as json_tmp, atomic_path(png_path) as png_tmp:
         json_tmp.write_text(text, encoding="utf-8")
         png_tmp.write_bytes(picture)
@@ -354,9 +379,9 @@ def _command(sweep: Sweep, summary: str) -> None:
         source: InputArg,
         output: OutputDirOpt,
         values: str | None = None,
-        seeds: SeedsOpt = 3,
-        epsilon: StudyEpsilonOpt = 3.0,
-        epochs: EpochsOpt = 10,
+        seeds: SeedsOpt = SEEDS,
+        epsilon: StudyEpsilonOpt = EPSILON,
+        epochs: EpochsOpt = EPOCHS,
         batch_size: StudyBatchOpt = None,
         nulls: StudyNullsOpt = None,
         holdout: HoldoutFileOpt = None,

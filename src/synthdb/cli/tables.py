@@ -148,3 +148,82 @@ def rules_table(rules: list[dict[str, Any]], *, title: str = "rules kept") -> Ta
 
 def _share(value: Any) -> str:
     return "-" if value is None else f"{100 * float(value):.1f}%"
+
+
+def summary_table(
+    real: dict[str, int] | None,
+    synthetic: dict[str, int],
+    accuracy: dict[str, float | None] | None = None,
+) -> Table:
+    """Rows per table of a database (source, twin) and each table's accuracy, in the order of
+    ``synthetic``."""
+    table = Table(title="rows per table")
+    table.add_column("table")
+    if real is not None:
+        table.add_column("source", justify="right")
+    table.add_column("synthetic", justify="right")
+    if accuracy is not None:
+        table.add_column("accuracy", justify="right")
+    for name, rows in synthetic.items():
+        cells = [name]
+        if real is not None:
+            cells.append(f"{real[name]:,}")
+        cells.append(f"{rows:,}")
+        if accuracy is not None:
+            value = accuracy.get(name)
+            empty = rows == 0 or (real is not None and real[name] == 0)
+            cells.append(f"{value:.4f}" if value is not None else "empty" if empty else "keys only")
+        table.add_row(*cells)
+    return table
+
+
+def sequences_table(sequences: list[Any]) -> Table:
+    """Coherence of each ordered table's sequences (evaluation/sequences.py)."""
+    grid = Table(title="sequences (coherence: 1 is the source's)", title_justify="left")
+    for header in ("table", "ordered by", "in order", "lengths", "gaps", "along", "coherence"):
+        grid.add_column(header, justify="left" if header in ("table", "ordered by") else "right")
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    def score(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    for entry in sequences:
+        item = entry if isinstance(entry, dict) else entry.to_dict()
+        along = [v["score"] for v in item["lag1"].values() if v.get("score") is not None]
+        along += [*item["transitions"].values(), *item["distinct"].values()]
+        grid.add_row(
+            f"{item['table']} per {item['parent']}",
+            ", ".join(item["order_by"]) or "the rows' order",
+            f"{share(item['in_order_synthetic'])} ({share(item['in_order_real'])})",
+            score(item["length"]),
+            score(item["gaps"]),
+            score(sum(along) / len(along)) if along else "-",
+            score(item["coherence"]),
+        )
+    return grid
+
+
+def relations_table(relations: list[dict[str, Any]]) -> Table:
+    """Children per parent row of every relationship (``DatabaseAccuracy.to_dict()``'s)."""
+    table = Table(title="children per parent row (1 - TVD of binned counts)")
+    for column, justify in (
+        ("relation", "left"),
+        ("source mean", "right"),
+        ("synthetic mean", "right"),
+        ("accuracy", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+
+    def number(value: float | None, places: int) -> str:
+        return "nan" if value is None else f"{value:.{places}f}"  # JSON has no NaN
+
+    for relation in relations:
+        table.add_row(
+            f"{relation['child']}({', '.join(relation['columns'])}) -> {relation['parent']}",
+            number(relation["real_mean"], 2),
+            number(relation["synthetic_mean"], 2),
+            number(relation["accuracy"], 4),
+        )
+    return table

@@ -21,7 +21,7 @@ from typing import cast
 import numpy as np
 import torch
 
-from synthdb.config import Privacy
+from synthdb.config import DEFAULT_PRIVATE_BATCH, Privacy
 from synthdb.errors import UsageError
 from synthdb.model.network import AutoregressiveNet
 from synthdb.privacy import accounting
@@ -56,9 +56,11 @@ class PrivatePlan:
 
 def default_private_batch(rows: float) -> int:
     """DP-SGD wants large batches (noise per averaged gradient falls as 1/batch): about
-    rows/16 as a power of two, between 64 and 4096, and never more than a quarter of the rows."""
-    target = 2 ** round(math.log2(max(rows / 16, 1)))
-    return int(max(1, min(max(64, min(4096, target)), rows // 4)))
+    rows/16 as a power of two, between 64 and 4096 (:data:`synthdb.config.DEFAULT_PRIVATE_BATCH`),
+    and never more than a quarter of the rows."""
+    rule = DEFAULT_PRIVATE_BATCH
+    target = 2 ** round(math.log2(max(rows / rule.per, 1)))
+    return int(max(1, min(max(rule.low, min(rule.high, target)), rows // 4)))
 
 
 def plan(privacy: Privacy, ledger: Ledger, rows: float, batch: int, max_epochs: int) -> PrivatePlan:

@@ -614,6 +614,10 @@ class DatabaseModel:
             pointing[order[0]] = order[0]  # the source had no NULL here: the root is its own
         self._fill(frame, relation, pointing, out)
 
+    def fitted_schema(self) -> DatabaseSchema:
+        """The schema learned by :meth:`fit` or read by :meth:`load`; InputError before."""
+        return self._fitted()
+
     def _fitted(self) -> DatabaseSchema:
         if self.schema is None:
             raise InputError("the database model is not trained yet")

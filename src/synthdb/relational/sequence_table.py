@@ -170,7 +170,9 @@ class SequenceModel:
         return [
             r
             for r in self._fitted().all_rules()
-            if r.kind not in DATABASE_KINDS and not _hidden(r.column) and not _hidden(r.source)
+            if r.kind not in DATABASE_KINDS
+            and not hidden_column(r.column)
+            and not hidden_column(r.source)
         ]
 
     # ------------------------------------------------------------------ generation
@@ -379,7 +381,8 @@ def sequence_summaries(frame: pd.DataFrame, key: str, columns: Sequence[str]) ->
     return pd.DataFrame(out, index=sizes.index)
 
 
-def _hidden(column: str | None) -> bool:
+def hidden_column(column: str | None) -> bool:
+    """A per-sequence summary column: learned with the entity, never shown."""
     return column is not None and column.startswith((MODE_PREFIX, SHARE_PREFIX))
 
 

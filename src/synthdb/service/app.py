@@ -12,11 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from synthdb import __version__
-from synthdb.service import api, web
+from synthdb.service import api, events, web
 from synthdb.service.core import Service, ServiceError
 from synthdb.service.settings import Settings
 
@@ -40,12 +41,17 @@ def create_app(settings: Settings, on_token: Callable[[str], None] | None = None
         finally:
             service.close()
 
-    app = FastAPI(
+    # FastAPI's own /docs loads its scripts from a CDN: on an offline server (the usual place
+    # for production data) it is a blank page. fastapi-offline serves the same Swagger UI from
+    # files in its package. No ReDoc: its page still fetches a logo from its maker's CDN.
+    app = FastAPIOffline(
         title="synthdb",
         version=__version__,
         description="Synthetic twins of tables: upload data, train models as background jobs, "
         "generate synthetic rows. Every /api/v1 call needs Authorization: Bearer <token>.",
         lifespan=lifespan,
+        favicon_url="/static/favicon.svg",
+        redoc_url=None,
     )
     app.state.service = service
     # The session cookie is signed with a key kept in the state database (made once), so a
@@ -107,6 +113,8 @@ def create_app(settings: Settings, on_token: Callable[[str], None] | None = None
     # Outermost: a body past the limit is refused while it arrives, before any parser spools it.
     app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes)
     app.include_router(api.router)
+    app.include_router(events.api_router)
+    app.include_router(events.page_router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("synthdb.service", "static")]), name="static")
     return app

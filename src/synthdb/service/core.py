@@ -322,9 +322,12 @@ class Service:
 
 
 def _field(message: str) -> str | None:
-    """``--max-epochs: ...`` names the config key ``max_epochs``."""
-    found = re.match(r"--([a-z][a-z\-.]*)", message)
-    return found.group(1).replace("-", "_") if found else None
+    """The config key a message starts with: the library's ```max_epochs`: ...`` or a flag's
+    ``--max-epochs: ...``."""
+    found = re.match(r"`([a-z][a-z_.]*)`|--([a-z][a-z\-.]*)", message)
+    if not found:
+        return None
+    return (found.group(1) or found.group(2)).replace("-", "_")
 
 
 def _replacer(replacements: dict[str, str]) -> Any:

@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import torch
 
+from synthdb.config import DEFAULT_BATCH
 from synthdb.model.network import AutoregressiveNet
 
 StopReason = Literal["converged", "max epochs", "time limit", "interrupted", "privacy budget spent"]
@@ -117,9 +118,11 @@ MIN_STEPS_PER_EPOCH = 32
 
 
 def default_batch_size(rows: int) -> int:
-    """About 64 steps per epoch, a power of two between 32 and 1024, never above the rows."""
-    target = 2 ** round(math.log2(max(rows / 64, 1)))
-    return int(max(1, min(rows, max(32, min(1024, target)))))
+    """About 64 steps per epoch (:data:`synthdb.config.DEFAULT_BATCH`: a power of two between
+    32 and 1024), never above the rows."""
+    rule = DEFAULT_BATCH
+    target = 2 ** round(math.log2(max(rows / rule.per, 1)))
+    return int(max(1, min(rows, max(rule.low, min(rule.high, target)))))
 
 
 @dataclass(frozen=True)

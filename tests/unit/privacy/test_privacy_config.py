@@ -45,8 +45,8 @@ def test_no_privacy_unless_asked() -> None:
 @pytest.mark.parametrize(
     ("values", "fragment"),
     [
-        ({"privacy": "extreme"}, "--privacy must be one of high, medium, low"),
-        ({"epsilon": -1}, "--epsilon"),
+        ({"privacy": "extreme"}, "`privacy` must be one of high, medium, low"),
+        ({"epsilon": -1}, "`epsilon`"),
         ({"privacy": {"epsilon": 1, "public": {"a": {"bounds": [5, 1]}}}}, "low < high"),
     ],
 )

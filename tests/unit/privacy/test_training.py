@@ -87,11 +87,11 @@ def test_microbatches_count_twice_the_clip_as_sensitivity(adult_sample) -> None:
 @pytest.mark.parametrize(
     ("values", "fragments"),
     [
-        ({"epsilon": 0}, ["--epsilon", "greater than 0"]),
-        ({"epsilon": 1, "clip": 0}, ["--clip", "greater than 0"]),
-        ({"epsilon": 1, "noise_multiplier": -1}, ["--noise-multiplier", "greater than 0"]),
-        ({"epsilon": 1, "microbatches": 0}, ["--microbatches", "greater than or equal to 1"]),
-        ({"epsilon": 1, "delta": 1.5}, ["--delta", "less than 1"]),
+        ({"epsilon": 0}, ["`epsilon`", "greater than 0"]),
+        ({"epsilon": 1, "clip": 0}, ["`clip`", "greater than 0"]),
+        ({"epsilon": 1, "noise_multiplier": -1}, ["`noise_multiplier`", "greater than 0"]),
+        ({"epsilon": 1, "microbatches": 0}, ["`microbatches`", "greater than or equal to 1"]),
+        ({"epsilon": 1, "delta": 1.5}, ["`delta`", "less than 1"]),
     ],
 )
 def test_parameters_out_of_range_are_one_line_errors(values, fragments, one_line) -> None:
@@ -103,7 +103,7 @@ def test_parameters_out_of_range_are_one_line_errors(values, fragments, one_line
 @pytest.mark.parametrize(
     ("values", "fragments"),
     [
-        ({"epsilon": 1, "delta": 1e-3}, ["--delta must be below 1/rows"]),
+        ({"epsilon": 1, "delta": 1e-3}, ["`delta` must be below 1/rows"]),
         ({"epsilon": 1, "microbatches": 10_000}, ["--microbatches must be at most the batch"]),
         (
             {"epsilon": 1, "noise_multiplier": 0.05},

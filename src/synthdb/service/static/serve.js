@@ -85,6 +85,22 @@
       .catch(function () { setTimeout(poll, 3000); });
   }
 
+  // Server-Sent Events where the browser has them (every current one); polling otherwise, and
+  // if the stream breaks (a proxy that buffers it, a restart)
+  function listen() {
+    if (!window.EventSource) { poll(); return; }
+    var source = new EventSource("/jobs/" + id + "/events");
+    source.onmessage = function (event) {
+      var data = JSON.parse(event.data);
+      show(data);
+      if (data.status !== "queued" && data.status !== "running") {
+        source.close();
+        if (job.getAttribute("data-status") !== data.status) window.location.reload();
+      }
+    };
+    source.onerror = function () { source.close(); setTimeout(poll, 1000); };
+  }
+
   // ---- the training curve: validation accuracy (left axis) and loss (right axis) per epoch
   var NS = "http://www.w3.org/2000/svg";
   function el(name, attrs, text) {
@@ -141,5 +157,5 @@
     try { draw(curveBox, JSON.parse(curveBox.getAttribute("data-curve") || "[]")); } catch (e) { /* drawn on the next poll */ }
   }
   var status = job.getAttribute("data-status");
-  if (status === "queued" || status === "running") poll();
+  if (status === "queued" || status === "running") listen();
 })();

@@ -1,0 +1,73 @@
+"""``synthdb generate``: a thin face over :func:`synthdb.pipeline.generate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from synthdb.cli._session import console_listener, errors, out, session
+from synthdb.cli.options import (
+    SAMPLE_SEED,
+    SAMPLE_SEED_HELP,
+    OverwriteOpt,
+    QuietOpt,
+    RowsOpt,
+    ScaleOpt,
+    SequencesOpt,
+)
+
+
+def generate(
+    model: Annotated[
+        Path, typer.Argument(help="model file written by 'synthdb train'", show_default=False)
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="where to write: CSV/TSV (optionally compressed), Parquet or a database URL "
+            "such as sqlite:///file.db.",
+            show_default=False,
+        ),
+    ],
+    rows: RowsOpt = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help=SAMPLE_SEED_HELP, show_default=False)
+    ] = SAMPLE_SEED,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="table to write when the output is a database. Default: the model's table name.",
+            show_default=False,
+        ),
+    ] = None,
+    scale: ScaleOpt = None,
+    sequences: SequencesOpt = None,
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate synthetic rows from a model file; from a database's model, a whole synthetic
+    database (to a database URL or a folder) with every key intact; from a model of
+    sequences (--sequence-key), new sequences, each in order."""
+    with errors("generate", quiet), console_listener() as listener:
+        from synthdb import pipeline
+
+        written = pipeline.generate(
+            model,
+            output,
+            rows=rows,
+            scale=scale,
+            sequences=sequences,
+            seed=seed,
+            table=table,
+            overwrite=overwrite,
+            listener=listener,
+        )
+        if written.kind == "database" and not session.quiet:
+            from synthdb.cli.tables import summary_table
+
+            out.print(summary_table(None, written.tables))

@@ -1,0 +1,233 @@
+"""Training, as ``synthdb train`` does it: one table, one table of sequences, or a database,
+learned and saved to one model file (written under a temporary name and renamed when whole,
+so a failure or Ctrl-C leaves nothing half-written)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthdb.pipeline import inputs
+from synthdb.pipeline.events import Listener, Relay, SilentListener, TrainOutcome
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from synthdb.config import TrainingConfig
+    from synthdb.io.database import DatabaseSource
+    from synthdb.relational.model import DatabaseModel
+    from synthdb.relational.sequence_table import SequenceModel
+    from synthdb.schema.relations import DatabaseSchema
+    from synthdb.synthesizer import Synthesizer
+
+
+def train(
+    source: str | Path,
+    model_path: str | Path,
+    config: TrainingConfig | None = None,
+    *,
+    table: str | None = None,
+    tables: str | Sequence[str] | None = None,
+    job: Path | None = None,
+    sequence_key: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    overwrite: bool = False,
+    listener: Listener | None = None,
+) -> TrainOutcome:
+    """Train a model on ``source`` and save it to ``model_path``.
+
+    ``source`` is a table (CSV/TSV, Parquet, a database URL with ``table``), or a database:
+    a URL with several tables (or ``tables``: names, or ``"a,b"``), a folder of CSV/Parquet
+    files, or a job file with a ``tables`` section; ``job`` adds such a file's per-table
+    settings. With ``sequence_key`` (or the job file's), the table's rows are sequences, one
+    per key value, sorted by ``order_by`` (else the source's row order).
+
+    ``config`` is the training parameters (default: :class:`~synthdb.config.TrainingConfig`'s
+    defaults; :func:`synthdb.pipeline.training_config` reads job files). The output is checked
+    before training starts; an existing file is refused unless ``overwrite``. Raises
+    :class:`~synthdb.errors.SynthdbError` subclasses with one-line messages.
+    """
+    from synthdb.config import TrainingConfig
+
+    source = str(source)
+    config = config if config is not None else TrainingConfig()
+    listener = listener if listener is not None else SilentListener()
+    path = Path(model_path)
+    started = time.monotonic()
+    if inputs.is_database_input(source, table, tables):
+        inputs.refuse_sequences_for_database(sequence_key, order_by, None)
+        database, schema, settings = inputs.open_database_input(source, tables, job, encoding)
+        inputs.check_output(path, None, overwrite)
+        twin, frames = fit_database(database, schema, config, settings, listener)
+        twin.save(path, overwrite=overwrite)
+        listener.on_output(str(path))
+        listener.on_message(f"saved model of {len(schema.tables)} tables to {path}")
+        return TrainOutcome(
+            model_path=path,
+            kind="database",
+            rows=sum(len(f) for f in frames.values()),
+            tables=len(schema.tables),
+            stop_reason=None,
+            seconds=time.monotonic() - started,
+        )
+    inputs.single_table_job(job, listener)
+    sequenced = inputs.sequencing(job, sequence_key, order_by)
+    shown, name = inputs.open_table_input(source, table, encoding)
+    inputs.check_output(path, None, overwrite)
+    if sequenced is not None:
+        model, frame = fit_sequences(
+            source, shown, table, name, encoding, config, sequenced, listener
+        )
+        model.save(path, overwrite=overwrite)
+        listener.on_output(str(path))
+        listener.on_message(f"saved model of {model.sequences:,} sequences to {path}")
+        return TrainOutcome(
+            model_path=path,
+            kind="sequences",
+            rows=len(frame),
+            tables=2,
+            stop_reason=None,
+            seconds=time.monotonic() - started,
+        )
+    synthesizer, frame = fit_table(source, shown, table, name, encoding, config, listener)
+    synthesizer.save(path, overwrite=overwrite)
+    listener.on_output(str(path))
+    listener.on_message(f"saved model to {path}")
+    return TrainOutcome(
+        model_path=path,
+        kind="table",
+        rows=len(frame),
+        tables=1,
+        stop_reason=synthesizer.training.stop_reason,
+        seconds=time.monotonic() - started,
+    )
+
+
+def fit_table(
+    source: str,
+    shown: str,
+    table: str | None,
+    name: str,
+    encoding: str,
+    config: TrainingConfig,
+    listener: Listener,
+) -> tuple[Synthesizer, pd.DataFrame]:
+    """Read one table and learn it; return the model and the rows read."""
+    from synthdb.io.sources import read_table
+    from synthdb.synthesizer import Synthesizer
+
+    frame = read_table(source, table, encoding=encoding)
+    # Said once the data is ready to learn, so that a problem found while preparing it (say, a
+    # NULL policy that drops every row) is the only line said.
+    header = (
+        f"training on {shown}: {len(frame):,} rows x {frame.shape[1]} columns, purpose "
+        f"{config.purpose}, max {config.max_epochs} epochs, nulls {config.nulls}"
+    )
+    listener.on_training("training")
+    relay = Relay(listener, header)
+    synthesizer = Synthesizer(config).fit(frame, table=name, listener=relay)
+    if not relay.started:  # nothing to learn (one row, constants): no epoch ran
+        listener.on_message(header)
+    for line in null_lines(synthesizer.null_report.to_dict()):
+        listener.on_message(line)
+    return synthesizer, frame
+
+
+def fit_sequences(
+    source: str,
+    shown: str,
+    table: str | None,
+    name: str,
+    encoding: str,
+    config: TrainingConfig,
+    sequenced: tuple[str, list[str]],
+    listener: Listener,
+) -> tuple[SequenceModel, pd.DataFrame]:
+    """Read one table and learn its rows as sequences by ``sequenced``'s key and order."""
+    from synthdb.io.sources import read_table
+    from synthdb.relational.sequence_table import SequenceModel, check_sequence_input
+
+    frame = read_table(source, table, encoding=encoding)
+    key, order = sequenced
+    check_sequence_input(frame, key, order, config)  # before the header: one line if wrong
+    model = SequenceModel(config, sequence_key=key, order_by=order)
+
+    def listener_for(part: str, rows: int) -> Relay:
+        what = "sequences" if part != name else "events"
+        listener.on_training(what)
+        return Relay(listener, f"{what}: {rows:,} rows")
+
+    ordered = f", ordered by {', '.join(order)}" if order else ", in the rows' order"
+    listener.on_message(
+        f"training on {shown}: {len(frame):,} rows x {frame.shape[1]} columns as sequences by "
+        f"{key}{ordered}; purpose {config.purpose}, max {config.max_epochs} epochs, nulls "
+        f"{config.nulls}"
+    )
+    model.fit(frame, table=name, listener_for=listener_for)
+    entity = f"; per {key}: {', '.join(model.entity_columns)}" if model.entity_columns else ""
+    listener.on_message(f"learned {model.sequences:,} sequences{entity}")
+    for note in model.notes:
+        listener.on_message(f"note: {note}")
+    return model, frame
+
+
+def fit_database(
+    database: DatabaseSource,
+    schema: DatabaseSchema,
+    config: TrainingConfig,
+    settings: dict[str, dict[str, Any]],
+    listener: Listener,
+) -> tuple[DatabaseModel, dict[str, pd.DataFrame]]:
+    """Read every table of ``schema`` and learn them, children under their parent rows."""
+    from synthdb.relational.model import DatabaseModel
+
+    for warning in schema.warnings():
+        listener.on_message(warning)
+    frames = {}
+    for name in schema.order:
+        frames[name] = database.read(name)
+    listener.on_message(
+        f"training on {database.location}: {len(schema.tables)} tables, "
+        f"{schema.foreign_key_count} foreign keys, "
+        f"{sum(len(f) for f in frames.values()):,} rows; purpose {config.purpose}, "
+        f"max {config.max_epochs} epochs"
+    )
+    configs, contexts, orders = inputs.table_configs(config, settings)
+    model = DatabaseModel(config, configs=configs, contexts=contexts, orders=orders)
+
+    def listener_for(name: str, rows: int) -> Relay:
+        plan = model.plans[name]
+        under = f" under {plan.context.parent}" if plan.context else ""
+        listener.on_training(name)
+        return Relay(listener, f"table {name}: {rows:,} rows{under}")
+
+    model.fit(schema, frames, listener_for=listener_for)
+    for note in model.notes:
+        listener.on_message(f"note: {note}")
+    return model, frames
+
+
+def null_lines(report: dict[str, Any]) -> list[str]:
+    """What the NULL policy did, in a line or two (from ``NullReport.to_dict()``)."""
+    lines = []
+    policy = report["policy"]
+    if policy == "drop" and report.get("estimated"):  # exact counts are not kept under DP
+        lines.append(f"nulls drop: rows with a NULL removed, about {report['rows_after']:,} left")
+    elif policy == "drop":
+        lines.append(
+            f"nulls drop: removed {report['rows_dropped']:,} of {report['rows_before']:,} rows"
+        )
+    elif policy == "replace":
+        cells = report["cells_replaced"]
+        if cells:
+            detail = ", ".join(
+                f"{c} {n:,} (-> {report['replaced_with'][c]})" for c, n in cells.items()
+            )
+            lines.append(f"nulls replace: {detail}")
+        else:
+            lines.append("nulls replace: nothing to replace")
+    lines += [f"warning: {warning}" for warning in report.get("warnings", [])]
+    return lines
