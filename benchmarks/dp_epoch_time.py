@@ -1,10 +1,12 @@
 """Seconds per training epoch with and without DP-SGD: same model, same batch size, Adult.
 
 The bar (DESIGN.md section 6): a DP epoch with per-example clipping takes at most twice a
-non-private one. Both loops below are the ones synthdb runs: the non-private one shuffles and
-steps AdamW on the mean loss; the private one draws Poisson batches of the same expected size,
-clips every example's gradient (ghost norms, :mod:`synthdb.privacy.dpsgd`), adds noise and
-steps Adam. Also timed: 64 micro-batches. CPU time is reported beside wall time because only
+non-private one. Both epochs below take the steps synthdb's training loop takes, through its
+own step strategies: the non-private one (:class:`synthdb.training.loop.ShuffledBatches`)
+shuffles and steps AdamW on the mean loss, one pass over the rows; the private one
+(:class:`synthdb.privacy.dpsgd.PoissonSteps`) draws Poisson batches of the same expected size,
+clips every example's gradient (ghost norms), adds noise and steps Adam. Also timed: 64
+micro-batches. CPU time is reported beside wall time because only
 CPU time is meaningful on a machine that other jobs share.
 
     .venv/bin/python benchmarks/dp_epoch_time.py [--csv ../shared/datasets/adult.csv]
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -25,9 +26,10 @@ import torch
 
 from synthdb.encoding.table import TableEncoder
 from synthdb.model.network import AutoregressiveNet, NetworkShape
-from synthdb.privacy.dpsgd import PrivateGradient, StepSettings, poisson_batch
+from synthdb.privacy.dpsgd import PoissonSteps, StepSettings, steps_per_epoch
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.values import to_typed
+from synthdb.training.loop import ShuffledBatches
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,28 +38,26 @@ def clock() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def plain_epoch(net: AutoregressiveNet, data: torch.Tensor, batch: int) -> None:
-    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
-    order = torch.randperm(len(data))
-    for step in range(max(1, len(data) // batch)):
-        loss = net.loss(data[order[step * batch : (step + 1) * batch]])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        optimizer.step()
+def plain_epoch(net: AutoregressiveNet, tokens: np.ndarray, batch: int) -> None:
+    steps = ShuffledBatches(tokens, batch, 1e-3, seed=0)
+    steps.start(net)
+    steps.start_epoch()
+    for _ in range(max(1, len(tokens) // batch)):  # one pass over the rows
+        steps.step(net)
 
 
 def private_epoch(
-    net: AutoregressiveNet, data: torch.Tensor, batch: int, microbatches: int | None
+    net: AutoregressiveNet, tokens: np.ndarray, batch: int, microbatches: int | None
 ) -> None:
     groups = float(batch if microbatches is None else microbatches)
     settings = StepSettings(1.0, 1.0, microbatches, groups)
+    rate = batch / len(tokens)
     generator = torch.Generator().manual_seed(0)
-    gradient = PrivateGradient(net, settings, generator)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    rate = batch / len(data)
-    for _ in range(math.ceil(1 / rate)):
-        gradient.step(data[poisson_batch(len(data), rate, generator)])
-        optimizer.step()
+    steps = PoissonSteps(tokens, rate, steps_per_epoch(rate), settings, 1e-3, generator)
+    steps.start(net)
+    steps.start_epoch()
+    for _ in range(steps.steps_per_epoch):
+        steps.step(net)
 
 
 def main() -> None:
@@ -72,7 +72,7 @@ def main() -> None:
     schema = infer_schema(frame, "adult")
     typed = to_typed(frame, schema)
     encoder = TableEncoder.fit(typed, schema)
-    data = torch.from_numpy(encoder.encode(typed).astype(np.int64))
+    data = encoder.encode(typed)
     shape = NetworkShape(
         cardinalities=tuple(s.cardinality for s in encoder.sub_columns),
         hidden_inputs=tuple(i for i, s in enumerate(encoder.sub_columns) if not s.context),

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthdb.config import NullPolicy, TrainingConfig
+from synthdb.config import NullPolicy, Privacy, TrainingConfig
 from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.nulls import NullReport, apply_null_policy
+from synthdb.encoding.prepare import PreparedTable, prepare_table
 from synthdb.encoding.table import MODELLED_KINDS, TableEncoder
 from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
@@ -35,15 +36,19 @@ from synthdb.schema.relations import SqlType
 from synthdb.schema.table import TableSchema
 from synthdb.schema.values import to_source, to_typed
 from synthdb.training.loop import (
-    LoopSettings,
+    Patience,
+    ShuffledBatches,
+    StepStrategy,
+    StoppingPolicy,
     TrainingListener,
     TrainingResult,
     default_batch_size,
-    train,
+    run,
 )
 
 if TYPE_CHECKING:
     from synthdb.privacy.ledger import Ledger
+    from synthdb.privacy.preprocessing import PrivatePreparation
 
 #: Rows generated per batch: memory stays flat in the number of rows asked for.
 SAMPLE_BATCH = 65_536
@@ -141,84 +146,54 @@ class Synthesizer:
         schema = infer_schema(frame, name, config.columns, types=types)
         typed = to_typed(frame, schema)
         rules = _table_rules(config, typed, schema)
-        if config.privacy is not None:
-            if context is not None:
-                raise UsageError(
-                    "differential privacy is not available for related tables yet",
-                    hint="train each table on its own with `epsilon`, or drop `epsilon`",
-                )
-            self._state = _fit_private(config, schema, typed, listener)
-            self._state.rules = rules
-            _charge_rules(self._state, rules)
-            return self
+        if config.privacy is not None and context is not None:
+            raise UsageError(
+                "differential privacy is not available for related tables yet",
+                hint="train each table on its own with `epsilon`, or drop `epsilon`",
+            )
         if context is not None and context.tokens.shape[0] != len(typed):
             raise ValueError(f"{context.tokens.shape[0]} context rows for {len(typed)} rows")
-        kept_rows = ~typed.isna().any(axis=1).to_numpy() if config.nulls == "drop" else None
-        prepared, nulls = apply_null_policy(typed, schema, config.nulls)
-        encoder = TableEncoder.fit(prepared, schema)
-        tokens = encoder.encode(prepared)
-        given = 0
-        if context is not None:
-            parent = context.tokens if kept_rows is None else context.tokens[kept_rows]
-            tokens = np.concatenate([parent.astype(tokens.dtype), tokens], axis=1)
-            given = context.width
 
-        rng = np.random.default_rng(config.seed)
-        order = rng.permutation(len(prepared))
-        holdout = round(len(prepared) * config.validation_share)
-        if len(prepared) < MIN_ROWS_FOR_HOLDOUT or holdout == 0:
-            train_idx = val_idx = order
+        # Statistics: exact, or (under DP) noisy counts charged to the model's ledger.
+        private = _prepare_private(config, schema, typed) if config.privacy else None
+        if private is None:
+            prepared = prepare_table(typed, schema, config.nulls)
         else:
-            val_idx, train_idx = order[:holdout], order[holdout:]
+            prepared, schema = private.table, private.schema
+        encoder = prepared.encoder
+        tokens = encoder.encode(prepared.frame)
+        if context is not None:
+            kept = ~typed.isna().any(axis=1).to_numpy() if config.nulls == "drop" else None
+            parent = context.tokens if kept is None else context.tokens[kept]
+            tokens = np.concatenate([parent.astype(tokens.dtype), tokens], axis=1)
 
         torch.manual_seed(config.seed)
-        shape = NetworkShape(
-            cardinalities=(context.cardinalities if context else ())
-            + tuple(s.cardinality for s in encoder.sub_columns),
-            hidden_inputs=tuple(
-                given + i for i, s in enumerate(encoder.sub_columns) if not s.context
-            ),
-            embedding_dim=config.embedding_dim,
-            hidden=config.hidden,
-            depth=config.depth,
-            dropout=config.dropout,
-            context=given,
-        )
+        shape = _network_shape(config, encoder, context)
         net = AutoregressiveNet(shape)
         if not encoder.encoders:
-            result = TrainingResult("converged", 0, 1.0)
+            result = TrainingResult("converged", 0, 1.0 if private is None else float("nan"))
         else:
-            kinds = {c: k for c, k in accuracy_kinds(schema).items() if c in encoder.columns}
-            val_frame = prepared.iloc[val_idx][list(kinds)].reset_index(drop=True)
-            reference = AccuracyReference.fit(val_frame, kinds)
-            low, high = VALIDATION_SAMPLE
-            probe_rows = int(min(max(5 * len(val_idx), low), high))
-
-            # a conditional model is scored given the validation rows' own parents
-            probe_context = None
-            if given:
-                picks = np.random.default_rng(config.seed + 1).choice(val_idx, probe_rows)
-                probe_context = torch.from_numpy(tokens[picks, :given].astype(np.int64))
-
-            def validate(model: AutoregressiveNet) -> float:
-                generator = torch.Generator().manual_seed(config.seed + 1)
-                sampled = model.sample(probe_rows, generator, probe_context)[:, given:]
-                decoded = encoder.decode(sampled.numpy(), np.random.default_rng(config.seed + 1))
-                return reference.score(decoded[list(kinds)]).overall
-
-            settings = LoopSettings(
-                max_epochs=config.max_epochs,
-                patience=config.patience,
-                min_delta=config.min_delta,
-                learning_rate=config.learning_rate,
-                batch_size=config.batch_size or default_batch_size(len(train_idx)),
-                max_time=config.max_time,
-                seed=config.seed,
-                # only against held-out rows: on its training rows the loss always falls
-                loss_counts=bool(context and context.sequential) and val_idx is not train_idx,
+            # One loop: shuffled AdamW steps stopped by patience, or DP-SGD steps stopped
+            # when the budget is spent.
+            steps, stopping = (
+                _plain_training(config, schema, prepared, tokens, context)
+                if private is None
+                else private.training(config, tokens, net)
             )
-            result = train(net, tokens[train_idx], tokens[val_idx], settings, validate, listener)
-        self._state = FittedState(schema, encoder, shape, net, result, nulls, rules=rules)
+            result = run(net, steps, stopping, listener, config.max_time)
+            if private is not None:
+                private.calibrate(net, config.seed)
+        self._state = FittedState(
+            schema,
+            encoder,
+            shape,
+            net,
+            result,
+            prepared.nulls,
+            private.ledger if private is not None else None,
+            rules=rules,
+        )
+        _charge_rules(self._state, rules)
         return self
 
     @property
@@ -446,21 +421,151 @@ def _charge_rules(state: FittedState, rules: list[Rule]) -> None:
     )
 
 
-def _fit_private(
+def _network_shape(
+    config: TrainingConfig, encoder: TableEncoder, context: Context | None
+) -> NetworkShape:
+    """The network for ``encoder``'s sub-columns, after the context's given ones."""
+    given = context.width if context is not None else 0
+    return NetworkShape(
+        cardinalities=(context.cardinalities if context else ())
+        + tuple(s.cardinality for s in encoder.sub_columns),
+        hidden_inputs=tuple(given + i for i, s in enumerate(encoder.sub_columns) if not s.context),
+        embedding_dim=config.embedding_dim,
+        hidden=config.hidden,
+        depth=config.depth,
+        dropout=config.dropout,
+        context=given,
+    )
+
+
+def _plain_training(
     config: TrainingConfig,
     schema: TableSchema,
-    typed: pd.DataFrame,
-    listener: TrainingListener | None,
-) -> FittedState:
-    """The DP pipeline: DP encoder statistics, then DP-SGD, all charged to one ledger."""
-    from synthdb.privacy.preprocessing import default_delta, prepare
-    from synthdb.privacy.training import (
-        default_private_batch,
-        head_targets,
-        init_heads,
-        plan,
-        train_private,
+    prepared: PreparedTable,
+    tokens: np.ndarray,
+    context: Context | None,
+) -> tuple[StepStrategy, StoppingPolicy]:
+    """Shuffled AdamW steps on most rows, stopped by patience on the validation accuracy of
+    the rest (on the training rows themselves for small tables)."""
+    encoder = prepared.encoder
+    given = context.width if context is not None else 0
+    rows = len(prepared.frame)
+    order = np.random.default_rng(config.seed).permutation(rows)
+    holdout = round(rows * config.validation_share)
+    if rows < MIN_ROWS_FOR_HOLDOUT or holdout == 0:
+        train_idx = val_idx = order
+    else:
+        val_idx, train_idx = order[:holdout], order[holdout:]
+    kinds = {c: k for c, k in accuracy_kinds(schema).items() if c in encoder.columns}
+    val_frame = prepared.frame.iloc[val_idx][list(kinds)].reset_index(drop=True)
+    reference = AccuracyReference.fit(val_frame, kinds)
+    low, high = VALIDATION_SAMPLE
+    probe_rows = int(min(max(5 * len(val_idx), low), high))
+
+    # a conditional model is scored given the validation rows' own parents
+    probe_context = None
+    if given:
+        picks = np.random.default_rng(config.seed + 1).choice(val_idx, probe_rows)
+        probe_context = torch.from_numpy(tokens[picks, :given].astype(np.int64))
+
+    def validate(model: AutoregressiveNet) -> float:
+        generator = torch.Generator().manual_seed(config.seed + 1)
+        sampled = model.sample(probe_rows, generator, probe_context)[:, given:]
+        decoded = encoder.decode(sampled.numpy(), np.random.default_rng(config.seed + 1))
+        return reference.score(decoded[list(kinds)]).overall
+
+    batch = config.batch_size or default_batch_size(len(train_idx))
+    steps = ShuffledBatches(tokens[train_idx], batch, config.learning_rate, config.seed)
+    stopping = Patience(
+        tokens[val_idx],
+        validate,
+        max_epochs=config.max_epochs,
+        patience=config.patience,
+        min_delta=config.min_delta,
+        # only against held-out rows: on its training rows the loss always falls
+        loss_counts=bool(context and context.sequential) and val_idx is not train_idx,
     )
+    return steps, stopping
+
+
+@dataclass
+class _Private:
+    """A fit under differential privacy: its budget, its noise, and the DP statistics."""
+
+    privacy: Privacy
+    preparation: PrivatePreparation
+    #: DP-SGD's noise and Poisson sampling (the statistics' noise came from the same seed)
+    generator: torch.Generator
+
+    @property
+    def table(self) -> PreparedTable:
+        return self.preparation.table
+
+    @property
+    def schema(self) -> TableSchema:
+        return self.preparation.schema
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.preparation.ledger
+
+    def training(
+        self, config: TrainingConfig, tokens: np.ndarray, net: AutoregressiveNet
+    ) -> tuple[StepStrategy, StoppingPolicy]:
+        """DP-SGD steps on every row, the heads started at the DP counts, stopped when the
+        planned steps are spent (no early stopping: it would read data outside the budget)."""
+        from synthdb.privacy.dpsgd import PoissonSteps
+        from synthdb.privacy.training import BudgetSpent, default_private_batch, init_heads, plan
+
+        init_heads(net, self.table.token_counts or [])
+        rows = self.table.rows
+        batch = config.batch_size or default_private_batch(rows)
+        planned = plan(self.privacy, self.ledger, rows, batch, config.max_epochs)
+        steps = PoissonSteps(
+            tokens,
+            planned.sample_rate,
+            planned.steps_per_epoch,
+            planned.step,
+            config.learning_rate,
+            self.generator,
+        )
+        return steps, BudgetSpent(planned, self.ledger, config.learning_rate)
+
+    def calibrate(self, net: AutoregressiveNet, seed: int) -> None:
+        """Rake the DP-trained heads to the DP marginals (unless switched off), and say so in
+        the ledger (epsilon 0)."""
+        if not self.privacy.calibration:
+            return
+        from synthdb.privacy.calibration import ROWS, TOLERANCE, calibrate_heads
+        from synthdb.privacy.ledger import LedgerEntry
+        from synthdb.privacy.training import head_targets
+
+        targets = head_targets(net, self.table.token_counts or [])
+        done = calibrate_heads(net, targets, torch.Generator().manual_seed(seed))
+        self.ledger.add(
+            LedgerEntry(
+                mechanism="post-processing",
+                target="output biases",
+                epsilon=0.0,
+                parameters={
+                    "rounds": done.rounds,
+                    "rows_per_round": ROWS,
+                    "tolerance": TOLERANCE,
+                    "sub_columns": done.columns,
+                    "mean_tvd_before": round(done.tvd_before, 5),
+                    "mean_tvd_after": round(done.tvd_after, 5),
+                    "max_tvd_after": round(done.max_tvd_after, 5),
+                },
+                note="each head's bias raked until the generated marginals match the DP token "
+                "counts released above; reads only the model and those counts, no data, so it "
+                "costs nothing",
+            )
+        )
+
+
+def _prepare_private(config: TrainingConfig, schema: TableSchema, typed: pd.DataFrame) -> _Private:
+    """The DP statistics behind the encoders, charged to a new ledger."""
+    from synthdb.privacy.preprocessing import default_delta, prepare
 
     privacy = config.privacy
     assert privacy is not None
@@ -476,67 +581,5 @@ def _fit_private(
     seed = privacy.noise_seed if privacy.noise_seed is not None else secrets.randbits(63)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
-    prepared = prepare(typed, schema, config.nulls, privacy, delta, rng)
-    encoder = prepared.encoder
-    torch.manual_seed(config.seed)
-    shape = NetworkShape(
-        cardinalities=tuple(s.cardinality for s in encoder.sub_columns),
-        hidden_inputs=tuple(i for i, s in enumerate(encoder.sub_columns) if not s.context),
-        embedding_dim=config.embedding_dim,
-        hidden=config.hidden,
-        depth=config.depth,
-        dropout=config.dropout,
-    )
-    net = AutoregressiveNet(shape)
-    if not encoder.encoders:
-        result = TrainingResult("converged", 0, float("nan"))
-    else:
-        init_heads(net, prepared.token_counts)
-        batch = config.batch_size or default_private_batch(prepared.rows)
-        steps = plan(privacy, prepared.ledger, prepared.rows, batch, config.max_epochs)
-        tokens = encoder.encode(prepared.prepared)
-        result = train_private(
-            net,
-            tokens,
-            steps,
-            config.learning_rate,
-            generator,
-            prepared.ledger,
-            listener,
-            config.max_time,
-        )
-        if privacy.calibration:
-            targets = head_targets(net, prepared.token_counts)
-            _calibrate(net, targets, config.seed, prepared.ledger)
-    return FittedState(
-        prepared.schema, encoder, shape, net, result, prepared.nulls, prepared.ledger
-    )
-
-
-def _calibrate(
-    net: AutoregressiveNet, targets: list[np.ndarray | None], seed: int, ledger: Ledger
-) -> None:
-    """Rake the DP-trained heads to the DP marginals, and say so in the ledger (epsilon 0)."""
-    from synthdb.privacy.calibration import ROWS, TOLERANCE, calibrate_heads
-    from synthdb.privacy.ledger import LedgerEntry
-
-    done = calibrate_heads(net, targets, torch.Generator().manual_seed(seed))
-    ledger.add(
-        LedgerEntry(
-            mechanism="post-processing",
-            target="output biases",
-            epsilon=0.0,
-            parameters={
-                "rounds": done.rounds,
-                "rows_per_round": ROWS,
-                "tolerance": TOLERANCE,
-                "sub_columns": done.columns,
-                "mean_tvd_before": round(done.tvd_before, 5),
-                "mean_tvd_after": round(done.tvd_after, 5),
-                "max_tvd_after": round(done.max_tvd_after, 5),
-            },
-            note="each head's bias raked until the generated marginals match the DP token "
-            "counts released above; reads only the model and those counts, no data, so it "
-            "costs nothing",
-        )
-    )
+    preparation = prepare(typed, schema, config.nulls, privacy, delta, rng)
+    return _Private(privacy, preparation, generator)

@@ -43,3 +43,15 @@ class ColumnEncoder(Protocol):
         ...
 
     def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ColumnStatistics:
+    """What the NULL policy (:mod:`synthdb.encoding.nulls`) reads about one column: its NULL
+    cells and the value ``--nulls replace`` fills them with. Exact, or DP estimates when an
+    encoder's private fit released them."""
+
+    nulls: float
+    #: the mean (rounded for integers and instants) or the most frequent value; None when
+    #: there is none: an all-NULL column, or no DP release to read one from
+    average: Any = None

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import cast
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -249,6 +250,49 @@ class _Padding:
     def gram(self, values: Tensor) -> Tensor:
         padded = self.pad(values)
         return padded @ padded.transpose(1, 2)
+
+
+class PoissonSteps:
+    """The training loop's step strategy under DP (:class:`synthdb.training.loop.StepStrategy`):
+    every row joins each step with probability ``sample_rate`` (Poisson sampling, which the
+    accountant assumes), the batch's gradient is clipped and noised by
+    :class:`PrivateGradient`, and Adam steps on it (post-processing).
+
+    The loss is not reported (NaN): it is an exact function of the data.
+    """
+
+    def __init__(
+        self,
+        tokens: np.ndarray,
+        sample_rate: float,
+        steps_per_epoch: int,
+        settings: StepSettings,
+        learning_rate: float,
+        generator: torch.Generator,
+    ) -> None:
+        self.data = torch.from_numpy(tokens.astype(np.int64))
+        self.sample_rate = sample_rate
+        self.steps_per_epoch = steps_per_epoch
+        self.settings = settings
+        self.learning_rate = learning_rate
+        self.generator = generator
+        self.batch_size = round(settings.expected_groups)
+
+    def start(self, net: AutoregressiveNet) -> None:
+        self.gradient = PrivateGradient(net, self.settings, self.generator)
+        self.optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
+
+    def start_epoch(self) -> None:
+        pass
+
+    def step(self, net: AutoregressiveNet) -> float:
+        batch = self.data[poisson_batch(self.data.shape[0], self.sample_rate, self.generator)]
+        self.gradient.step(batch)
+        self.optimizer.step()
+        return float("nan")
+
+    def end_epoch(self, val_loss: float | None) -> None:
+        pass
 
 
 def poisson_batch(rows: int, sample_rate: float, generator: torch.Generator) -> Tensor:

@@ -1,4 +1,8 @@
-"""The DP-SGD training plan (noise, sampling, steps within the budget) and its loop.
+"""The DP-SGD training plan (noise, sampling, steps within the budget) and its stop.
+
+:func:`plan` calibrates the noise and checks the budget before training; :class:`BudgetSpent`
+is the training loop's stopping policy under DP (the one loop is :mod:`synthdb.training.loop`,
+the step :class:`synthdb.privacy.dpsgd.PoissonSteps`).
 
 Early stopping is off under DP, and so is the learning-rate schedule on validation loss: both
 read held-out rows, so each would need a DP validation signal charged to the budget, and a
@@ -11,7 +15,6 @@ row trains. Losses are not recorded either: they are exact functions of the data
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import cast
 
@@ -22,9 +25,9 @@ from synthdb.config import DEFAULT_PRIVATE_BATCH, Privacy
 from synthdb.errors import UsageError
 from synthdb.model.network import AutoregressiveNet
 from synthdb.privacy import accounting
-from synthdb.privacy.dpsgd import PrivateGradient, StepSettings, poisson_batch, steps_per_epoch
+from synthdb.privacy.dpsgd import StepSettings, steps_per_epoch
 from synthdb.privacy.ledger import Ledger, LedgerEntry
-from synthdb.training.loop import EpochRecord, QuietListener, TrainingListener, TrainingResult
+from synthdb.training.loop import EpochRecord, Measurement, StopReason, TrainingResult
 
 #: Noise std of the averaged gradient, in units of ``clip``, beyond which training learns
 #: nothing useful: the table is too small for the budget.
@@ -224,92 +227,66 @@ def _smoothed(counts: np.ndarray) -> np.ndarray:
     return smoothed / smoothed.sum()
 
 
-def train_private(
-    net: AutoregressiveNet,
-    tokens: np.ndarray,
-    plan: PrivatePlan,
-    learning_rate: float,
-    generator: torch.Generator,
-    ledger: Ledger,
-    listener: TrainingListener | None = None,
-    max_time: float | None = None,
-) -> TrainingResult:
-    """Run ``plan.steps`` DP-SGD steps (Adam on the noised gradient: post-processing)."""
-    listener = listener or QuietListener()
-    data = torch.from_numpy(tokens.astype(np.int64))
-    rows = data.shape[0]
-    gradient = PrivateGradient(net, plan.step, generator)
-    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
-    epochs = math.ceil(plan.steps / plan.steps_per_epoch)
-    result = TrainingResult(
-        "max epochs", 0, float("nan"), batch_size=round(plan.step.expected_groups)
-    )
-    started = time.monotonic()
-    done = 0
-    listener.on_start(epochs, plan.steps_per_epoch)
-    net.train()
-    try:
-        for epoch in range(1, epochs + 1):
-            epoch_start = time.monotonic()
-            for step in range(plan.steps_per_epoch):
-                if done >= plan.steps:
-                    break
-                batch = data[poisson_batch(rows, plan.sample_rate, generator)]
-                gradient.step(batch)
-                optimizer.step()
-                done += 1
-                listener.on_step(epoch, step + 1, float("nan"))
-            spent = accounting.epsilon(
-                [*ledger.mechanisms(), (plan.noise_multiplier, plan.sample_rate, done)],
-                ledger.rdp_delta,
-            )
-            record = EpochRecord(
-                epoch=epoch,
-                loss=float("nan"),
-                val_loss=float("nan"),
-                val_accuracy=float("nan"),
-                seconds=time.monotonic() - epoch_start,
-                best=True,
-                epsilon=spent,
-            )
-            result.epochs.append(record)
-            result.best_epoch = epoch
-            listener.on_epoch(record)
-            if max_time is not None and time.monotonic() - started >= max_time:
-                result.stop_reason = "time limit"
-                break
-        else:
-            if plan.budget_limited:
-                result.stop_reason = "privacy budget spent"
-    except KeyboardInterrupt:
-        result.stop_reason = "interrupted"
-        if not result.epochs:
-            raise
-    net.eval()
-    result.seconds = time.monotonic() - started
-    ledger.add(
-        LedgerEntry(
-            mechanism="dp-sgd",
-            target="model weights",
-            epsilon=accounting.epsilon(
-                [(plan.noise_multiplier, plan.sample_rate, done)], ledger.rdp_delta
-            ),
-            delta=ledger.rdp_delta,
-            noise_multiplier=plan.noise_multiplier,
-            sample_rate=plan.sample_rate,
-            steps=done,
-            accountant=accounting.ACCOUNTANT,
-            parameters={
-                "clip": plan.step.clip,
-                "noise_std": plan.step.noise_std,
-                "microbatches": plan.step.microbatches or "per example",
-                "sensitivity": plan.step.sensitivity,
-                "expected_groups": plan.step.expected_groups,
-                "learning_rate": learning_rate,
-                "optimizer": "adam",
-                "sampling": "poisson",
-            },
+class BudgetSpent:
+    """The training loop's stopping policy under DP (:class:`synthdb.training.loop.
+    StoppingPolicy`): no validation, every epoch trains until the plan's steps are spent, and
+    the last weights are kept. After each epoch it reports the epsilon spent so far (the
+    ledger's entries composed with the steps taken); at the end it charges the steps taken to
+    the ledger, with everything needed to recompute their cost."""
+
+    no_accuracy = float("nan")
+
+    def __init__(self, plan: PrivatePlan, ledger: Ledger, learning_rate: float) -> None:
+        self.plan = plan
+        self.ledger = ledger
+        self.learning_rate = learning_rate
+        self.max_epochs = math.ceil(plan.steps / plan.steps_per_epoch)
+
+    def start(self, net: AutoregressiveNet) -> None:
+        pass
+
+    def may_step(self, steps: int) -> bool:
+        return steps < self.plan.steps
+
+    def measure(self, net: AutoregressiveNet, steps: int) -> Measurement:
+        plan = self.plan
+        spent = accounting.epsilon(
+            [*self.ledger.mechanisms(), (plan.noise_multiplier, plan.sample_rate, steps)],
+            self.ledger.rdp_delta,
         )
-    )
-    listener.on_stop(result)
-    return result
+        return Measurement(epsilon=spent)
+
+    def judge(self, net: AutoregressiveNet, record: EpochRecord, result: TrainingResult) -> bool:
+        record.best = True
+        result.best_epoch = record.epoch
+        return False
+
+    def exhausted(self) -> StopReason:
+        return "privacy budget spent" if self.plan.budget_limited else "max epochs"
+
+    def finish(self, net: AutoregressiveNet, steps: int) -> None:
+        plan = self.plan
+        self.ledger.add(
+            LedgerEntry(
+                mechanism="dp-sgd",
+                target="model weights",
+                epsilon=accounting.epsilon(
+                    [(plan.noise_multiplier, plan.sample_rate, steps)], self.ledger.rdp_delta
+                ),
+                delta=self.ledger.rdp_delta,
+                noise_multiplier=plan.noise_multiplier,
+                sample_rate=plan.sample_rate,
+                steps=steps,
+                accountant=accounting.ACCOUNTANT,
+                parameters={
+                    "clip": plan.step.clip,
+                    "noise_std": plan.step.noise_std,
+                    "microbatches": plan.step.microbatches or "per example",
+                    "sensitivity": plan.step.sensitivity,
+                    "expected_groups": plan.step.expected_groups,
+                    "learning_rate": self.learning_rate,
+                    "optimizer": "adam",
+                    "sampling": "poisson",
+                },
+            )
+        )

@@ -139,8 +139,9 @@ def _writable_window(fmt: str | None) -> tuple[float, float] | None:
     """Seconds a two-digit-year format (``%y%m%d``) can write back faithfully, else None.
 
     A model keeps to the source's range, but a DP model's range is up to twice too wide (see
-    :mod:`synthdb.privacy.preprocessing`): a date past 2068 would be written as "70..." and
-    read back as 1970, a century off. Clipping keeps every value in the encoding's window.
+    :meth:`synthdb.encoding.numeric.NumericEncoder.fit_private`): a date past 2068 would be
+    written as "70..." and read back as 1970, a century off. Clipping keeps every value in the
+    encoding's window.
     """
     if fmt is None or "%y" not in fmt:
         return None

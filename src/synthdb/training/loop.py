@@ -1,11 +1,20 @@
-"""One training loop for every face (CLI, Python, later a web UI).
+"""One training loop for every face (CLI, Python, web UI) and for both kinds of training.
 
-Mini-batch AdamW on the network's cross-entropy; after each epoch the caller's ``validate``
-returns the accuracy of DESIGN.md section 5 on the held-out slice. Training stops when that
-accuracy has not improved by ``min_delta`` (for ordered children: nor the validation loss by
-``LOSS_DELTA``) for ``patience`` epochs, when ``max_epochs`` or
-``max_time`` is reached, or on Ctrl-C, and the best epoch's weights are restored. Progress goes
-to listeners through :class:`TrainingListener` so no presentation lives here.
+:func:`run` is the loop: epochs of steps, a measurement after each epoch, a stop. What varies
+is passed in:
+
+- a :class:`StepStrategy` takes each step: :class:`ShuffledBatches` (shuffled passes, AdamW on
+  the network's cross-entropy, the learning rate halved when validation loss stalls), or under
+  differential privacy Poisson batches with a clipped, noised gradient
+  (:class:`synthdb.privacy.dpsgd.PoissonSteps`);
+- a :class:`StoppingPolicy` measures and stops: :class:`Patience` (the accuracy of DESIGN.md
+  section 5 on the held-out slice after each epoch, the best epoch's weights restored), or
+  under DP the budget (:class:`synthdb.privacy.training.BudgetSpent`: no early stopping, every
+  epoch until the planned steps are spent).
+
+Either way ``max_time`` and Ctrl-C stop it, and progress goes to listeners through
+:class:`TrainingListener`, so no presentation lives here. The protocols are defined here and
+the DP halves live in ``privacy/``, so this module imports nothing from it.
 """
 
 from __future__ import annotations
@@ -116,6 +125,249 @@ def default_batch_size(rows: int) -> int:
     return int(max(1, min(rows, max(rule.low, min(rule.high, target)))))
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """What a stopping policy measured after an epoch."""
+
+    #: validation loss; None when there is none (no held-out rows, or under DP)
+    val_loss: float | None = None
+    val_accuracy: float = float("nan")
+    #: under differential privacy: the epsilon spent so far
+    epsilon: float | None = None
+
+
+class StepStrategy(Protocol):
+    """How the loop takes a gradient step: which rows, which gradient, which optimiser."""
+
+    #: rows per step (expected rows, for Poisson batches): recorded in the result
+    batch_size: int
+    steps_per_epoch: int
+
+    def start(self, net: AutoregressiveNet) -> None:
+        """Set up the optimiser (and whatever else) for ``net``, before the first step."""
+        ...
+
+    def start_epoch(self) -> None: ...
+
+    def step(self, net: AutoregressiveNet) -> float:
+        """One step; the batch's mean loss, or NaN where the loss must not be recorded."""
+        ...
+
+    def end_epoch(self, val_loss: float | None) -> None:
+        """After the epoch's measurement (a learning-rate schedule reads the loss)."""
+        ...
+
+
+class StoppingPolicy(Protocol):
+    """When the loop stops, what it measures after each epoch and which weights it keeps."""
+
+    #: the most epochs to run
+    max_epochs: int
+    #: ``TrainingResult.best_accuracy`` before any epoch
+    no_accuracy: float
+
+    def start(self, net: AutoregressiveNet) -> None: ...
+
+    def may_step(self, steps: int) -> bool:
+        """Whether one more step is allowed after ``steps`` steps in all."""
+        ...
+
+    def measure(self, net: AutoregressiveNet, steps: int) -> Measurement: ...
+
+    def judge(self, net: AutoregressiveNet, record: EpochRecord, result: TrainingResult) -> bool:
+        """Mark ``record`` best (and note it in ``result``) or not; True: stop, converged."""
+        ...
+
+    def exhausted(self) -> StopReason:
+        """The stop reason when every epoch ran."""
+        ...
+
+    def finish(self, net: AutoregressiveNet, steps: int) -> None:
+        """After the last epoch (or Ctrl-C): restore the weights to keep, record the cost."""
+        ...
+
+
+def run(
+    net: AutoregressiveNet,
+    steps: StepStrategy,
+    stopping: StoppingPolicy,
+    listener: TrainingListener | None = None,
+    max_time: float | None = None,
+) -> TrainingResult:
+    """The training loop: epochs of ``steps``, measured and stopped by ``stopping``.
+
+    Stops when the policy says so (converged, or no step left), after ``max_epochs``, after
+    ``max_time`` seconds (at the end of the current step) or on Ctrl-C after the first epoch;
+    on return ``net`` holds the weights the policy keeps, in eval mode.
+    """
+    listener = listener or QuietListener()
+    steps.start(net)
+    stopping.start(net)
+    result = TrainingResult("max epochs", 0, stopping.no_accuracy, batch_size=steps.batch_size)
+    started = time.monotonic()
+    done = 0
+    listener.on_start(stopping.max_epochs, steps.steps_per_epoch)
+    try:
+        for epoch in range(1, stopping.max_epochs + 1):
+            epoch_start = time.monotonic()
+            net.train()
+            steps.start_epoch()
+            total = 0.0
+            taken = 0
+            for step in range(steps.steps_per_epoch):
+                if not stopping.may_step(done):
+                    break
+                loss = steps.step(net)
+                done += 1
+                total += loss
+                taken += 1
+                listener.on_step(epoch, step + 1, loss)
+                if _out_of_time(started, max_time):
+                    break
+            net.eval()
+            measured = stopping.measure(net, done)
+            steps.end_epoch(measured.val_loss)
+            record = EpochRecord(
+                epoch=epoch,
+                loss=total / max(taken, 1),
+                val_loss=float("nan") if measured.val_loss is None else measured.val_loss,
+                val_accuracy=measured.val_accuracy,
+                seconds=time.monotonic() - epoch_start,
+                epsilon=measured.epsilon,
+            )
+            converged = stopping.judge(net, record, result)
+            result.epochs.append(record)
+            listener.on_epoch(record)
+            if converged:
+                result.stop_reason = "converged"
+                break
+            if _out_of_time(started, max_time):
+                result.stop_reason = "time limit"
+                break
+        else:
+            result.stop_reason = stopping.exhausted()
+    except KeyboardInterrupt:
+        result.stop_reason = "interrupted"
+        if not result.epochs:
+            raise
+    stopping.finish(net, done)
+    net.eval()
+    result.seconds = time.monotonic() - started
+    listener.on_stop(result)
+    return result
+
+
+class ShuffledBatches:
+    """Steps over shuffled passes of the training rows, AdamW, and the learning rate halved
+    when the validation loss stalls (as TabularARGN does), down to a tenth.
+
+    Heads start at the training rows' own token frequencies (exact counts: no DP here).
+    """
+
+    def __init__(
+        self, tokens: np.ndarray, batch_size: int, learning_rate: float, seed: int
+    ) -> None:
+        self.generator = torch.Generator().manual_seed(seed)
+        self.data = torch.from_numpy(tokens.astype(np.int64))
+        self.rows = self.data.shape[0]
+        self.batch_size = min(batch_size, self.rows)
+        self.steps_per_epoch = max(MIN_STEPS_PER_EPOCH, self.rows // self.batch_size)
+        # whole shuffled passes an epoch draws its batches from
+        self.passes = -(-self.steps_per_epoch * self.batch_size // self.rows)
+        self.learning_rate = learning_rate
+        self._order = torch.empty(0, dtype=torch.int64)
+        self._next = 0
+
+    def start(self, net: AutoregressiveNet) -> None:
+        net.init_marginals(self.data)
+        self.optimizer = torch.optim.AdamW(
+            net.parameters(), lr=self.learning_rate, weight_decay=0.0
+        )
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, factor=0.5, patience=2, min_lr=0.1 * self.learning_rate
+        )
+
+    def start_epoch(self) -> None:
+        self._order = torch.cat(
+            [torch.randperm(self.rows, generator=self.generator) for _ in range(self.passes)]
+        )
+        self._next = 0
+
+    def step(self, net: AutoregressiveNet) -> float:
+        idx = self._order[self._next * self.batch_size : (self._next + 1) * self.batch_size]
+        self._next += 1
+        loss = net.loss(self.data[idx])
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        self.optimizer.step()
+        return float(loss.item())
+
+    def end_epoch(self, val_loss: float | None) -> None:
+        if val_loss is not None:
+            self.scheduler.step(val_loss)
+
+
+class Patience:
+    """Stop when validation accuracy has not improved by ``min_delta`` (for ordered children:
+    nor the validation loss by :data:`LOSS_DELTA`) for ``patience`` epochs; keep the best
+    epoch's weights."""
+
+    no_accuracy = -1.0
+
+    def __init__(
+        self,
+        val_tokens: np.ndarray,
+        validate: Callable[[AutoregressiveNet], float],
+        *,
+        max_epochs: int,
+        patience: int,
+        min_delta: float,
+        loss_counts: bool = False,
+    ) -> None:
+        self.val = torch.from_numpy(val_tokens.astype(np.int64))
+        self.validate = validate
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_delta = min_delta
+        self.loss_counts = loss_counts
+        self.waited = 0
+        self.best_loss = math.inf
+        self.best_state: dict[str, torch.Tensor] = {}
+
+    def start(self, net: AutoregressiveNet) -> None:
+        self.best_state = copy.deepcopy(net.state_dict())
+
+    def may_step(self, steps: int) -> bool:
+        return True
+
+    def measure(self, net: AutoregressiveNet, steps: int) -> Measurement:
+        val_loss = None
+        if len(self.val):
+            with torch.no_grad():
+                val_loss = float(net.loss(self.val))
+        return Measurement(val_loss=val_loss, val_accuracy=self.validate(net))
+
+    def judge(self, net: AutoregressiveNet, record: EpochRecord, result: TrainingResult) -> bool:
+        improved = record.val_accuracy > result.best_accuracy + self.min_delta
+        if self.loss_counts and record.val_loss < self.best_loss * (1 - LOSS_DELTA):
+            improved = True
+        if improved or result.best_epoch == 0:
+            self.best_state = copy.deepcopy(net.state_dict())
+            record.best = True
+            result.best_epoch, result.best_accuracy = record.epoch, record.val_accuracy
+            self.best_loss = record.val_loss
+            self.waited = 0
+        else:
+            self.waited += 1
+        return self.waited >= self.patience
+
+    def exhausted(self) -> StopReason:
+        return "max epochs"
+
+    def finish(self, net: AutoregressiveNet, steps: int) -> None:
+        net.load_state_dict(self.best_state)
+
+
 def train(
     net: AutoregressiveNet,
     train_tokens: np.ndarray,
@@ -124,86 +376,22 @@ def train(
     validate: Callable[[AutoregressiveNet], float],
     listener: TrainingListener | None = None,
 ) -> TrainingResult:
-    """Train ``net`` in place; on return it holds the weights of the best epoch."""
-    listener = listener or QuietListener()
-    generator = torch.Generator().manual_seed(settings.seed)
-    data = torch.from_numpy(train_tokens.astype(np.int64))
-    net.init_marginals(data)
-    val = torch.from_numpy(val_tokens.astype(np.int64))
-    rows = data.shape[0]
-    batch = min(settings.batch_size, rows)
-    steps = max(MIN_STEPS_PER_EPOCH, rows // batch)
-    passes = -(-steps * batch // rows)  # whole shuffled passes an epoch draws its batches from
-    optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate, weight_decay=0.0)
-    # halve the step size when validation loss stalls (as TabularARGN does), down to 1/10
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=0.5, patience=2, min_lr=0.1 * settings.learning_rate
+    """Train ``net`` in place without DP (:class:`ShuffledBatches`, :class:`Patience`); on
+    return it holds the weights of the best epoch."""
+    return run(
+        net,
+        ShuffledBatches(train_tokens, settings.batch_size, settings.learning_rate, settings.seed),
+        Patience(
+            val_tokens,
+            validate,
+            max_epochs=settings.max_epochs,
+            patience=settings.patience,
+            min_delta=settings.min_delta,
+            loss_counts=settings.loss_counts,
+        ),
+        listener,
+        settings.max_time,
     )
-    result = TrainingResult("max epochs", 0, -1.0, batch_size=batch)
-    best_state = copy.deepcopy(net.state_dict())
-    started = time.monotonic()
-    waited = 0
-    best_loss = math.inf
-    listener.on_start(settings.max_epochs, steps)
-    try:
-        for epoch in range(1, settings.max_epochs + 1):
-            epoch_start = time.monotonic()
-            net.train()
-            order = torch.cat([torch.randperm(rows, generator=generator) for _ in range(passes)])
-            total = 0.0
-            done = 0
-            for step in range(steps):
-                idx = order[step * batch : (step + 1) * batch]
-                loss = net.loss(data[idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # type: ignore[no-untyped-call]
-                optimizer.step()
-                total += loss.item()
-                done += 1
-                listener.on_step(epoch, step + 1, loss.item())
-                if _out_of_time(started, settings.max_time):
-                    break
-            net.eval()
-            with torch.no_grad():
-                val_loss = float(net.loss(val)) if len(val) else float("nan")
-            if len(val):
-                scheduler.step(val_loss)
-            accuracy = validate(net)
-            record = EpochRecord(
-                epoch=epoch,
-                loss=total / max(done, 1),
-                val_loss=val_loss,
-                val_accuracy=accuracy,
-                seconds=time.monotonic() - epoch_start,
-            )
-            improved = accuracy > result.best_accuracy + settings.min_delta
-            if settings.loss_counts and val_loss < best_loss * (1 - LOSS_DELTA):
-                improved = True
-            if improved or result.best_epoch == 0:
-                best_state = copy.deepcopy(net.state_dict())
-                record.best = True
-                result.best_epoch, result.best_accuracy = epoch, accuracy
-                best_loss = val_loss
-                waited = 0
-            else:
-                waited += 1
-            result.epochs.append(record)
-            listener.on_epoch(record)
-            if waited >= settings.patience:
-                result.stop_reason = "converged"
-                break
-            if _out_of_time(started, settings.max_time):
-                result.stop_reason = "time limit"
-                break
-    except KeyboardInterrupt:
-        result.stop_reason = "interrupted"
-        if not result.epochs:
-            raise
-    net.load_state_dict(best_state)
-    net.eval()
-    result.seconds = time.monotonic() - started
-    listener.on_stop(result)
-    return result
 
 
 def _out_of_time(started: float, limit: float | None) -> bool:

@@ -167,3 +167,30 @@ def test_keep_generates_nulls_at_the_source_rate() -> None:
     for name in ["x", "c"]:
         source_share = frame[name].isna().mean()
         assert abs(generated[name].isna().mean() - source_share) < 0.04, name
+
+
+def test_replace_fills_a_marked_date_with_the_mean_date_unmarked() -> None:
+    """Birth numbers (YYMMDD, month + 50 for women): the average of the stored values mixes
+    the two groups 800,000 days apart; the replacement must be a real date of the range."""
+    from synthdb.schema.inference import MARK_SHIFT
+    from synthdb.schema.values import to_source
+
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("1930-01-01") + pd.to_timedelta(rng.integers(0, 20_000, 600), "D")
+    numbers = days.strftime("%y%m%d").astype(int) + np.where(np.arange(600) % 2, 5_000, 0)
+    frame = pd.DataFrame({"birth_number": pd.Series(numbers, dtype="Int64")})
+    frame.loc[::10, "birth_number"] = pd.NA
+    schema = infer_schema(frame, "t")
+    assert schema.column("birth_number").datetime_format == "%y%m%d;month+50"
+    typed = to_typed(frame, schema)
+
+    out, report = apply_null_policy(typed, schema, "replace")
+
+    filled = report.replaced_with["birth_number"]
+    seconds = typed["birth_number"].dropna().to_numpy()
+    dates = np.where(seconds > MARK_SHIFT / 2, seconds - MARK_SHIFT, seconds)
+    assert dates.min() < filled < dates.max()  # a real date, unmarked
+    written = to_source(out, schema)["birth_number"]
+    assert written.notna().all() and written.iloc[0] == int(
+        pd.Timestamp(filled, unit="s").strftime("%y%m%d")
+    )

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from synthdb.config import Privacy, PublicColumn
-from synthdb.privacy.preprocessing import RARE, default_delta, prepare
+from synthdb.encoding.categorical import RARE
+from synthdb.encoding.private import denoised
+from synthdb.privacy.preprocessing import default_delta, prepare
 from synthdb.schema.inference import MARK_SHIFT, infer_schema
 from synthdb.schema.values import to_typed
 
@@ -38,9 +40,11 @@ def fit(table: pd.DataFrame, seed: int, policy: str = "keep", **privacy: object)
 
 
 def test_a_value_held_by_one_row_stays_out_of_the_vocabulary(table) -> None:
-    present = sum(CANARY in fit(table, seed).encoder.encoders[0].categories for seed in range(100))
+    present = sum(
+        CANARY in fit(table, seed).table.encoder.encoders[0].categories for seed in range(100)
+    )
     assert present <= 1
-    assert "Lyon" in fit(table, 0).encoder.encoders[0].categories  # the common value is kept
+    assert "Lyon" in fit(table, 0).table.encoder.encoders[0].categories  # the common value is kept
 
 
 def test_nothing_exact_is_kept_in_the_schema_or_the_null_report(table) -> None:
@@ -49,8 +53,8 @@ def test_nothing_exact_is_kept_in_the_schema_or_the_null_report(table) -> None:
     assert (age.minimum, age.maximum) != (18.0, 79.0)  # power-of-two range: 16 .. 128
     assert age.minimum in (16.0, 32.0) and age.maximum == 128.0
     assert all(c.distinct == 0 and c.null_count == 0 for c in prepared.schema.columns)
-    assert prepared.schema.rows != len(table) or prepared.rows != len(table)
-    assert "DP estimates" in prepared.nulls.warnings[0]
+    assert prepared.schema.rows != len(table) or prepared.table.rows != len(table)
+    assert "DP estimates" in prepared.table.nulls.warnings[0]
 
 
 def test_every_release_is_in_the_ledger_within_the_share(table) -> None:
@@ -74,7 +78,7 @@ def test_declared_public_columns_are_used_as_given_and_not_charged(table) -> Non
         "income": PublicColumn(bounds=(0.0, 1e6)),
     }
     prepared = fit(table, 5, public=public)
-    city = prepared.encoder.encoders[0]
+    city = prepared.table.encoder.encoders[0]
     assert city.categories == ["Lyon", "Nice", "Metz", "Brest"]
     targets = [e.target for e in prepared.ledger.entries]
     assert not any(t.startswith("city: vocabulary") for t in targets)
@@ -84,8 +88,8 @@ def test_declared_public_columns_are_used_as_given_and_not_charged(table) -> Non
 
 def test_replace_fills_nulls_with_a_dp_average(table) -> None:
     prepared = fit(table, 6, policy="replace")
-    assert not prepared.prepared["score"].isna().any()
-    assert prepared.nulls.replaced_with["score"] in {1.0, 2.0, 3.0}  # true mean is about 2
+    assert not prepared.table.frame["score"].isna().any()
+    assert prepared.table.nulls.replaced_with["score"] in {1.0, 2.0, 3.0}  # true mean is about 2
 
 
 def test_the_dp_average_is_not_pulled_up_by_the_empty_top_of_the_range() -> None:
@@ -99,14 +103,16 @@ def test_the_dp_average_is_not_pulled_up_by_the_empty_top_of_the_range() -> None
         }
     )
     true = ages[np.arange(ages.size) % 10 != 0].mean()
-    means = [fit(frame, seed, policy="replace").nulls.replaced_with["age"] for seed in range(30)]
+    means = [
+        fit(frame, seed, policy="replace").table.nulls.replaced_with["age"] for seed in range(30)
+    ]
     # bias about +4.7 years at this noise (sigma 33 rows a cell); clipped counts gave +13
     assert abs(np.mean(means) - true) < 6.0
     assert all(16 <= m <= 128 for m in means)
 
 
 def test_unseen_categories_map_to_the_rare_placeholder(table) -> None:
-    city = fit(table, 7).encoder.encoders[0]
+    city = fit(table, 7).table.encoder.encoders[0]
     assert city.rare_values == [RARE]
 
 
@@ -118,10 +124,10 @@ def test_default_delta_depends_on_the_row_count_order_of_magnitude_only() -> Non
 def _seeded(prepared, column: str) -> tuple[object, list[np.ndarray]]:
     """The column's encoder and the noisy counts that seed its sub-columns' heads."""
     start = 0
-    for encoder in prepared.encoder.encoders:
+    for encoder in prepared.table.encoder.encoders:
         width = len(encoder.sub_columns)
         if encoder.column == column:
-            return encoder, prepared.token_counts[start : start + width]
+            return encoder, prepared.table.token_counts[start : start + width]
         start += width
     raise KeyError(column)
 
@@ -146,14 +152,12 @@ def test_empty_cells_of_a_too_wide_range_seed_no_mass(table) -> None:
 def test_a_lone_noise_cell_does_not_survive_but_a_lone_real_value_does() -> None:
     """Of many empty cells, the noisiest often clears the 2-sigma soft threshold; alone, with
     no neighbour left, it must clear 3.5 sigma. A value held alone by many rows stays."""
-    from synthdb.privacy.preprocessing import _denoised
-
     sigma, survived, soft = 20.0, 0, 0
     for seed in range(200):
         rng = np.random.default_rng(seed)
         released = np.concatenate([np.full(16, 500.0), np.zeros(48)]) + rng.normal(0, sigma, 64)
         released[40] += 150.0  # a real top-code held by 150 rows (7.5 sigma), alone
-        seeded = _denoised(released, sigma)
+        seeded = denoised(released, sigma)
         assert (seeded[:16] > 0).all() and seeded[40] > 0
         lone = np.ones(64, dtype=bool)
         lone[:17] = False  # the bulk and the cell next to it
@@ -191,12 +195,43 @@ def test_a_marked_date_gets_noisy_mark_counts_and_a_date_grid_within_the_budget(
 
     prepared = prepare(to_typed(frame, schema), schema, "keep", settings, 1e-5, rng)
 
-    marked = prepared.encoder.encoders[0]
+    marked = prepared.table.encoder.encoders[0]
     assert marked.to_dict()["kind"] == "marked"
     assert [s.name for s in marked.sub_columns][:2] == ["birth_number#mark", "birth_number"]
     targets = [e.target for e in prepared.ledger.entries]
     assert any(t.startswith("birth_number#mark: counts") for t in targets)
     assert prepared.ledger.total_epsilon <= settings.preprocessing_share * 1.0 + 1e-9
     # the date's DP range is that of real dates (two-digit years: 1969-2068), not shifted ones
-    date_range = prepared.encoder.encoders[0].date  # type: ignore[attr-defined]
+    date_range = prepared.table.encoder.encoders[0].date  # type: ignore[attr-defined]
     assert -1e10 < date_range.minimum < date_range.maximum < 1e10 < MARK_SHIFT
+
+
+def test_every_count_an_encoder_asks_for_is_one_charged_gaussian_histogram() -> None:
+    from synthdb.encoding.private import NoisyCounts
+    from synthdb.privacy.ledger import Ledger
+    from synthdb.privacy.preprocessing import ChargedCounts
+
+    ledger = Ledger(delta=1e-5)
+    counts: NoisyCounts = ChargedCounts(3.0, 20.0, 1e-7, 9e-6, ledger, np.random.default_rng(0))
+    numbers = np.arange(100.0)
+
+    counts.rows(100)
+    counts.cells("b: counts", np.array([60.0, 40.0]))
+    counts.vocabulary("c: vocabulary + NULLs", ["x"] * 50, nulls=3)
+    counts.frequent("n: point masses", [0.0] * 50, threshold=25.0)
+    counts.bounds("n: range", numbers)
+    counts.grid("n: grid of 4 + NULLs", numbers, np.linspace(0.0, 100.0, 5), nulls=0)
+
+    entries = ledger.entries
+    assert [e.target for e in entries] == [
+        "row count",
+        "b: counts",
+        "c: vocabulary + NULLs",
+        "n: point masses",
+        "n: range",
+        "n: grid of 4 + NULLs",
+    ]
+    assert all(e.gaussian == (3.0, 1.0, 1) and e.delta == 9e-6 for e in entries)
+    assert [e.threshold_delta for e in entries] == [0.0, 0.0, 1e-7, 1e-7, 0.0, 0.0]
+    assert entries[3].parameters["threshold"] == 25.0  # the point masses' own threshold
+    assert entries[5].parameters["low"] == 0.0 and entries[5].parameters["high"] == 100.0

@@ -212,3 +212,75 @@ def test_under_dp_rules_are_only_those_declared_and_the_ledger_says_so(
     ages = pd.to_numeric(synthetic["age"])
     years = pd.to_numeric(synthetic["education_num"])
     assert (years <= ages).all()
+
+
+# ------------------------------------------------------ the DP step and stop in the one loop
+
+
+def _budgeted(noise_seed: int, noise_multiplier: float | str = 3.0):
+    """A small network trained by the one loop with DP-SGD steps until the budget is spent."""
+    import math
+
+    import torch
+
+    from synthdb.config import Privacy
+    from synthdb.model.network import AutoregressiveNet, NetworkShape
+    from synthdb.privacy.dpsgd import PoissonSteps
+    from synthdb.privacy.ledger import LedgerEntry
+    from synthdb.privacy.training import BudgetSpent, plan
+    from synthdb.training.loop import run
+
+    torch.manual_seed(0)
+    net = AutoregressiveNet(NetworkShape((4, 4), embedding_dim=4, hidden=8, dropout=0.0))
+    first = np.random.default_rng(0).integers(0, 4, 2_000)
+    tokens = np.stack([first, (first + 1) % 4], axis=1)
+    ledger = Ledger(delta=1e-5, target_epsilon=2.0)
+    ledger.add(  # the preprocessing histograms come first, as in training
+        LedgerEntry("gaussian histogram", "row count", 0.1, 1e-5, 40.0, 1.0, 1)
+    )
+    privacy = Privacy(epsilon=2.0, noise_multiplier=noise_multiplier)
+    planned = plan(privacy, ledger, rows=2_000.0, batch=100, max_epochs=50)
+    generator = torch.Generator().manual_seed(noise_seed)
+    steps = PoissonSteps(
+        tokens, planned.sample_rate, planned.steps_per_epoch, planned.step, 0.01, generator
+    )
+    stopping = BudgetSpent(planned, ledger, 0.01)
+    result = run(net, steps, stopping)
+    assert stopping.max_epochs == math.ceil(planned.steps / planned.steps_per_epoch)
+    return net, result, ledger, planned
+
+
+def test_budget_spent_takes_exactly_the_affordable_steps_and_charges_them() -> None:
+    _, result, ledger, planned = _budgeted(noise_seed=0)
+
+    assert planned.budget_limited  # 50 epochs at this noise would overspend
+    assert result.stop_reason == "privacy budget spent"
+    sgd = ledger.entries[-1]
+    assert sgd.mechanism == "dp-sgd" and sgd.steps == planned.steps
+    assert sgd.noise_multiplier == planned.noise_multiplier
+    assert sgd.parameters["learning_rate"] == 0.01 and sgd.parameters["sampling"] == "poisson"
+    # the epsilon after each epoch rises to the ledger's total, which stays within the budget
+    spent = [e.epsilon for e in result.epochs]
+    assert spent == sorted(spent) and spent[-1] == pytest.approx(ledger.total_epsilon)
+    assert ledger.total_epsilon <= 2.0
+    assert all(e.best for e in result.epochs) and result.best_epoch == len(result.epochs)
+    assert all(e.loss != e.loss for e in result.epochs)  # NaN: the loss reads the data
+
+
+def test_auto_noise_trains_every_epoch_and_stops_at_max_epochs() -> None:
+    _, result, ledger, planned = _budgeted(noise_seed=0, noise_multiplier="auto")
+
+    assert not planned.budget_limited
+    assert result.stop_reason == "max epochs" and len(result.epochs) == 50
+    assert ledger.total_epsilon == pytest.approx(2.0, abs=1e-3)
+
+
+def test_dp_training_is_repeatable_from_its_noise_seed_only() -> None:
+    def weights(seed: int) -> list[np.ndarray]:
+        net = _budgeted(noise_seed=seed)[0]
+        return [p.detach().numpy().copy() for p in net.parameters()]
+
+    same, again, other = weights(1), weights(1), weights(2)
+
+    assert all(np.array_equal(a, b) for a, b in zip(same, again, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(same, other, strict=True))

@@ -13,8 +13,12 @@ from synthdb.training.loop import (
     MIN_STEPS_PER_EPOCH,
     EpochRecord,
     LoopSettings,
+    Measurement,
+    ShuffledBatches,
+    StopReason,
     TrainingResult,
     default_batch_size,
+    run,
     train,
 )
 
@@ -259,3 +263,138 @@ def test_for_ordered_children_a_falling_validation_loss_keeps_training_going() -
     assert counted.best_epoch > 4
     losses = [e.val_loss for e in counted.epochs]
     assert losses[counted.best_epoch - 1] <= min(losses) * (1 + 0.001)
+
+
+# ------------------------------------------------------------------ strategies and policies
+
+
+class CountingSteps:
+    """A step strategy that only counts: which epoch each step fell in."""
+
+    batch_size = 8
+
+    def __init__(self, steps_per_epoch: int) -> None:
+        self.steps_per_epoch = steps_per_epoch
+        self.started = 0
+        self.taken: list[int] = []
+        self.epoch = 0
+        self.schedule: list[float | None] = []
+
+    def start(self, net: AutoregressiveNet) -> None:
+        self.started += 1
+
+    def start_epoch(self) -> None:
+        self.epoch += 1
+
+    def step(self, net: AutoregressiveNet) -> float:
+        self.taken.append(self.epoch)
+        return float("nan")
+
+    def end_epoch(self, val_loss: float | None) -> None:
+        self.schedule.append(val_loss)
+
+
+class StepBudget:
+    """A stopping policy like the DP budget's: a fixed number of steps, no validation."""
+
+    no_accuracy = float("nan")
+
+    def __init__(self, steps: int, max_epochs: int) -> None:
+        self.steps = steps
+        self.max_epochs = max_epochs
+        self.finished_with: int | None = None
+
+    def start(self, net: AutoregressiveNet) -> None:
+        pass
+
+    def may_step(self, steps: int) -> bool:
+        return steps < self.steps
+
+    def measure(self, net: AutoregressiveNet, steps: int) -> Measurement:
+        return Measurement(epsilon=float(steps))
+
+    def judge(self, net: AutoregressiveNet, record: EpochRecord, result: TrainingResult) -> bool:
+        record.best = True
+        result.best_epoch = record.epoch
+        return False
+
+    def exhausted(self) -> StopReason:
+        return "privacy budget spent"
+
+    def finish(self, net: AutoregressiveNet, steps: int) -> None:
+        self.finished_with = steps
+
+
+def test_a_step_budget_ends_the_last_epoch_early_and_the_policy_names_the_stop() -> None:
+    # Setup: 10 steps at 4 per epoch: the third epoch has only 2 left
+    steps, budget, listener = CountingSteps(4), StepBudget(10, max_epochs=3), RecordingListener()
+
+    # Run
+    result = run(_net(), steps, budget, listener)
+
+    # Assert
+    assert steps.started == 1
+    assert steps.taken == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3]
+    assert budget.finished_with == 10
+    assert result.stop_reason == "privacy budget spent"
+    assert [e.epsilon for e in result.epochs] == [4.0, 8.0, 10.0]  # measured after each epoch
+    assert all(math.isnan(e.loss) and math.isnan(e.val_loss) for e in result.epochs)
+    assert steps.schedule == [None, None, None]  # no validation loss to schedule on
+    assert math.isnan(result.best_accuracy) and result.best_epoch == 3
+    assert result.batch_size == 8
+    assert listener.events[0] == ("start", (3, 4))
+    assert listener.events[-1] == ("stop", "privacy budget spent")
+
+
+def test_the_time_limit_stops_any_strategy_within_the_epoch() -> None:
+    steps, budget = CountingSteps(50), StepBudget(1_000, max_epochs=20)
+
+    result = run(_net(), steps, budget, max_time=1e-9)
+
+    assert result.stop_reason == "time limit"
+    assert steps.taken == [1]  # stopped after the step in progress
+    assert budget.finished_with == 1  # the policy still records what was done
+
+
+def test_ctrl_c_mid_epoch_charges_the_steps_taken() -> None:
+    # Setup: the 7th step is interrupted, after one full epoch of 4
+    class Interrupted(CountingSteps):
+        def step(self, net: AutoregressiveNet) -> float:
+            if len(self.taken) == 6:
+                raise KeyboardInterrupt
+            return super().step(net)
+
+    steps, budget = Interrupted(4), StepBudget(100, max_epochs=10)
+
+    # Run
+    result = run(_net(), steps, budget)
+
+    # Assert
+    assert result.stop_reason == "interrupted"
+    assert [e.epoch for e in result.epochs] == [1]
+    assert budget.finished_with == 6
+
+
+def test_shuffled_batches_start_the_heads_at_the_training_rows_frequencies() -> None:
+    net = _net()
+    tokens = np.array([[0, 1]] * 30 + [[2, 3]] * 10)
+    steps = ShuffledBatches(tokens, batch_size=64, learning_rate=0.01, seed=0)
+
+    steps.start(net)
+
+    first = torch.softmax(net.heads[0].bias, 0)  # type: ignore[union-attr]
+    assert first[0] > 0.7 and first[2] > 0.2 and first[1] < 0.02
+    assert steps.batch_size == 40  # never above the rows
+    assert steps.steps_per_epoch == MIN_STEPS_PER_EPOCH
+
+
+def test_shuffled_batches_halve_the_learning_rate_when_the_loss_stalls() -> None:
+    net = _net()
+    steps = ShuffledBatches(_tokens(64), batch_size=16, learning_rate=0.01, seed=0)
+    steps.start(net)
+
+    for _ in range(4):
+        steps.end_epoch(1.0)  # no better: after 2 epochs of patience, halved
+    steps.end_epoch(None)  # nothing measured: no change
+
+    assert steps.optimizer.param_groups[0]["lr"] == pytest.approx(0.005)
