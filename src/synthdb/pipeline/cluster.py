@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import secrets
 import tempfile
 from collections import deque
@@ -36,6 +35,7 @@ from synthdb.errors import ClusterError, SynthdbError, UsageError
 if TYPE_CHECKING:
     from synthdb.io._locations import FileFormat
     from synthdb.io.sinks import Packed, Sink
+    from synthdb.synthesizer import Synthesizer
 
 INSTALL = "pip install 'synthdb[ray]'"
 #: times Ray restarts a lost worker, and draws its unfinished shards again
@@ -77,30 +77,40 @@ def shards(rows: int, workers: int, batch_rows: int) -> list[range]:
 
 
 class Drawer:
-    """One Ray worker: loads the model once, then draws shards of one job's rows."""
+    """One Ray worker: draws shards of one job's rows, loading the model at its first shard.
 
-    def __init__(self, model: bytes, rows: int, seed: int, packing: FileFormat | None) -> None:
-        import torch
+    The model comes as a reference to its file's bytes in the object store, inside a list so
+    that Ray hands over the reference, not the bytes, with every shard: a restarted worker
+    (which Ray builds again from the constructor's arguments alone) loads it again from there.
+    """
 
-        torch.set_num_threads(1)  # one CPU per worker; Ray reserves it
-        from synthdb.synthesizer import Synthesizer
-
-        with tempfile.TemporaryDirectory(prefix="synthdb-") as folder:
-            path = Path(folder) / "model.synthdb"
-            path.write_bytes(model)
-            self._model = Synthesizer.load(path)
+    def __init__(self, rows: int, seed: int, packing: FileFormat | None) -> None:
         self._rows = rows
         self._seed = seed
         self._packing = packing
+        self._model: Synthesizer | None = None
 
-    def draw(self, batches: range) -> list[Packed]:
+    def draw(self, model: list[Any], batches: range) -> list[Packed]:
         from synthdb.io.sinks import pack
 
-        frames = self._model.iter_samples(self._rows, seed=self._seed, workers=1, batches=batches)
+        frames = self._load(model[0]).iter_samples(
+            self._rows, seed=self._seed, workers=1, batches=batches
+        )
         return [pack(frame, self._packing) for frame in frames]
 
-    def pid(self) -> int:
-        return os.getpid()
+    def _load(self, model: Any) -> Synthesizer:
+        if self._model is None:
+            import ray
+            import torch
+
+            from synthdb.synthesizer import Synthesizer
+
+            torch.set_num_threads(1)  # one CPU per worker; Ray reserves it
+            with tempfile.TemporaryDirectory(prefix="synthdb-") as folder:
+                path = Path(folder) / "model.synthdb"
+                path.write_bytes(ray.get(model))
+                self._model = Synthesizer.load(path)  # the safe loader: no pickle
+        return self._model
 
 
 def connect(ray: ModuleType, address: str) -> bool:
@@ -157,7 +167,7 @@ def draw_shards(
         )(Drawer)
         job = secrets.token_hex(4)
         actors = [
-            remote.options(name=f"{ACTOR_PREFIX}{job}-{i}").remote(stored, rows, seed, sink.packing)
+            remote.options(name=f"{ACTOR_PREFIX}{job}-{i}").remote(rows, seed, sink.packing)
             for i in range(count)
         ]
         pending: deque[tuple[int, Any]] = deque()
@@ -166,7 +176,7 @@ def draw_shards(
         while submitted < len(plan) or pending:
             while submitted < len(plan) and len(pending) < 2 * count:
                 actor = min(range(count), key=queued.__getitem__)
-                pending.append((actor, actors[actor].draw.remote(plan[submitted])))
+                pending.append((actor, actors[actor].draw.remote([stored], plan[submitted])))
                 queued[actor] += 1
                 submitted += 1
             actor, result = pending.popleft()
