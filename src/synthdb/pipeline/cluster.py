@@ -126,7 +126,8 @@ def connect(ray: ModuleType, address: str) -> bool:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(
-            f"cannot connect to the Ray cluster at {address}: {_one_line(exc)}",
+            # Ray's first sentence; the rest names its own flags
+            f"cannot connect to the Ray cluster at {address}: {_one_line(exc).split('. ')[0]}",
             hint="start one with 'ray start --head', or pass its address",
         ) from None
     return True
