@@ -166,6 +166,16 @@ def test_the_command_line_draws_on_ray_with_the_same_output(
     assert (tmp_path / "out.csv").read_bytes() == single["csv"]
 
 
+def test_more_workers_than_the_clusters_cpus_is_refused(
+    model: Path, cluster: str, tmp_path: Path, one_line: Any
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        pipeline.generate(model, str(tmp_path / "out.csv"), rows=10, ray=cluster, workers=3)
+
+    one_line(caught.value, "`workers` is 3", "2 CPUs")
+    assert list(tmp_path.iterdir()) == []
+
+
 def _worker(index: int) -> str:
     """The name of worker ``index`` of the job running now."""
     (name,) = [n for n in ray.util.list_named_actors() if n.endswith(f"-{index}")]

@@ -133,8 +133,18 @@ def connect(ray: ModuleType, address: str) -> bool:
     return True
 
 
-def cluster_cpus(ray: ModuleType) -> int:
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+def worker_count(ray: ModuleType, workers: int | None) -> int:
+    """``workers``, or the cluster's CPUs. More workers than CPUs would wait for a CPU that
+    the others never give back, so that is refused."""
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    if cpus < 1:
+        raise ClusterError("the Ray cluster has no CPUs", hint="add a node with CPUs to it")
+    if workers is not None and workers > cpus:
+        raise UsageError(
+            f"`workers` is {workers} but the Ray cluster has {cpus} CPUs",
+            hint=f"pass `workers` {cpus} or less, or leave it out",
+        )
+    return cpus if workers is None else workers
 
 
 def draw_shards(
@@ -156,7 +166,7 @@ def draw_shards(
     connected = connect(ray, address)
     actors: list[Any] = []
     try:
-        count = workers if workers is not None else cluster_cpus(ray)
+        count = worker_count(ray, workers)
         plan = shards(rows, count, batch_rows)
         count = min(count, len(plan))
         stored = ray.put(model)
