@@ -64,10 +64,8 @@ def generate(
     output = str(output)
     inputs.check_sampling(rows, seed, "seed")
     check_workers(ray, workers)
-    if ray is not None:
-        if not ray.strip():
-            raise UsageError("`ray` must be auto or the cluster's address (got nothing)")
-        import_ray()
+    if ray is not None and not ray.strip():
+        raise UsageError("`ray` must be auto or the cluster's address (got nothing)")
     path = Path(model_path)
     started = time.monotonic()
     # Cheap checks first: loading a model means importing PyTorch, which takes seconds.
@@ -82,6 +80,8 @@ def generate(
             f"`ray` generation is for a table's model; this one holds {held}",
             hint="leave `ray` out",
         )
+    if ray is not None:
+        import_ray()  # before PyTorch's import, which takes seconds
     if kind == "database":
         inputs.check_no_sequences(sequences, "this model holds a database", "`scale` F")
         if rows is not None or table is not None:
