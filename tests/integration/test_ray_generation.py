@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -53,22 +54,33 @@ def model(adult: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """Two nodes of one CPU each; this process is connected to them while the tests run."""
+def cluster_and_client() -> Iterator[tuple[str, str]]:
+    """Two nodes of one CPU each, their address and their Ray Client address (``ray://``);
+    this process is connected to them while the tests run."""
     if ray is None:
         if os.environ.get("CI"):
             pytest.fail("CI installs the ray extra (make test): ray is missing")
         pytest.skip("needs the ray extra: pip install 'synthdb[ray]'")
     from ray.cluster_utils import Cluster
 
-    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nodes = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "ray_client_server_port": port}
+    )
     try:
         nodes.add_node(num_cpus=1)
         ray.init(address=nodes.address, logging_level=logging.WARNING, log_to_driver=False)
-        yield nodes.address
+        yield nodes.address, f"ray://127.0.0.1:{port}"
     finally:
         ray.shutdown()
         nodes.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_and_client: tuple[str, str]) -> str:
+    return cluster_and_client[0]
 
 
 @pytest.fixture(scope="module")
@@ -157,12 +169,19 @@ def test_a_job_that_loses_a_worker_for_good_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("through", ["address", "Ray Client"])
 def test_the_command_line_draws_on_ray_with_the_same_output(
-    model: Path, cluster: str, single: dict[str, bytes], tmp_path: Path
+    model: Path,
+    cluster_and_client: tuple[str, str],
+    single: dict[str, bytes],
+    tmp_path: Path,
+    through: str,
 ) -> None:
+    address = cluster_and_client[through == "Ray Client"]
+
     done = run_cli(
         "generate", model, "-o", tmp_path / "out.csv", "--rows", ROWS, "--seed", 9,
-        "--ray", cluster, "--workers", 2,
+        "--ray", address, "--workers", 2,
     )  # fmt: skip
 
     assert done.code == 0, done
