@@ -23,6 +23,7 @@ import pytest
 from synthdb import pipeline
 from synthdb.config import TrainingConfig
 from synthdb.errors import ClusterError, UsageError
+from synthdb.io import read_table
 from synthdb.pipeline import EventLog
 from synthdb.pipeline.cluster import ACTOR_PREFIX, shards
 from synthdb.synthesizer import SAMPLE_BATCH
@@ -121,6 +122,19 @@ def test_ray_writes_the_bytes_one_process_writes(
     assert output.read_bytes() == single[suffix]
     assert [e["done"] for e in log.events if e["event"] == "rows"][-1] == ROWS
     assert not [name for name in ray.util.list_named_actors() if name.startswith(ACTOR_PREFIX)]
+
+
+def test_ray_inserts_the_rows_one_process_inserts(
+    model: Path, cluster: str, tmp_path: Path
+) -> None:
+    rows = SAMPLE_BATCH + 500  # two shards, one per node
+    one, two = f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"
+
+    pipeline.generate(model, one, rows=rows, seed=4)
+    pipeline.generate(model, two, rows=rows, seed=4, ray=cluster, workers=2)
+
+    pd.testing.assert_frame_equal(read_table(two), read_table(one))
+    assert len(read_table(two)) == rows
 
 
 def test_a_worker_killed_mid_job_is_retried_and_the_output_is_unchanged(
