@@ -49,18 +49,23 @@ SEQUENCE_KEYS = ("sequence_key", "order_by")
 
 def sequence_settings(path: str | Path) -> dict[str, Any]:
     """``sequence_key`` and ``order_by`` (a list) of a single table's job file, if set."""
-    values = load_job_file(path)
+    return sequence_values(load_job_file(path), f"job file {path}: ")
+
+
+def sequence_values(values: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """``sequence_key`` and ``order_by`` (a list) of a job file's loaded ``values``, checked;
+    ``where`` starts each message (``"job file job.yaml: "``)."""
     out: dict[str, Any] = {}
     key = values.get("sequence_key")
     if key is not None:
         if not isinstance(key, str) or not key:
-            raise UsageError(f"job file {path}: sequence_key must be a column name")
+            raise UsageError(f"{where}sequence_key must be a column name")
         out["sequence_key"] = key
     order = values.get("order_by")
     if order is not None:
         names = [order] if isinstance(order, str) else order
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            raise UsageError(f"job file {path}: order_by must be a column name or a list of them")
+            raise UsageError(f"{where}order_by must be a column name or a list of them")
         out["order_by"] = list(names)
     return out
 

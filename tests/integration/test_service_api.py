@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import zipfile
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -268,6 +270,180 @@ def test_a_whole_database_model(client: TestClient, tmp_path: Path) -> None:
     assert job["status"] == "failed" and "overwrite" in job["error"], job
 
 
+def loose_shop_database(path: Path) -> Path:
+    """The shop's two tables with no keys declared in the database: a job file's ``tables``
+    section has to say them."""
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            "CREATE TABLE customers (id INTEGER, city TEXT);"
+            "CREATE TABLE orders (id INTEGER, customer_id INTEGER, total REAL);"
+        )
+        connection.executemany(
+            "INSERT INTO customers VALUES (?, ?)", [(i, f"city{i % 3}") for i in range(30)]
+        )
+        connection.executemany(
+            "INSERT INTO orders VALUES (?, ?, ?)", [(i, i % 30, i * 1.5) for i in range(90)]
+        )
+    return path
+
+
+def test_a_database_with_a_tables_section(client: TestClient, tmp_path: Path) -> None:
+    """The job file's ``tables`` section declares keys the database does not, and a table's
+    own settings; what it may not say is refused before any job starts."""
+    database = loose_shop_database(tmp_path / "loose.sqlite")
+    dataset = upload(client, "loose.sqlite", database.read_bytes()).json()["id"]
+    refusals = [
+        ({"orders": {"path": "/etc/passwd"}}, "set by the service"),
+        ({"invoices": {"primary_key": "id"}}, "no table 'invoices'"),
+        ({"orders": {"foreign_keys": "customer_id"}}, "must be a list"),
+        ({"orders": {"max-epochs": 0}}, "greater than or equal to 1"),
+        ({"orders": {"colour": "blue"}}, "extra"),
+        ("orders", "must map table names"),
+    ]
+    for tables, fragment in refusals:
+        response = client.post(
+            "/api/v1/models",
+            json={"dataset_id": dataset, "config": {"tables": tables}},
+            headers=AUTH,
+        )
+        assert response.status_code == 422, (tables, response.text)
+        assert fragment in response.json()["detail"], response.json()
+        assert response.json()["field"] == "tables"
+    response = client.post(
+        "/api/v1/models",
+        json={"dataset_id": dataset, "config": {"sequence_key": "city"}},
+        headers=AUTH,
+    )
+    assert response.status_code == 422 and "for one table" in response.json()["detail"]
+
+    tables = {
+        "customers": {"primary_key": "id"},
+        "orders": {
+            "primary_key": "id",
+            "foreign_keys": [{"columns": "customer_id", "references": "customers.id"}],
+            "max-epochs": 2,
+        },
+    }
+    body = client.post(
+        "/api/v1/models",
+        json={"dataset_id": dataset, "config": {"max-epochs": 1, "tables": tables}},
+        headers=AUTH,
+    ).json()
+    job = wait_for(client, body["job_id"])
+    assert job["status"] == "succeeded", job
+    assert job["progress"]["training"] == "orders" and len(job["progress"]["curve"]) == 2
+    model = client.get(f"/api/v1/models/{body['id']}", headers=AUTH).json()
+    assert model["summary"]["rows_per_table"] == {"customers": 30, "orders": 90}
+    job_id = client.post(
+        f"/api/v1/models/{body['id']}/generate", json={"seed": 4}, headers=AUTH
+    ).json()["job_id"]
+    assert wait_for(client, job_id)["status"] == "succeeded"
+    result = client.get(f"/api/v1/jobs/{job_id}/result", headers=AUTH)
+    with zipfile.ZipFile(io.BytesIO(result.content)) as archive:
+        customers = pd.read_csv(archive.open("customers.csv"))
+        orders = pd.read_csv(archive.open("orders.csv"))
+    assert customers["id"].is_unique  # the declared key is kept unique
+    assert set(orders["customer_id"].dropna()) <= set(customers["id"])  # and the reference
+
+
+def events_csv(path: Path, entities: int = 60) -> Path:
+    """A table of sequences: ``entities`` accounts with 3 to 6 events each, in time order."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for entity in range(entities):
+        plan = rng.choice(["basic", "plus"])
+        day = 0
+        for _ in range(int(rng.integers(3, 7))):
+            day += int(rng.integers(1, 20))
+            rows.append(
+                {
+                    "account": f"A{entity:04d}",
+                    "plan": plan,
+                    "day": day,
+                    "amount": round(float(rng.gamma(2.0, 15.0)), 2),
+                    "channel": rng.choice(["web", "shop", "phone"]),
+                }
+            )
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_a_model_of_sequences(client: TestClient, folder: Path, tmp_path: Path) -> None:
+    """``sequence_key`` and ``order_by`` train a model of sequences; generating asks for
+    whole ``sequences``, and rows or scale are refused for it, as ``synthdb generate`` does."""
+    source = events_csv(tmp_path / "events.csv")
+    dataset = upload(client, "events.csv", source.read_bytes()).json()["id"]
+    config = {"sequence_key": "account", "order_by": "day", "max-epochs": 1, "seed": 2}
+    body = client.post(
+        "/api/v1/models", json={"dataset_id": dataset, "config": config}, headers=AUTH
+    ).json()
+    job = wait_for(client, body["job_id"])
+    assert job["status"] == "succeeded", job
+    progress = job["progress"]
+    assert progress["training"] == "events" and progress["curve"][0]["epoch"] == 1
+    assert any("60 sequences" in line for line in progress["log"]), progress["log"]
+    assert str(folder) not in json.dumps(job)  # no server path in what the job says
+    model = client.get(f"/api/v1/models/{body['id']}", headers=AUTH).json()
+    summary = model["summary"]
+    assert summary["kind"] == "sequences" and summary["sequences"] == 60
+    assert summary["sequence_key"] == "account" and summary["order_by"] == ["day"]
+    assert summary["epochs"] == 1 and summary["rows"] == len(pd.read_csv(source))
+    assert 0 < summary["accuracy"] <= 1 and summary["stop_reason"]
+    report = client.get(f"/api/v1/models/{body['id']}/report", headers=AUTH)
+    assert report.status_code == 200 and "Sequences" in report.text
+    assert "events.csv" in report.text and str(folder) not in report.text
+
+    for wrong, fragment in (
+        ({"rows": 10}, "whole sequences"),
+        ({"scale": 2}, "whole sequences"),
+        ({"rows": 10, "sequences": 5}, "one of rows, scale or sequences"),
+    ):
+        response = client.post(f"/api/v1/models/{body['id']}/generate", json=wrong, headers=AUTH)
+        assert response.status_code == 422, response.text
+        assert fragment in response.json()["detail"]
+    job_id = client.post(
+        f"/api/v1/models/{body['id']}/generate", json={"sequences": 12, "seed": 3}, headers=AUTH
+    ).json()["job_id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "succeeded", job
+    assert job["progress"]["unit"] == "sequences" and job["progress"]["rows_written"] == 12
+    assert job["result"]["sequences"] == 12
+    result = client.get(f"/api/v1/jobs/{job_id}/result", headers=AUTH)
+    rows = pd.read_csv(io.StringIO(result.text))
+    assert list(rows.columns) == ["account", "plan", "day", "amount", "channel"]
+    assert rows["account"].nunique() == 12 and job["result"]["rows"] == len(rows)
+    assert all(group["day"].is_monotonic_increasing for _, group in rows.groupby("account"))
+    assert (rows.groupby("account")["plan"].nunique() == 1).all()  # one plan per account
+
+    # the model's page asks for sequences, not rows or scale, and says what is wrong
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)
+    assert csrf is not None
+    client.post("/signin", data={"csrf": csrf.group(1), "token": TOKEN})
+    page = client.get(f"/models/{body['id']}").text
+    assert 'name="sequences"' in page and 'name="rows"' not in page and "by <code>account" in page
+    form = {"csrf": re.findall(r'name="csrf" value="([^"]+)"', page)[0], "seed": "1"}
+    refused = client.post(f"/models/{body['id']}/generate", data={**form, "rows": "5"})
+    assert refused.status_code == 422 and "whole sequences" in refused.text
+    started = client.post(
+        f"/models/{body['id']}/generate", data={**form, "sequences": "4"}, follow_redirects=False
+    )
+    assert started.status_code == 303
+    job = wait_for(client, started.headers["location"].rsplit("/", 1)[-1])
+    assert job["status"] == "succeeded" and job["result"]["sequences"] == 4
+    assert "Sequences" in client.get(f"/jobs/{job['id']}").text
+
+
+def test_sequences_from_a_table_model_are_422(client: TestClient, model: str) -> None:
+    response = client.post(f"/api/v1/models/{model}/generate", json={"sequences": 5}, headers=AUTH)
+    assert response.status_code == 422
+    body = response.json()
+    assert "model of sequences" in body["detail"] and body["field"] == "sequences"
+    response = client.post(
+        f"/api/v1/models/{model}/generate", json={"scale": 2, "sequences": 5}, headers=AUTH
+    )
+    assert response.status_code == 422 and "one of rows" in response.json()["detail"]
+
+
 # ---------------------------------------------------------------- ids and parameters
 @pytest.mark.parametrize(
     ("method", "path"),
@@ -313,7 +489,15 @@ def test_unknown_ids_in_bodies_are_404(client: TestClient) -> None:
         ({"colour": "blue"}, "colour", "extra"),
         ({"privacy": 5, "epsilon": 1}, None, "config"),
         ({"input": "/etc/passwd"}, "input", "set by the service"),
-        ({"sequence_key": "x"}, "sequence_key", "not available"),
+        ({"sequence_key": "x"}, "sequence_key", "not a column"),
+        ({"sequence_key": ""}, "sequence_key", "column name"),
+        ({"order_by": "age"}, "order_by", "needs `sequence_key`"),
+        ({"sequence_key": "workclass", "order_by": ["nope"]}, "order_by", "not a column"),
+        ({"sequence_key": "workclass", "order_by": "workclass"}, "order_by", "key itself"),
+        ({"sequence_key": "workclass", "order_by": [3]}, "order_by", "column name"),
+        ({"sequence_key": "workclass", "privacy": "high"}, "privacy", "sequences"),
+        ({"tables": {"adult": {"primary_key": "age"}}}, "tables", "one table"),
+        ({"tables": {"t": {}}, "sequence_key": "age"}, "sequence_key", "for one table"),
     ],
 )
 def test_invalid_config_is_422_with_the_cli_message(

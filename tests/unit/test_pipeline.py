@@ -332,6 +332,68 @@ def test_a_database_refuses_what_only_a_table_takes(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop.db"]
 
 
+def test_a_job_given_as_a_mapping_declares_what_the_database_does_not(tmp_path: Path) -> None:
+    """``job`` takes a job file's settings as a dict too: here the keys of a database that
+    declares none, and one table's own max epochs."""
+    with sqlite3.connect(tmp_path / "loose.db") as db:
+        db.execute("CREATE TABLE customers (id INTEGER, segment TEXT)")
+        db.execute("CREATE TABLE orders (id INTEGER, customer INTEGER, amount REAL)")
+        db.executemany("INSERT INTO customers VALUES (?, ?)", [(i, f"s{i % 2}") for i in range(40)])
+        db.executemany(
+            "INSERT INTO orders VALUES (?, ?, ?)", [(i, i % 40, i * 1.5) for i in range(120)]
+        )
+    job = {
+        "tables": {
+            "customers": {"primary_key": "id"},
+            "orders": {
+                "primary_key": "id",
+                "foreign_keys": [{"columns": "customer", "references": "customers.id"}],
+                "max-epochs": 3,
+            },
+        }
+    }
+    log = EventLog()
+
+    pipeline.train(
+        f"sqlite:///{tmp_path / 'loose.db'}",
+        tmp_path / "loose.synthdb",
+        TrainingConfig(**FAST),
+        job=job,
+        listener=log,
+    )
+
+    epochs = [e for e in log.events if e["event"] in ("training", "stop")]
+    assert [(e.get("label"), e.get("epochs")) for e in epochs] == [
+        ("customers", None),
+        (None, 2),
+        ("orders", None),
+        (None, 3),
+    ]
+    with pytest.raises(UsageError, match=r"^job: tables.orders.primary_key must be"):
+        pipeline.train(
+            f"sqlite:///{tmp_path / 'loose.db'}",
+            tmp_path / "bad.synthdb",
+            job={"tables": {"orders": {"primary_key": 5}}},
+        )
+
+
+def test_run_labels_name_the_report_page_s_inputs(table_csv: Path, tmp_path: Path) -> None:
+    done = pipeline.run(
+        str(table_csv),
+        str(tmp_path / "twin.csv"),
+        TrainingConfig(**FAST, nulls="keep"),
+        rows=100,
+        model_path=tmp_path / "m.synthdb",
+        report_path=tmp_path / "report.html",
+        labels={"real": "people.csv", "synthetic": "a sample", "model": "model.synthdb"},
+    )
+
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert done.report_path == tmp_path / "report.html"
+    assert "real <code>people.csv</code>" in page and "<code>a sample</code>" in page
+    assert str(tmp_path) not in page
+
+
 def test_training_config_reads_a_job_file_under_the_values_given(tmp_path: Path) -> None:
     job = tmp_path / "job.yaml"
     job.write_text("purpose: testing\nmax-epochs: 4\nnulls: keep\nrows: 10\n")

@@ -27,6 +27,11 @@ class Listener(Protocol):
 
     The first four are :class:`synthdb.training.loop.TrainingListener`'s, so a listener can be
     handed to the training loop as it is.
+
+    A listener may stop the call: any exception it raises (but :class:`KeyboardInterrupt`,
+    which ends training early and keeps the best epoch, as Ctrl-C does) propagates out of the
+    pipeline function, and the outputs not yet complete are removed, not left half-written.
+    A service cancels a job this way.
     """
 
     def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:

@@ -74,6 +74,7 @@ def generate(
     from synthdb.modelfile import read_manifest
 
     kind = read_manifest(path).get("kind")
+    inputs.check_generation(kind, rows=rows, scale=scale, sequences=sequences, table=table)
     if ray is not None and kind in ("database", "sequences"):
         held = "a database" if kind == "database" else "sequences"
         raise UsageError(
@@ -83,13 +84,6 @@ def generate(
     if ray is not None:
         import_ray()  # before PyTorch's import, which takes seconds
     if kind == "database":
-        inputs.check_no_sequences(sequences, "this model holds a database", "`scale` F")
-        if rows is not None or table is not None:
-            name = "rows" if rows is not None else "table"
-            raise UsageError(
-                f"`{name}` is for a table's model; this model holds a database",
-                hint="pass `scale` F to multiply the root tables' rows",
-            )
         factor = inputs.check_scale(scale)
         from synthdb.relational.model import DatabaseModel
 
@@ -107,14 +101,6 @@ def generate(
             seconds=time.monotonic() - started,
         )
     if kind == "sequences":
-        for name, value in (("rows", rows), ("scale", scale)):
-            if value is not None:
-                raise UsageError(
-                    f"`{name}` is for other models; this one draws whole sequences, each as "
-                    "long as it learned",
-                    hint="pass `sequences` N",
-                )
-        inputs.check_sequences(sequences)
         from synthdb.io._locations import is_url
         from synthdb.relational.sequence_table import SequenceModel
 
@@ -132,11 +118,6 @@ def generate(
             tables={name: written},
             sequences=count,
             seconds=time.monotonic() - started,
-        )
-    inputs.check_no_sequences(sequences, "this model learned rows one by one", "`rows` N")
-    if scale is not None:
-        raise UsageError(
-            "`scale` is for a database's model; this model holds one table", hint="pass `rows` N"
         )
     from synthdb.io._locations import is_url
 

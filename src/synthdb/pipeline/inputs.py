@@ -7,9 +7,9 @@ Errors name a parameter as the Python functions spell it, in backticks (`rows`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from synthdb.config import TrainingConfig, make_config
 from synthdb.errors import UsageError
@@ -24,6 +24,20 @@ JOB_SUFFIXES = (".yaml", ".yml", ".toml")
 DEFAULT_TABLE = "table"
 #: the largest factor a database's root tables may be scaled by
 MAX_SCALE = 1_000.0
+#: A job file, or its settings as a mapping with a job file's keys (``tables``,
+#: ``sequence_key``, ...): what a service stores, what a notebook writes as a dict.
+Job: TypeAlias = Path | Mapping[str, Any]
+
+
+def job_values(job: Job) -> tuple[dict[str, Any], str, Path]:
+    """A job's settings with snake_case keys, how messages name it (``job file job.yaml``,
+    or ``job`` for a mapping) and the folder its relative paths start from (the job file's,
+    or the working folder)."""
+    if isinstance(job, Mapping):
+        return {str(k).replace("-", "_"): v for k, v in job.items()}, "job", Path.cwd()
+    from synthdb.jobfile import load_job_file
+
+    return load_job_file(job), f"job file {job}", Path(job).resolve().parent
 
 
 def is_job_file(source: str) -> bool:
@@ -62,7 +76,7 @@ def table_list(tables: str | Sequence[str] | None) -> list[str] | None:
 
 def training_config(
     source: str | None = None,
-    job: Path | None = None,
+    job: Job | None = None,
     *,
     listener: Listener | None = None,
     **values: Any,
@@ -75,27 +89,28 @@ def training_config(
     (``source="job.yaml"``) is read first, then ``job``; the inputs, outputs and sampling
     settings a job file may hold are not training settings and are said to be ignored.
     """
-    from synthdb.jobfile import RUN_KEYS, SEQUENCE_KEYS, load_job_file
+    from synthdb.jobfile import RUN_KEYS, SEQUENCE_KEYS
 
     # Inputs, outputs and sampling settings come from the call, for now; but a ``tables``
     # section describes a database's tables, and a job file given as the input names its data
     # with ``input``: those are read where the database is opened.
-    files: list[tuple[Path, set[str]]] = []
+    files: list[tuple[Job, set[str]]] = []
     if source is not None and is_job_file(source):
         files.append((Path(source), {"input", "tables"}))
     if job is not None:
         files.append((job, {"tables"}))
     settings: dict[str, Any] = {}
-    for path, used in files:
-        found = load_job_file(path)
+    for given, used in files:
+        found, _, _ = job_values(given)
         for key in SEQUENCE_KEYS:  # how the rows form sequences: read by sequencing()
             found.pop(key, None)
         ignored = sorted(
             key for key in RUN_KEYS if found.pop(key, None) is not None and key not in used
         )
         if ignored and listener is not None:
+            named = "job" if isinstance(given, Mapping) else str(given)
             listener.on_message(
-                f"warning: {path}: {', '.join(ignored)} ignored; give them on the command line"
+                f"warning: {named}: {', '.join(ignored)} ignored; give them on the command line"
             )
         settings.update(found)
     settings.update({k.replace("-", "_"): v for k, v in values.items() if v is not None})
@@ -103,26 +118,26 @@ def training_config(
 
 
 def open_database_input(
-    source: str, tables: str | Sequence[str] | None, job: Path | None, encoding: str = "utf-8"
+    source: str, tables: str | Sequence[str] | None, job: Job | None, encoding: str = "utf-8"
 ) -> tuple[DatabaseSource, DatabaseSchema, dict[str, dict[str, Any]]]:
     """The database, its schema (only ``tables`` and those they reference, if given) and the
-    job file's per-table settings (``tables.NAME.*``)."""
+    job's per-table settings (``tables.NAME.*``)."""
     from synthdb.io.database import open_database
-    from synthdb.jobfile import load_job_file, load_tables
+    from synthdb.schema.relations import parse_declarations
 
     location: str | None = source
     declared = {}
-    job_path = Path(source) if is_job_file(source) else job
-    if job_path is not None:
-        values = load_job_file(job_path)
-        declared = load_tables(values, job_path)
+    chosen = Path(source) if is_job_file(source) else job
+    if chosen is not None:
+        values, where, base = job_values(chosen)
+        declared = parse_declarations(values.get("tables"), base=base, where=f"{where}: tables")
         if is_job_file(source):
             given = values.get("input")
             location = None
             if given is not None:
                 location = str(given)
                 if "://" not in location:
-                    location = str(job_path.resolve().parent / location)
+                    location = str(base / location)
     database = open_database(location, declared=declared, encoding=encoding)
     schema = database.schema(table_list(tables))
     settings = {name: dict(d.settings) for name, d in declared.items() if d.settings}
@@ -166,26 +181,25 @@ def open_table_input(source: str, table: str | None, encoding: str = "utf-8") ->
     return opened.location, name
 
 
-def single_table_job(job: Path | None, listener: Listener) -> None:
+def single_table_job(job: Job | None, listener: Listener) -> None:
     """A ``tables`` section means nothing for one table: say so rather than drop it silently."""
-    if job is not None:
-        from synthdb.jobfile import load_job_file
-
-        if load_job_file(job).get("tables") is not None:
-            listener.on_message(f"warning: {job}: tables ignored; the input is one table")
+    if job is not None and job_values(job)[0].get("tables") is not None:
+        named = "job" if isinstance(job, Mapping) else str(job)
+        listener.on_message(f"warning: {named}: tables ignored; the input is one table")
 
 
 def sequencing(
-    job: Path | None, sequence_key: str | None, order_by: str | Sequence[str] | None
+    job: Job | None, sequence_key: str | None, order_by: str | Sequence[str] | None
 ) -> tuple[str, list[str]] | None:
-    """The sequence key and order columns (a list, or ``"a,b"``) as given, else the job
-    file's; None when the rows are not sequences. An order without a key is a mistake, said
-    in one line."""
+    """The sequence key and order columns (a list, or ``"a,b"``) as given, else the job's;
+    None when the rows are not sequences. An order without a key is a mistake, said in one
+    line."""
     settings: dict[str, Any] = {}
     if job is not None:
-        from synthdb.jobfile import sequence_settings
+        from synthdb.jobfile import sequence_values
 
-        settings = sequence_settings(job)
+        values, where, _ = job_values(job)
+        settings = sequence_values(values, f"{where}: ")
     key = sequence_key if sequence_key is not None else settings.get("sequence_key")
     if order_by is not None:
         given = order_by.split(",") if isinstance(order_by, str) else list(order_by)
@@ -254,6 +268,45 @@ def check_scale(scale: float | None) -> float:
     if not scale > 0 or scale > MAX_SCALE:
         raise UsageError(f"`scale` must be above 0 and at most {MAX_SCALE:g} (got {scale:g})")
     return scale
+
+
+def check_generation(
+    kind: object,
+    *,
+    rows: int | None = None,
+    scale: float | None = None,
+    sequences: int | None = None,
+    table: str | None = None,
+) -> None:
+    """What a model of ``kind`` (a model file's manifest ``kind``: ``"database"``,
+    ``"sequences"``, else one table) can be asked for, checked before it is loaded: a
+    table's model takes `rows`, a model of sequences `sequences`, a database's `scale`. A
+    service checks a request with it before it queues the job."""
+    if kind == "database":
+        check_no_sequences(sequences, "this model holds a database", "`scale` F")
+        if rows is not None or table is not None:
+            name = "rows" if rows is not None else "table"
+            raise UsageError(
+                f"`{name}` is for a table's model; this model holds a database",
+                hint="pass `scale` F to multiply the root tables' rows",
+            )
+        check_scale(scale)
+    elif kind == "sequences":
+        for name, value in (("rows", rows), ("scale", scale)):
+            if value is not None:
+                raise UsageError(
+                    f"`{name}` is for other models; this one draws whole sequences, each as "
+                    "long as it learned",
+                    hint="pass `sequences` N",
+                )
+        check_sequences(sequences)
+    else:
+        check_no_sequences(sequences, "this model learned rows one by one", "`rows` N")
+        if scale is not None:
+            raise UsageError(
+                "`scale` is for a database's model; this model holds one table",
+                hint="pass `rows` N",
+            )
 
 
 def check_sequences(sequences: int | None) -> None:

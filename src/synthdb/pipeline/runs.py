@@ -5,9 +5,9 @@ hours."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synthdb.errors import UsageError
 from synthdb.pipeline import inputs
@@ -45,12 +45,13 @@ def run(
     table: str | None = None,
     tables: str | Sequence[str] | None = None,
     scale: float | None = None,
-    job: Path | None = None,
+    job: inputs.Job | None = None,
     sequence_key: str | None = None,
     order_by: str | Sequence[str] | None = None,
     sequences: int | None = None,
     encoding: str = "utf-8",
     overwrite: bool = False,
+    labels: Mapping[str, str] | None = None,
     listener: Listener | None = None,
 ) -> RunOutcome:
     """Train on ``source``, write a synthetic twin to ``output`` and measure it against the
@@ -61,6 +62,10 @@ def run(
     Accuracy is measured against what the model was asked to learn: with the NULL policy
     ``drop``, the source rows without NULL. A database (see :func:`train`) takes ``scale``,
     not ``rows``, ``holdout`` or ``target``.
+
+    ``labels`` names the report page's inputs (keys ``real``, ``synthetic``, ``holdout``,
+    ``model``) in place of their paths: a service shows a dataset's name, not where it keeps
+    its files.
     """
     from synthdb.config import TrainingConfig
 
@@ -95,6 +100,7 @@ def run(
             scale,
             sample_seed,
             overwrite,
+            labels or {},
             listener,
             started,
         )
@@ -163,8 +169,8 @@ def run(
             page = Report(
                 quality=quality,
                 table=name,
-                sources=sources(shown, output, holdout, model_path),
-                model=summary_of(model_path) if model_path is not None else None,
+                sources=labelled(sources(shown, output, holdout, model_path), labels),
+                model=named(summary_of(model_path), labels) if model_path is not None else None,
                 notes=notes,
             )
             write_report(page, report_path, None, overwrite, listener)
@@ -219,8 +225,8 @@ def run(
         page = Report(
             quality=quality,
             table=name,
-            sources=sources(shown, output, holdout, model_path),
-            model=model_summary(synthesizer, model_path),
+            sources=labelled(sources(shown, output, holdout, model_path), labels),
+            model=named(model_summary(synthesizer, model_path), labels),
             notes=notes,
         )
         write_report(page, report_path, None, overwrite, listener)
@@ -243,7 +249,7 @@ def _run_database(
     source: str,
     output: str,
     tables: str | Sequence[str] | None,
-    job: Path | None,
+    job: inputs.Job | None,
     encoding: str,
     config: TrainingConfig,
     model_path: Path | None,
@@ -252,6 +258,7 @@ def _run_database(
     scale: float | None,
     seed: int,
     overwrite: bool,
+    labels: Mapping[str, str],
     listener: Listener,
     started: float,
 ) -> RunOutcome:
@@ -288,15 +295,16 @@ def _run_database(
             ordered=twin.ordered_tables(),
         )
         scores = quality.accuracy  # the page's summary and the printed tables agree
+        shown = {
+            "real": database.location,
+            "synthetic": inputs.display(output),
+            "model": str(model_path) if model_path is not None else None,
+        }
         page = DatabaseReport(
             quality=quality,
-            database=database_name(database.location),
-            sources={
-                "real": database.location,
-                "synthetic": inputs.display(output),
-                "model": str(model_path) if model_path is not None else None,
-            },
-            model=model_summary(twin, model_path, database=True),
+            database=database_name(labels.get("real", database.location)),
+            sources=labelled(shown, labels),
+            model=named(model_summary(twin, model_path, database=True), labels),
         )
         write_report(page, report_path, None, overwrite, listener)
     figures = scores.to_dict()
@@ -315,3 +323,20 @@ def _run_database(
         figures=figures,
         seconds=time.monotonic() - started,
     )
+
+
+def labelled(
+    given: dict[str, str | None], labels: Mapping[str, str] | None
+) -> dict[str, str | None]:
+    """The page's sources, each named by its label when ``labels`` has one."""
+    labels = labels or {}
+    return {
+        key: labels.get(key, value) if value is not None else None for key, value in given.items()
+    }
+
+
+def named(summary: dict[str, Any], labels: Mapping[str, str] | None) -> dict[str, Any]:
+    """The model's summary, its path named by the ``model`` label when there is one."""
+    if labels and "model" in labels and summary.get("path") is not None:
+        summary["path"] = labels["model"]
+    return summary

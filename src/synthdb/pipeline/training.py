@@ -30,7 +30,7 @@ def train(
     *,
     table: str | None = None,
     tables: str | Sequence[str] | None = None,
-    job: Path | None = None,
+    job: inputs.Job | None = None,
     sequence_key: str | None = None,
     order_by: str | Sequence[str] | None = None,
     encoding: str = "utf-8",
@@ -42,8 +42,9 @@ def train(
     ``source`` is a table (CSV/TSV, Parquet, a database URL with ``table``), or a database:
     a URL with several tables (or ``tables``: names, or ``"a,b"``), a folder of CSV/Parquet
     files, or a job file with a ``tables`` section; ``job`` adds such a file's per-table
-    settings. With ``sequence_key`` (or the job file's), the table's rows are sequences, one
-    per key value, sorted by ``order_by`` (else the source's row order).
+    settings (``job`` is a job file, or its settings as a mapping: ``{"tables": {...}}``).
+    With ``sequence_key`` (or the job's), the table's rows are sequences, one per key value,
+    sorted by ``order_by`` (else the source's row order).
 
     ``config`` is the training parameters (default: :class:`~synthdb.config.TrainingConfig`'s
     defaults; :func:`synthdb.pipeline.training_config` reads job files). The output is checked

@@ -263,17 +263,17 @@ class SequenceModel:
         return model
 
 
-def check_sequence_input(
-    frame: pd.DataFrame, key: str, order_by: Sequence[str], config: TrainingConfig
+def check_sequence_settings(
+    columns: Sequence[str], key: str, order_by: Sequence[str], config: TrainingConfig
 ) -> None:
-    """One clear line for each way a table cannot be read as sequences."""
+    """The checks that need only the table's column names, not its rows: a service makes them
+    when a model is asked for, before any job reads the data."""
     if config.privacy is not None:
         raise UsageError(
             "differential privacy is not available for sequences yet: an entity's whole "
             "sequence would have to be protected as one record",
             hint="train the table's rows one by one, or without differential privacy",
         )
-    columns = [str(c) for c in frame.columns]
     if key not in columns:
         raise UsageError(
             f"sequence key {key!r} is not a column of the table",
@@ -290,6 +290,13 @@ def check_sequence_input(
                 f"order column {name!r} is the sequence key itself",
                 hint="order by a date, a time or a number column of the events",
             )
+
+
+def check_sequence_input(
+    frame: pd.DataFrame, key: str, order_by: Sequence[str], config: TrainingConfig
+) -> None:
+    """One clear line for each way a table cannot be read as sequences."""
+    check_sequence_settings([str(c) for c in frame.columns], key, order_by, config)
     if order_by:
         kind = infer_column(order_by[0], frame[order_by[0]]).kind
         if kind not in ("numeric", "datetime"):

@@ -82,7 +82,8 @@ class NewModel(BaseModel):
         default_factory=dict,
         description="the job file's keys: purpose, max-epochs, nulls, privacy (high, medium, "
         "low), epsilon, microbatches, clip, noise-multiplier, learning-rate, batch-size, "
-        "patience, seed, columns, table ...",
+        "patience, seed, columns, table; sequence_key and order_by for a table of "
+        "sequences; tables (keys, foreign keys, settings per table) for a database ...",
     )
     name: str | None = Field(None, max_length=200)
     report: bool = Field(True, description="write the quality report after training")
@@ -91,9 +92,22 @@ class NewModel(BaseModel):
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rows: int | None = Field(None, ge=1, le=1_000_000_000, description="default: the training rows")
+    rows: int | None = Field(
+        None, ge=1, le=1_000_000_000, description="a table's model: default the training rows"
+    )
     scale: float | None = Field(
-        None, gt=0, le=1000, description="rows as a multiple of the training rows"
+        None,
+        gt=0,
+        le=1000,
+        description="rows as a multiple of the training rows; a database's model: of its root "
+        "tables' rows",
+    )
+    sequences: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000_000,
+        description="a model of sequences (trained with sequence_key): whole sequences to "
+        "draw, default as many as it learned; not with rows or scale",
     )
     seed: int = Field(0, ge=0, le=2**63 - 1)
     target_dataset_id: str | None = Field(
@@ -266,7 +280,9 @@ def model_file(svc: Svc, model_id: str) -> FileResponse:
     responses={**ERRORS, 409: {"model": Problem, "description": "model busy or not ready"}},
 )
 def generate(svc: Svc, model_id: str, body: GenerateRequest) -> JobCreated:
-    """Queue a generation job: a CSV download, or a table in a registered database."""
+    """Queue a generation job: a CSV download, or a table in a registered database. Give
+    rows (or scale) for a table's model, sequences for a model of sequences, scale for a
+    database's model."""
     job_id = svc.generate(
         model_id,
         body.rows,
@@ -275,6 +291,7 @@ def generate(svc: Svc, model_id: str, body: GenerateRequest) -> JobCreated:
         body.target_dataset_id,
         body.table,
         body.overwrite,
+        body.sequences,
     )
     return JobCreated(job_id=job_id)
 

@@ -8,7 +8,7 @@ import re
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from synthdb.errors import SynthdbError, UsageError
 from synthdb.service import uploads
@@ -16,6 +16,9 @@ from synthdb.service.jobs import Supervisor
 from synthdb.service.security import Secrets, Tokens, mask, passwords
 from synthdb.service.settings import Layout, Settings
 from synthdb.service.state import Conflict, State, new_id
+
+if TYPE_CHECKING:
+    from synthdb.service.tasks import Training
 
 
 class ServiceError(Exception):
@@ -164,30 +167,74 @@ class Service:
 
         dataset = self.dataset(dataset_id)
         try:
-            _, table = config_from(config)
+            training = config_from(config)
+            self._check_training(dataset, training)
         except UsageError as exc:
             raise ServiceError(422, str(exc), _field(str(exc))) from None
-        info = json.loads(dataset["schema_json"])
-        names = [t["name"] for t in info["tables"]]
-        if table is not None and table not in names and dataset["kind"] != "file":
-            raise ServiceError(
-                422,
-                f"--table: {dataset['name']} has no table {table!r} ({', '.join(names)})",
-                "table",
-            )
-        if table is None and info.get("database") and config_from(config)[0].privacy:
-            raise ServiceError(
-                422,
-                "--epsilon: differential privacy is not available for related tables yet; "
-                "pick one table with config table: NAME",
-                "privacy",
-            )
         label = uploads.label(name) if name else f"{dataset['name']} model"
         model_id, job_id = self.state.add_model_with_job(
             label, dataset["id"], config, {"config": config, "report": report}
         )
         self.supervisor.wake()
         return model_id, job_id
+
+    @staticmethod
+    def _check_training(dataset: dict[str, Any], training: Training) -> None:
+        """What the config asks of this dataset, checked before a job is queued: the table
+        exists, and a database's settings are for a database, a table's for a table."""
+        from synthdb.pipeline.inputs import refuse_sequences_for_database
+        from synthdb.relational.sequence_table import check_sequence_settings
+
+        info = json.loads(dataset["schema_json"])
+        views = {t["name"]: t for t in info["tables"]}
+        table = training.table
+        if table is not None and table not in views and dataset["kind"] != "file":
+            raise UsageError(
+                f"`table`: {dataset['name']} has no table {table!r} ({', '.join(views)})"
+            )
+        whole = table is None and bool(info.get("database"))
+        if whole:
+            if training.config.privacy:
+                raise UsageError(
+                    "`privacy`: differential privacy is not available for related tables yet; "
+                    "pick one table with config table: NAME",
+                )
+            refuse_sequences_for_database(training.sequence_key, training.order_by or None, None)
+            unknown = sorted(set(training.tables or {}) - set(views))
+            if unknown:
+                raise UsageError(
+                    f"`tables`: {dataset['name']} has no table {unknown[0]!r} ({', '.join(views)})"
+                )
+            return
+        if training.tables:
+            raise UsageError(
+                f"`tables` describes the tables of a database; {dataset['name']} is read as "
+                "one table here",
+                hint="leave out config table: NAME to train every table of the database"
+                if info.get("database")
+                else None,
+            )
+        if training.sequence_key is not None:
+            only = next(iter(views.values())) if len(views) == 1 else None
+            view = views.get(table, only) if table is not None else only
+            columns = [c["name"] for c in (view or {}).get("columns", [])]
+            try:
+                if columns:
+                    check_sequence_settings(
+                        columns, training.sequence_key, training.order_by, training.config
+                    )
+                else:  # a table the schema view did not describe: its columns are unknown
+                    check_sequence_settings(
+                        [training.sequence_key, *training.order_by],
+                        training.sequence_key,
+                        training.order_by,
+                        training.config,
+                    )
+            except UsageError as exc:
+                where = "privacy" if training.config.privacy else "sequence_key"
+                if "order column" in exc.message:
+                    where = "order_by"
+                raise UsageError(f"`{where}`: {exc}") from None
 
     def model(self, model_id: str) -> dict[str, Any]:
         row = self.state.model(model_id)
@@ -234,18 +281,28 @@ class Service:
         target_dataset_id: str | None = None,
         table: str | None = None,
         overwrite: bool = False,
+        sequences: int | None = None,
     ) -> str:
+        from synthdb.pipeline.inputs import check_generation
+
         row = self.model(model_id)
-        if rows is not None and scale is not None:
-            raise ServiceError(422, "give rows or scale, not both", "rows")
-        summary = json.loads(row["summary_json"] or "{}")
-        if summary.get("kind") == "database" and (rows is not None or table is not None):
+        given = (("rows", rows), ("scale", scale), ("sequences", sequences))
+        asked = [name for name, value in given if value is not None]
+        if len(asked) > 1:
             raise ServiceError(
-                422,
-                f"{'rows' if rows is not None else 'table'} is for a table's model; this model "
-                "holds a database: give scale (it multiplies the root tables' rows)",
-                "rows" if rows is not None else "table",
+                422, f"give one of rows, scale or sequences, not {' and '.join(asked)}", asked[1]
             )
+        kind = json.loads(row["summary_json"] or "{}").get("kind", "table")
+        try:  # a table's model takes scale too: a multiple of its training rows
+            check_generation(
+                kind,
+                rows=rows,
+                scale=None if kind == "table" else scale,
+                sequences=sequences,
+                table=table if kind == "database" else None,
+            )
+        except UsageError as exc:
+            raise ServiceError(422, str(exc), _field(str(exc))) from None
         if target_dataset_id:
             target = self.dataset(target_dataset_id)
             if target["kind"] != "url":
@@ -260,6 +317,7 @@ class Service:
         params = {
             "rows": rows,
             "scale": scale,
+            "sequences": sequences,
             "seed": seed,
             "target_dataset_id": target_dataset_id or None,
             "table": table,

@@ -251,19 +251,20 @@ def run_job(state: State, layout: Layout, job_id: str, secrets: Secrets) -> None
     hidden: list[str] = []
     work = layout.job_dir(job_id) / "work"
     work.mkdir(parents=True, exist_ok=True)
+    progress.hide = tasks.hider(layout.root, {}, hidden)
     try:
         if job["kind"] == "train":
             dataset = state.dataset(model["dataset_id"])
             if dataset is None:
                 raise SynthdbError(f"dataset {model['dataset_id']} is gone")
-            config, table = tasks.config_from(params["config"])
-            source = source_of(dataset, layout, secrets, table)
+            training = tasks.config_from(params["config"])
+            source = source_of(dataset, layout, secrets, training.table)
             hidden = passwords(source.location)
+            progress.hide = tasks.hider(layout.root, {source.location: source.shown}, hidden)
             layout.model_dir(model["id"]).mkdir(parents=True, exist_ok=True)
-            train = tasks.train_database if source.database else tasks.train
-            summary = train(
+            summary = tasks.train(
                 source,
-                config,
+                training,
                 layout.model_file(model["id"]),
                 layout.report_file(model["id"]) if params.get("report", True) else None,
                 work,
@@ -283,31 +284,20 @@ def run_job(state: State, layout: Layout, job_id: str, secrets: Secrets) -> None
                 shown = database["url_display"]
             else:
                 output = str(layout.result_file(job_id))
+            progress.hide = tasks.hider(layout.root, {}, hidden)
             summary = json.loads(model["summary_json"] or "{}")
-            if summary.get("kind") == "database":
-                folder = work / "tables"
-                result = tasks.generate_database(
-                    layout.model_file(model["id"]),
-                    output if target else str(folder),
-                    params.get("scale"),
-                    int(params.get("seed", 0)),
-                    bool(params.get("overwrite", False)),
-                    progress,
-                )
-                if not target:
-                    progress.phase("packing the tables")
-                    _zip(folder, layout.result_zip(job_id))
-            else:
-                result = tasks.generate(
-                    layout.model_file(model["id"]),
-                    output,
-                    params.get("table"),
-                    params.get("rows"),
-                    params.get("scale"),
-                    int(params.get("seed", 0)),
-                    bool(params.get("overwrite", False)),
-                    progress,
-                )
+            folder = work / "tables"
+            whole = summary.get("kind") == "database" and not target
+            result = tasks.generate(
+                layout.model_file(model["id"]),
+                str(folder) if whole else output,
+                summary,
+                params,
+                progress,
+            )
+            if whole:
+                progress.phase("packing the tables")
+                _zip(folder, layout.result_zip(job_id))
             result["output"] = shown
             result["table"] = params.get("table")
             progress.data["phase"] = "done"
@@ -315,8 +305,9 @@ def run_job(state: State, layout: Layout, job_id: str, secrets: Secrets) -> None
     except tasks.JobGone:
         log.info("job %s is no longer running here; stopping", job_id)
     except SynthdbError as exc:
-        log.info("job %s failed: %s", job_id, mask(str(exc), hidden))
-        _failed(state, layout, job_id, mask(str(exc), hidden), progress)
+        message = progress.hide(str(exc))
+        log.info("job %s failed: %s", job_id, message)
+        _failed(state, layout, job_id, message, progress)
     except MemoryError:
         _failed(
             state,
@@ -329,7 +320,7 @@ def run_job(state: State, layout: Layout, job_id: str, secrets: Secrets) -> None
     except Exception as exc:
         log.error("job %s: %s", job_id, mask(traceback.format_exc(), hidden))
         lines = str(exc).strip().splitlines()
-        detail = f": {mask(lines[0], hidden)}" if lines else ""
+        detail = f": {progress.hide(lines[0])}" if lines else ""
         _failed(
             state,
             layout,
@@ -378,7 +369,16 @@ def source_of(dataset: dict[str, Any], layout: Layout, secrets: Secrets, table: 
     whole = chosen is None and bool(info.get("database"))
     if chosen is None and not whole and "://" in location:  # a database of one table
         chosen = info["tables"][0]["name"]
-    return Source(location=location, table=chosen, shown=dataset["name"], database=whole)
+    views = [t for t in info["tables"] if chosen is None or t["name"] == chosen]
+    view = views[0] if len(views) == 1 and not whole else {}
+    return Source(
+        location=location,
+        table=chosen,
+        shown=dataset["name"],
+        database=whole,
+        rows=view.get("rows"),
+        distinct={c["name"]: c["distinct"] for c in view.get("columns", []) if "distinct" in c},
+    )
 
 
 if __name__ == "__main__":

@@ -1,49 +1,62 @@
-"""What a job does, as thin calls into the library: train a table's model (and write its
-report), generate rows from it.
+"""What a job does, as calls into :mod:`synthdb.pipeline`, the functions the command line
+calls: train a model (and write its report page, as ``synthdb run --report`` does), generate
+from it (as ``synthdb generate`` does).
 
 These run in a worker process (see :mod:`synthdb.service.jobs`). They know nothing of HTTP or
-of the state tables: they read a source, write files under the paths they are given and report
-progress to a :class:`Progress`. The same steps as ``synthdb train``, ``generate`` and ``run
---report`` (``cli/app.py``'s ``_train``, ``_generate``, ``_write_report``); when a
-library-level ``synthdb.pipeline`` exists, these bodies become calls to it.
+of the state tables: they hand the pipeline a source, the paths to write and a
+:class:`Progress` to listen with, and read the model list's summary back from the model file.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from synthdb.config import TrainingConfig
+    from synthdb.pipeline import Unit
     from synthdb.training.loop import EpochRecord, TrainingResult
 
 #: Rows drawn for a model's report: the training rows, up to this many.
 REPORT_ROWS = 50_000
-#: Seconds between two progress writes (an epoch's end is always written).
+#: Seconds between two progress writes (an epoch's end, a status line and the first and last
+#: rows are always written).
 THROTTLE = 0.5
+#: Status lines kept in a job's progress (``log``), the latest last.
+LOG_LINES = 40
 
 
 class JobGone(Exception):
-    """The job is no longer ours to finish (cancelled, or marked interrupted by a restart)."""
+    """The job is no longer ours to finish (cancelled, or marked interrupted by a restart).
+
+    Raised from a :class:`Progress` method, it stops the pipeline call (any exception but
+    ``KeyboardInterrupt`` does), and the pipeline removes what it had not finished writing."""
 
 
 class Progress:
     """A job's progress as one JSON-able dict, written through ``sink`` at most every
-    :data:`THROTTLE` seconds; also a training listener (``synthdb.training.loop``).
+    :data:`THROTTLE` seconds; a :class:`synthdb.pipeline.Listener`.
 
-    Keys: ``phase`` (a short message), ``epoch``, ``max_epochs``, ``step``,
-    ``steps_per_epoch``, ``loss``, ``val_accuracy``, ``epsilon`` (spent so far, under DP),
-    ``curve`` (one entry per epoch), ``rows_written``, ``rows_total``.
+    Keys: ``phase`` (the latest status line), ``log`` (the last :data:`LOG_LINES` of them),
+    ``training`` (what is being trained: ``training`` for one table, a database's table, or
+    ``sequences`` then ``events`` for a model of sequences), ``epoch``, ``max_epochs``,
+    ``step``, ``steps_per_epoch``, ``loss``, ``val_accuracy``, ``epsilon`` (spent so far,
+    under DP), ``curve`` (one entry per epoch of what is being trained), ``stop_reason``,
+    ``rows_written`` of ``rows_total`` (``unit``: ``rows`` or ``sequences``), ``outputs``
+    (those completed). Status lines and outputs pass through ``hide`` (server paths and
+    passwords out). ``sink`` returns False when the job is no longer ours: :class:`JobGone`.
     """
 
-    def __init__(self, sink: Callable[[dict[str, Any]], bool]) -> None:
+    def __init__(
+        self, sink: Callable[[dict[str, Any]], bool], hide: Callable[[str], str] | None = None
+    ) -> None:
         self.sink = sink
-        self.data: dict[str, Any] = {"phase": "starting", "curve": []}
+        self.hide: Callable[[str], str] = hide or (lambda text: text)
+        self.data: dict[str, Any] = {"phase": "starting", "curve": [], "log": []}
         self.last = 0.0
 
     def update(self, *, force: bool = False, **fields: Any) -> None:
@@ -55,13 +68,12 @@ class Progress:
                 raise JobGone
 
     def phase(self, message: str) -> None:
-        self.update(force=True, phase=message)
+        self.on_message(message)
 
-    # training listener
+    # the training loop's events
     def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
         self.update(
             force=True,
-            phase="training",
             epoch=1,
             max_epochs=max_epochs,
             step=0,
@@ -91,12 +103,51 @@ class Progress:
         )
 
     def on_stop(self, result: TrainingResult) -> None:
-        self.update(force=True, phase=f"training stopped: {result.stop_reason}")
+        self.update(force=True, stop_reason=result.stop_reason)
+
+    # the pipeline's own
+    def on_training(self, label: str) -> None:
+        # each model (a database's table, the sequences and their events) has its own curve,
+        # whose epochs start again at 1
+        self.data["curve"] = []
+        for key in ("epoch", "max_epochs", "step", "steps_per_epoch", "loss", "val_accuracy"):
+            self.data.pop(key, None)
+        self.update(force=True, training=label)
+
+    def on_message(self, text: str) -> None:
+        line = self.hide(text)
+        self.data["log"] = [*self.data["log"], line][-LOG_LINES:]
+        self.update(force=True, phase=line)
+
+    def on_rows(self, done: int, total: int, unit: Unit) -> None:
+        self.update(force=done in (0, total), rows_written=done, rows_total=total, unit=unit)
+
+    def on_output(self, location: str) -> None:
+        self.data.setdefault("outputs", []).append(self.hide(location))
+        self.update(force=True)
 
 
 def _number(value: float) -> float | None:
     """NaN (losses under DP) is not JSON: None instead."""
     return None if value != value else round(float(value), 6)
+
+
+def hider(root: Path, names: Mapping[str, str], secrets: list[str]) -> Callable[[str], str]:
+    """What a job's messages say in place of server paths and passwords: ``names`` (say, a
+    dataset's file -> its name) first, then any other path in the data folder ``root`` as
+    its file name, then each of ``secrets`` as ``***``."""
+    from synthdb.service.security import mask
+
+    inside = re.compile(re.escape(str(root).rstrip("/")) + r"/[^\s'\",;:()]*")
+
+    def hide(text: str) -> str:
+        for old in sorted(names, key=len, reverse=True):
+            if old:
+                text = text.replace(old, names[old])
+        text = inside.sub(lambda found: Path(found.group(0)).name, text)
+        return mask(text, secrets)
+
+    return hide
 
 
 @dataclass(frozen=True)
@@ -109,312 +160,257 @@ class Source:
     shown: str
     #: every table of a database (related tables), not one
     database: bool = False
+    #: the chosen table's rows and its columns' distinct values, as the upload found them
+    rows: int | None = None
+    distinct: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Training:
+    """A model's config as the service takes it: the job file's keys, checked."""
+
+    config: TrainingConfig
+    #: the table to read, of a dataset of several
+    table: str | None = None
+    sequence_key: str | None = None
+    order_by: list[str] = field(default_factory=list)
+    #: the job file's ``tables`` section (keys, foreign keys and settings per table)
+    tables: dict[str, Any] | None = None
 
 
 def train(
     source: Source,
-    config: TrainingConfig,
+    training: Training,
     model_path: Path,
     report_path: Path | None,
     work: Path,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Train one table's model, save it, and (with ``report_path``) write its report page;
-    return the model's summary for the model list."""
-    from synthdb.io.sources import read_table
-    from synthdb.synthesizer import Synthesizer
+    """Train a model of the source (a table, a table of sequences or a whole database), save
+    it, and (with ``report_path``) write its report page; return the model's summary for the
+    model list, read from the model file."""
+    from synthdb import pipeline
 
-    progress.phase(f"reading {source.shown}")
-    frame = read_table(source.location, source.table)
-    name = source.table or _table_name(source.shown)
-    progress.phase(
-        f"preparing {len(frame):,} rows x {frame.shape[1]} columns (purpose {config.purpose}, "
-        f"max {config.max_epochs} epochs, nulls {config.nulls})"
-    )
-    synthesizer = Synthesizer(config).fit(frame, table=name, listener=progress)
-    progress.phase("saving the model")
-    synthesizer.save(model_path)
-    training = synthesizer.training
-    ledger = synthesizer.ledger
-    summary: dict[str, Any] = {
-        "kind": "table",
-        "table": name,
-        "rows": int(synthesizer.null_report.rows_before),
-        "columns": int(frame.shape[1]),
-        "stop_reason": training.stop_reason,
-        "epochs": len(training.epochs),
-        "best_epoch": training.best_epoch,
-        "best_accuracy": _number(training.best_accuracy),
-        "seconds": round(training.seconds, 1),
-        "epsilon": None if ledger is None else round(ledger.total_epsilon, 6),
-        "nulls": synthesizer.null_report.to_dict(),
-    }
-    if report_path is not None:
-        summary["accuracy"] = _report(
-            synthesizer, frame, name, source, model_path, report_path, work, progress
+    name = None if source.database else (source.table or _table_name(source.shown))
+    job = {"tables": training.tables} if training.tables else None
+    sequence_key = training.sequence_key
+    order_by = training.order_by or None
+    if report_path is None:
+        pipeline.train(
+            source.location,
+            model_path,
+            training.config,
+            table=name,
+            job=job,
+            sequence_key=sequence_key,
+            order_by=order_by,
+            listener=progress,
         )
-    return summary
-
-
-def _report(
-    synthesizer: Any,
-    frame: pd.DataFrame,
-    name: str,
-    source: Source,
-    model_path: Path,
-    report_path: Path,
-    work: Path,
-    progress: Progress,
-) -> float | None:
-    """Draw rows, evaluate them against the source and write the page (as ``run --report``)."""
-    from synthdb.io.sinks import atomic_path
-    from synthdb.io.sources import read_table
-    from synthdb.report import Report
-    from synthdb.report.model import model_summary
-    from synthdb.scoring import evaluate
-
-    rows = min(int(synthesizer.null_report.rows_before), REPORT_ROWS)
-    sample = work / "report-sample.csv"
-    _write_rows(synthesizer, str(sample), rows, 0, name, progress, "drawing rows for the report")
-    synthetic = read_table(sample)
-    notes = [f"{rows:,} synthetic rows drawn with seed 0 for this page"]
-    reference = frame
-    if synthesizer.null_report.policy == "drop" and bool(frame.isna().to_numpy().any()):
-        reference = frame.dropna().reset_index(drop=True)
-        notes.append(
-            f"accuracy is measured against the {len(reference):,} source rows without NULL "
-            "that the model learned (nulls drop)"
-        )
-    progress.phase("evaluating the synthetic rows")
-    quality = evaluate(
-        reference,
-        synthetic,
-        None,
+        return summary_of(model_path, name, None)
+    rows, sequences = _report_sample(source, sequence_key)
+    output = work / ("report-twin" if source.database else "report-sample.csv")
+    done = pipeline.run(
+        source.location,
+        output,
+        training.config,
+        rows=rows,
+        sequences=sequences,
+        model_path=model_path,
+        report_path=report_path,
         table=name,
-        progress=lambda message: progress.update(phase=message),
-        rules=synthesizer.state.rules,
-    )
-    page = Report(
-        quality=quality,
-        table=name,
-        sources={
+        job=job,
+        sequence_key=sequence_key,
+        order_by=order_by,
+        labels={
             "real": source.shown,
             "synthetic": "drawn by the service",
-            "holdout": None,
             "model": model_path.name,
         },
-        model=model_summary(model_path),
-        notes=notes,
+        listener=progress,
     )
-    progress.phase("drawing the report's pictures")
-    html = page.html(progress=lambda message: progress.update(phase=message))
-    with atomic_path(report_path) as temporary:
-        temporary.write_text(html, encoding="utf-8")
-    sample.unlink(missing_ok=True)
-    overall = getattr(quality, "overall", None)
-    return None if overall is None or overall != overall else round(float(overall), 4)
+    return summary_of(model_path, name, _accuracy(done.figures))
 
 
-def train_database(
-    source: Source,
-    config: TrainingConfig,
-    model_path: Path,
-    report_path: Path | None,
-    work: Path,
-    progress: Progress,
-) -> dict[str, Any]:
-    """Train one model per table of a database, parents first (as ``synthdb train DB``), save
-    it, and (with ``report_path``) write the database's report page."""
-    from synthdb.io.database import open_database
-    from synthdb.relational.model import DatabaseModel
+def _report_sample(source: Source, sequence_key: str | None) -> tuple[int | None, int | None]:
+    """Rows (or sequences) drawn for the report: as many as the source has, up to
+    :data:`REPORT_ROWS` rows (for sequences, the same share of them)."""
+    if source.database or source.rows is None or source.rows <= REPORT_ROWS:
+        return None, None
+    if sequence_key is None:
+        return REPORT_ROWS, None
+    keys = source.distinct.get(sequence_key)
+    return None, max(1, keys * REPORT_ROWS // source.rows) if keys else None
 
-    progress.phase(f"reading {source.shown}")
-    database = open_database(source.location)
-    schema = database.schema(None)
-    frames = {name: database.read(name) for name in schema.order}
-    model = DatabaseModel(config)
-    order = list(schema.order)
 
-    def listener_for(name: str, rows: int) -> Progress:
-        progress.data["curve"] = []  # one curve per table: its epochs start again at 1
-        progress.update(
-            force=True,
-            phase=f"table {name} ({order.index(name) + 1} of {len(order)}): {rows:,} rows",
-            table=name,
-        )
-        return progress
+def _accuracy(figures: dict[str, Any]) -> float | None:
+    """The model list's accuracy: the twin's overall accuracy, for a database the mean of its
+    tables'."""
+    if "overall" in figures:
+        scores = [figures["overall"]]
+    else:
+        scores = [table.get("overall") for table in figures.get("tables", [])]
+    kept = [float(s) for s in scores if isinstance(s, int | float) and s == s]
+    return round(sum(kept) / len(kept), 4) if kept else None
 
-    model.fit(schema, frames, listener_for=listener_for)
-    progress.phase("saving the model")
-    model.save(model_path)
+
+def summary_of(model_path: Path, table: str | None, accuracy: float | None) -> dict[str, Any]:
+    """The model list's summary of a model file, from its manifest."""
+    from synthdb.modelfile import read_manifest
+    from synthdb.report.model import model_summary
+
+    manifest = read_manifest(model_path)
+    if manifest.get("kind") == "database":
+        order = [t["name"] for t in manifest.get("database", {}).get("tables", [])]
+        counts = {name: int(manifest["tables"][name]["rows"]) for name in order}
+        return {
+            "kind": "database",
+            "tables": len(order),
+            "rows": sum(counts.values()),
+            "rows_per_table": counts,
+            "notes": list(manifest.get("notes", [])),
+            "epsilon": None,
+            "accuracy": accuracy,
+        }
+    about = model_summary(model_path)
+    nulls = about.get("nulls") or {}
+    privacy = about.get("privacy") or {}
+    epsilon = privacy.get("total_epsilon")
+    best = about.get("best_accuracy")
+    seconds = about.get("training_seconds")
     summary: dict[str, Any] = {
-        "kind": "database",
-        "tables": len(order),
-        "rows": int(sum(len(frame) for frame in frames.values())),
-        "rows_per_table": {name: len(frames[name]) for name in order},
-        "notes": list(schema.warnings()) + list(model.notes),
-        "epsilon": None,
+        "kind": "table",
+        "table": table,
+        "rows": nulls.get("rows_before"),
+        "columns": len(manifest.get("schema", {}).get("columns", [])),
+        "stop_reason": about.get("stop_reason"),
+        "epochs": about.get("epochs_used"),
+        "best_epoch": about.get("best_epoch"),
+        "best_accuracy": None if best is None else round(float(best), 6),
+        "seconds": None if seconds is None else round(float(seconds), 1),
+        "epsilon": None if epsilon is None else round(float(epsilon), 6),
+        "nulls": nulls,
+        "accuracy": accuracy,
     }
-    if report_path is not None:
-        summary["accuracy"] = _database_report(
-            database, order, model, source, model_path, report_path, work, progress
+    if manifest.get("kind") == "sequences":
+        sequences = manifest["sequence_table"]
+        summary.update(
+            kind="sequences",
+            columns=len(sequences["columns"]),
+            sequences=int(sequences["sequences"]),
+            sequence_key=sequences["sequence_key"],
+            order_by=list(sequences["order_by"]),
         )
     return summary
-
-
-def _database_report(
-    database: Any,
-    order: list[str],
-    model: Any,
-    source: Source,
-    model_path: Path,
-    report_path: Path,
-    work: Path,
-    progress: Progress,
-) -> float | None:
-    from synthdb.io.database import write_database
-    from synthdb.io.sinks import atomic_path
-    from synthdb.report import build_database_report
-
-    progress.phase("drawing a twin for the report")
-    schema = model._fitted()
-    twin = work / "report-twin"
-    write_database(twin, schema, model.generate(scale=1.0, seed=0))
-    report = build_database_report(
-        database,
-        str(twin),
-        model=model_path,
-        tables=order,
-        progress=lambda message: progress.update(phase=message),
-    )
-    progress.phase("drawing the report's pictures")
-    html = report.html(progress=lambda message: progress.update(phase=message))
-    with atomic_path(report_path) as temporary:
-        temporary.write_text(html, encoding="utf-8")
-    scores = [t.overall for t in report.quality.accuracy.tables if t.overall is not None]
-    return round(sum(scores) / len(scores), 4) if scores else None
-
-
-def generate_database(
-    model_path: Path,
-    output: str,
-    scale: float | None,
-    seed: int,
-    overwrite: bool,
-    progress: Progress,
-) -> dict[str, Any]:
-    """A whole synthetic database from a database's model, written to a database URL or a
-    folder of CSV files, all or nothing; ``scale`` multiplies the root tables' rows."""
-    from synthdb.io.database import check_database_output, write_database
-    from synthdb.relational.model import DatabaseModel
-
-    progress.phase("loading the model")
-    model = DatabaseModel.load(model_path)
-    schema = model._fitted()
-    check_database_output(output, schema, overwrite=overwrite)
-    progress.phase(f"generating {len(schema.tables)} tables at scale {scale or 1.0:g}")
-    synthetic = model.generate(scale=scale or 1.0, seed=seed)
-    progress.phase("writing the tables")
-    written = write_database(output, schema, synthetic, overwrite=overwrite)
-    rows = int(sum(written.values()))
-    progress.update(force=True, rows_written=rows, rows_total=rows)
-    return {"rows": rows, "rows_per_table": {k: int(v) for k, v in written.items()}, "seed": seed}
 
 
 def generate(
     model_path: Path,
     output: str,
-    table: str | None,
-    rows: int | None,
-    scale: float | None,
-    seed: int,
-    overwrite: bool,
+    summary: dict[str, Any],
+    params: dict[str, Any],
     progress: Progress,
 ) -> dict[str, Any]:
-    """Draw rows from a table's model into ``output`` (a file or a database URL), all or
-    nothing; ``rows`` or ``scale`` (times the training rows; default 1)."""
-    from synthdb.synthesizer import Synthesizer
+    """Generate from a model into ``output`` (a file, a folder for a database's tables, or a
+    database URL), all or nothing, as ``params`` (the generate request) asks; a table's
+    model takes ``scale`` too, as a multiple of its training rows."""
+    from synthdb import pipeline
 
-    progress.phase("loading the model")
-    synthesizer = Synthesizer.load(model_path)
-    trained = int(synthesizer.null_report.rows_before)
-    count = rows if rows is not None else max(1, round(trained * (scale or 1.0)))
-    location = _write_rows(
-        synthesizer,
+    kind = summary.get("kind", "table")
+    rows, scale = params.get("rows"), params.get("scale")
+    if kind == "table" and scale is not None:
+        rows, scale = max(1, round(int(summary["rows"]) * float(scale))), None
+    seed = int(params.get("seed", 0))
+    done = pipeline.generate(
+        model_path,
         output,
-        count,
-        seed,
-        table or synthesizer.schema.name,
-        progress,
-        f"generating {count:,} rows",
-        overwrite=overwrite,
+        rows=rows,
+        scale=scale,
+        sequences=params.get("sequences"),
+        seed=seed,
+        table=params.get("table"),
+        overwrite=bool(params.get("overwrite", False)),
+        listener=progress,
     )
-    return {"rows": count, "seed": seed, "output": location}
-
-
-def _write_rows(
-    synthesizer: Any,
-    output: str,
-    rows: int,
-    seed: int,
-    table: str,
-    progress: Progress,
-    phase: str,
-    *,
-    overwrite: bool = False,
-) -> str:
-    from synthdb.io.sinks import open_sink
-
-    sink = open_sink(output, table=table, overwrite=overwrite)
-    progress.update(force=True, phase=phase, rows_written=0, rows_total=rows)
-    batches = synthesizer.iter_samples(rows, seed=seed, finish=sink.prepare)
-    written = 0
-
-    def counted() -> Iterator[pd.DataFrame]:
-        nonlocal written
-        for batch in batches:
-            yield batch
-            written += len(batch)
-            progress.update(rows_written=written)
-
-    sink.write_batches(table, counted())
-    progress.update(force=True, rows_written=rows)
-    return str(sink.location)
+    result: dict[str, Any] = {"rows": done.rows, "seed": seed}
+    if done.kind == "database":
+        result["rows_per_table"] = dict(done.tables)
+    if done.sequences is not None:
+        result["sequences"] = done.sequences
+    return result
 
 
 def _table_name(shown: str) -> str:
     from synthdb.io._locations import table_name
 
-    return table_name(Path(shown))
+    return table_name(Path(shown)) or "table"
 
 
-#: Job file keys the service sets itself, and keys it cannot serve yet.
+#: Job file keys the service sets itself.
 _SERVICE_KEYS = {"input", "output", "rows", "sample_seed", "encoding", "holdout"}
-_NOT_YET = {"tables", "sequence_key", "order_by"}
+#: What a table's entry in ``tables`` may not say: the dataset is the input.
+_SERVICE_TABLE_KEYS = {"path"}
 
 
-def config_from(values: dict[str, Any]) -> tuple[TrainingConfig, str | None]:
-    """A job file's keys (``max-epochs`` or ``max_epochs``) checked by the CLI's validation;
-    returns the config and the table to read (``table``). Raises :class:`UsageError` with the
-    CLI's one-line message naming the key."""
+def config_from(values: Any) -> Training:
+    """A job file's keys (``max-epochs`` or ``max_epochs``) checked by the library's
+    validation: the training config, the table to read (``table``), how its rows form
+    sequences (``sequence_key``, ``order_by``) and the ``tables`` section of a database.
+    Raises :class:`UsageError` with the library's one-line message naming the key in
+    backticks."""
     from synthdb.config import make_config
     from synthdb.errors import UsageError
+    from synthdb.jobfile import sequence_values
+    from synthdb.pipeline.inputs import refuse_sequences_for_database, sequencing
 
     if not isinstance(values, dict):
         raise UsageError('config must be a mapping of job file keys, e.g. {"max-epochs": 40}')
     settings = {str(k).replace("-", "_"): v for k, v in values.items()}
     for key in sorted(settings):
         if key in _SERVICE_KEYS:
-            raise UsageError(f"--{key.replace('_', '-')}: set by the service, not in config")
-        if key in _NOT_YET:
-            raise UsageError(
-                f"--{key.replace('_', '-')}: not available in synthdb serve yet; use the "
-                "command line (synthdb train) for databases and sequences"
-            )
+            raise UsageError(f"`{key}`: set by the service, not in config")
     table = settings.pop("table", None)
     if table is not None and (not isinstance(table, str) or not table):
-        raise UsageError(f"--table: must be a table name (got {table!r})")
+        raise UsageError(f"`table`: must be a table name (got {table!r})")
+    tables = settings.pop("tables", None)
+    sequenced: dict[str, Any] = {}
+    for name in ("sequence_key", "order_by"):
+        if name in settings:
+            try:
+                sequenced |= sequence_values({name: settings.pop(name)})
+            except UsageError as exc:
+                raise UsageError(f"`{name}`: {str(exc).removeprefix(name + ' ')}") from None
     try:
-        return make_config(**settings), table
+        config = make_config(**settings)
     except (TypeError, ValueError, AttributeError) as exc:  # shapes pydantic never sees
         raise UsageError(f"config: {str(exc).splitlines()[0]}") from None
+    found = sequencing(None, sequenced.get("sequence_key"), sequenced.get("order_by"))
+    if tables is not None:
+        refuse_sequences_for_database(found and found[0], sequenced.get("order_by"), None)
+        tables = _tables(tables, config)
+    if found is None:
+        return Training(config, table, tables=tables)
+    return Training(config, table, found[0], found[1], tables)
+
+
+def _tables(raw: Any, config: TrainingConfig) -> dict[str, Any]:
+    """A ``tables`` section, checked as the library checks a job file's, with each table's
+    own training settings; a table's ``path`` is refused (the dataset is the input)."""
+    from synthdb.errors import UsageError
+    from synthdb.pipeline.inputs import table_configs
+    from synthdb.schema.relations import parse_declarations
+
+    declared = parse_declarations(raw, base=Path("."), where="`tables`")
+    for name, entry in raw.items():
+        for key in _SERVICE_TABLE_KEYS & set(entry or {}):
+            raise UsageError(
+                f"`tables`.{name}.{key}: set by the service (the dataset is the input), "
+                "not in config"
+            )
+    for name, declaration in declared.items():
+        try:
+            table_configs(config, {name: dict(declaration.settings)})
+        except UsageError as exc:
+            raise UsageError(f"`tables`.{name}: {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:  # shapes pydantic never sees
+            raise UsageError(f"`tables`.{name}: {str(exc).splitlines()[0]}") from None
+    return {str(name): dict(entry or {}) for name, entry in raw.items()}

@@ -339,6 +339,7 @@ def generate(
     model_id: str,
     rows: Annotated[str, Form(max_length=40)] = "",
     scale: Annotated[str, Form(max_length=40)] = "",
+    sequences: Annotated[str, Form(max_length=40)] = "",
     seed: Annotated[str, Form(max_length=40)] = "0",
     target: Annotated[str, Form(max_length=64)] = "",
     table: Annotated[str, Form(max_length=63)] = "",
@@ -349,9 +350,17 @@ def generate(
     try:
         count = _bounded(rows, "rows", int, 1, 1_000_000_000)
         factor = _bounded(scale, "scale", float, 1e-9, 1000)
+        whole = _bounded(sequences, "sequences", int, 1, 1_000_000_000)
         drawn = _bounded(seed or "0", "seed", int, 0, 2**63 - 1)
         job_id = svc.generate(
-            model_id, count, factor, drawn or 0, target or None, table or None, bool(overwrite)
+            model_id,
+            count,
+            factor,
+            drawn or 0,
+            target or None,
+            table or None,
+            bool(overwrite),
+            whole,
         )
     except ServiceError as exc:
         if exc.status not in (409, 422):
@@ -366,7 +375,13 @@ def generate(
             dataset=svc.dataset_view(dataset) if dataset else None,
             jobs=[svc.job_view(j) for j in svc.state.jobs(model_id)],
             targets=[svc.dataset_view(d) for d in svc.state.datasets() if d["kind"] == "url"],
-            values={"rows": rows, "scale": scale, "seed": seed, "table": table},
+            values={
+                "rows": rows,
+                "scale": scale,
+                "sequences": sequences,
+                "seed": seed,
+                "table": table,
+            },
             generate_error=exc.message,
         )
     return back(f"/jobs/{job_id}")
