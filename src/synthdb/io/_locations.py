@@ -43,6 +43,16 @@ def is_url(location: str | Path) -> bool:
     return isinstance(location, str) and _URL_SCHEME.match(location) is not None
 
 
+def shown(location: str | Path) -> str:
+    """A location fit for messages and pages: a database URL without its password."""
+    if not is_url(location):
+        return str(location)
+    from synthdb.errors import InputError
+    from synthdb.io._sql import display, parse_url
+
+    return display(parse_url(str(location), InputError))
+
+
 def file_format(path: Path) -> FileFormat | None:
     """Read the format from the suffixes; None when we do not support them."""
     suffixes = [suffix.lower() for suffix in path.suffixes]

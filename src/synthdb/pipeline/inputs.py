@@ -342,12 +342,6 @@ def check_report_outputs(page: Path, json_path: Path | None, overwrite: bool) ->
 
 def display(output: str) -> str:
     """An output fit for messages: a database URL without its password."""
-    from synthdb.io._locations import is_url
+    from synthdb.io._locations import shown
 
-    if is_url(output):
-        from synthdb.errors import OutputError
-        from synthdb.io._sql import display as shown
-        from synthdb.io._sql import parse_url
-
-        return shown(parse_url(output, OutputError))
-    return output
+    return shown(output)

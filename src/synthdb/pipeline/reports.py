@@ -208,10 +208,10 @@ def model_summary(
 def sources(
     real: str, synthetic: str, holdout: str | None, model: Path | None
 ) -> dict[str, str | None]:
-    """What a table's report page says it compared."""
+    """What a table's report page says it compared (database URLs without their password)."""
     return {
-        "real": real,
-        "synthetic": synthetic,
-        "holdout": holdout,
+        "real": inputs.display(real),
+        "synthetic": inputs.display(synthetic),
+        "holdout": None if holdout is None else inputs.display(holdout),
         "model": str(model) if model is not None else None,
     }

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from synthdb import __version__
 from synthdb.evaluation.database import DatabaseQuality
 from synthdb.evaluation.quality import Progress, QualityReport
+from synthdb.io._locations import shown
 from synthdb.rules.model import Rule, rules_from_dicts
 
 if TYPE_CHECKING:
@@ -118,10 +119,10 @@ def build_report(
     return Report(
         quality=quality,
         table=name,
-        sources={
-            "real": str(real),
-            "synthetic": str(synthetic),
-            "holdout": str(holdout) if holdout is not None else None,
+        sources={  # database URLs without their password
+            "real": shown(real),
+            "synthetic": shown(synthetic),
+            "holdout": shown(holdout) if holdout is not None else None,
             "model": str(model) if model is not None else None,
         },
         model=summary,
