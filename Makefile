@@ -20,6 +20,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 # The report tests open pages in Debian's Chromium, driven by Playwright (no browser download).
+# The dev extra holds the ray extra too, so the Ray cluster tests run here and in CI.
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \

@@ -35,3 +35,7 @@ class ModelFileError(SynthdbError):
 
 class OutputError(SynthdbError):
     """The output cannot be written (missing folder, exists without --overwrite, ...)."""
+
+
+class ClusterError(SynthdbError):
+    """The Ray cluster cannot be reached, or lost a worker more often than it retries."""

@@ -215,13 +215,16 @@ class Synthesizer:
         batch_rows: int = SAMPLE_BATCH,
         workers: int | None = None,
         finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+        batches: range | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the rows in batches of ``batch_rows`` so memory is flat in ``rows``.
 
         Batches are drawn by ``workers`` threads (default: one per core) while the caller
         consumes earlier ones; each batch has its own seed, so the rows do not depend on the
         number of workers. ``finish`` runs on each batch on the same thread that drew it (a
-        sink's ``prepare``: formatting CSV there keeps the writing thread free).
+        sink's ``prepare``: formatting CSV there keeps the writing thread free). ``batches``
+        draws only those batches (by index) of the ``rows``, exactly as the whole run draws
+        them: a shard of a job split across machines.
         """
         state = self._fitted()
         if rows < 1:
@@ -230,8 +233,11 @@ class Synthesizer:
             raise UsageError("this model draws rows under parent rows: use sample_given")
         sampler = self._sampler_of(state)
         starts = range(0, rows, batch_rows)
+        indices = range(len(starts)) if batches is None else batches
+        if indices.step != 1 or not 0 <= indices.start <= indices.stop <= len(starts):
+            raise ValueError(f"batches {indices} are not a run of the {len(starts)} batches")
         if workers is None:
-            workers = min(available_cores(), len(starts))
+            workers = max(1, min(available_cores(), len(indices)))
 
         def batch(index: int) -> pd.DataFrame:
             start = starts[index]
@@ -239,7 +245,7 @@ class Synthesizer:
             frame = self._draw(state, sampler, start, count, seed, index, None)[0]
             return finish(frame) if finish is not None else frame
 
-        yield from ordered_map(batch, range(len(starts)), workers=workers)
+        yield from ordered_map(batch, indices, workers=workers)
 
     def sample_given(
         self, context: np.ndarray, *, seed: int = 0, batch_rows: int = SAMPLE_BATCH

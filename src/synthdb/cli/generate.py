@@ -13,9 +13,11 @@ from synthdb.cli.options import (
     SAMPLE_SEED_HELP,
     OverwriteOpt,
     QuietOpt,
+    RayOpt,
     RowsOpt,
     ScaleOpt,
     SequencesOpt,
+    WorkersOpt,
 )
 
 
@@ -48,11 +50,14 @@ def generate(
     scale: ScaleOpt = None,
     sequences: SequencesOpt = None,
     overwrite: OverwriteOpt = False,
+    ray: RayOpt = None,
+    workers: WorkersOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate synthetic rows from a model file; from a database's model, a whole synthetic
     database (to a database URL or a folder) with every key intact; from a model of
-    sequences (--sequence-key), new sequences, each in order."""
+    sequences (--sequence-key), new sequences, each in order. With --ray, a table's rows are
+    drawn on a Ray cluster, the same rows."""
     with errors("generate", quiet), console_listener() as listener:
         from synthdb import pipeline
 
@@ -66,6 +71,8 @@ def generate(
             table=table,
             overwrite=overwrite,
             listener=listener,
+            ray=ray,
+            workers=workers,
         )
         if written.kind == "database" and not session.quiet:
             from synthdb.cli.tables import summary_table

@@ -223,6 +223,23 @@ RowsOpt = Annotated[
         help="rows to generate. Range: >= 1. Default: as many as the training data had.",
     ),
 ]
+RayOpt = Annotated[
+    str | None,
+    _option(
+        "--ray",
+        help="draw the rows on a Ray cluster: auto (the cluster this machine belongs to) or its "
+        "address, such as ray://head:10001. Same output as without it. Needs "
+        "pip install 'synthdb[ray]'. Default: this process.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    _option(
+        "--workers",
+        help="Ray workers, each on one CPU (with --ray only). Range: >= 1. Default: one per "
+        "CPU of the cluster.",
+    ),
+]
 #: the generation seed when none is given, in ``generate`` and ``run`` alike
 SAMPLE_SEED = 0
 SAMPLE_SEED_HELP = (

@@ -26,6 +26,7 @@ from typing import IO, Any, cast
 import pandas as pd
 
 from synthdb.errors import InputError
+from synthdb.io._batches import Batch, Packed, rows_of
 from synthdb.io._fastcsv import csv_bytes, formatted_rows
 from synthdb.io._locations import COMPRESSIONS, FileFormat, one_line
 
@@ -132,20 +133,26 @@ def read_csv_header(path: Path, fmt: FileFormat, *, encoding: str, name: str) ->
     return names
 
 
-def write_csv(batches: Iterable[pd.DataFrame], path: Path, fmt: FileFormat) -> int:
+def write_csv(batches: Iterable[Batch], path: Path, fmt: FileFormat) -> int:
     """NULL becomes an empty field, which is exactly what read_csv turns back into NULL."""
     rows = 0
     with contextlib.ExitStack() as stack:
         raw = _open_for_writing(path, fmt.compression, stack)
-        for index, frame in enumerate(batches):
-            body = formatted_rows(frame, fmt.separator)
+        for index, batch in enumerate(batches):
+            body: bytes | None
+            if isinstance(batch, Packed):
+                if batch.csv is None or batch.csv[0] != fmt.separator:
+                    raise ValueError(f"this batch was not packed for {fmt}")
+                frame, body = pd.DataFrame(columns=list(batch.columns)), batch.csv[1]
+            else:
+                frame, body = batch, formatted_rows(batch, fmt.separator)
             if body is None:
                 raw.write(csv_bytes(frame, separator=fmt.separator, header=index == 0))
             else:
                 if index == 0:
                     raw.write(csv_bytes(frame.iloc[:0], separator=fmt.separator, header=True))
                 raw.write(body)
-            rows += len(frame)
+            rows += rows_of(batch)
     return rows
 
 

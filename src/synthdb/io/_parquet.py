@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthdb.errors import InputError
+from synthdb.io._batches import Batch, Packed, rows_of
 from synthdb.io._locations import one_line
 
 
@@ -53,20 +54,25 @@ def read_parquet_chunks(path: Path, *, name: str, rows: int) -> Iterator[pd.Data
         ) from exc
 
 
-def write_parquet(batches: Iterable[pd.DataFrame], path: Path) -> int:
+def write_parquet(batches: Iterable[Batch], path: Path) -> int:
     """Stream batches into one file; the first batch fixes the schema (and pandas dtypes)."""
     rows = 0
     writer: pq.ParquetWriter | None = None
     try:
         for frame in batches:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if isinstance(frame, Packed):
+                if frame.arrow is None:
+                    raise ValueError("this batch was not packed for Parquet")
+                table = frame.arrow
+            else:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema)
             elif not table.schema.equals(writer.schema, check_metadata=False):
                 # e.g. a column that is all NULL in this batch was inferred as Arrow's null type
                 table = table.cast(writer.schema)
             writer.write_table(table)
-            rows += len(frame)
+            rows += rows_of(frame)
     finally:
         if writer is not None:
             writer.close()

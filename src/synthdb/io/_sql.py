@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from synthdb.errors import InputError, OutputError, SynthdbError, UsageError
-from synthdb.io._batches import uniform
+from synthdb.io._batches import Batch, frame_of, uniform
 from synthdb.io._introspect import quiet_reflection, reflect_schema
-from synthdb.io._locations import choose_table, one_line
+from synthdb.io._locations import FileFormat, choose_table, one_line
 from synthdb.io._sqltypes import portable
 from synthdb.schema.relations import DatabaseSchema, SqlType, TableDeclaration
 
@@ -366,6 +366,7 @@ class SqlSink:
     def __init__(self, url: URL, *, overwrite: bool = False) -> None:
         self._url = url
         self.location = display(url)
+        self.packing: FileFormat | None = None
         self._overwrite = overwrite
 
     def write(self, table: str, frame: pd.DataFrame) -> None:
@@ -374,7 +375,7 @@ class SqlSink:
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
 
-    def write_batches(self, table: str, batches: Iterable[pd.DataFrame]) -> int:
+    def write_batches(self, table: str, batches: Iterable[Batch]) -> int:
         if not table:
             raise UsageError(
                 f"writing to {self.location} needs a table name", hint="pass --table NAME"
@@ -387,7 +388,8 @@ class SqlSink:
                 _connect(self._url, OutputError, read_only=False, doing="write to") as connection,
                 connection.begin(),
             ):
-                for index, frame in enumerate(uniform(batches, self.location)):
+                for index, batch in enumerate(uniform(batches, self.location)):
+                    frame = frame_of(batch)
                     mode: Literal["append", "replace"] = "append"
                     if index == 0:
                         mode = _write_mode(

@@ -18,7 +18,7 @@ from typing import Protocol
 import pandas as pd
 
 from synthdb.errors import OutputError, UsageError
-from synthdb.io._batches import uniform
+from synthdb.io._batches import Batch, Packed, pack, uniform
 from synthdb.io._csv import write_csv, zstd_available
 from synthdb.io._fastcsv import preformat
 from synthdb.io._locations import (
@@ -33,10 +33,13 @@ from synthdb.io._locations import (
 from synthdb.io._parquet import write_parquet
 
 __all__ = [
+    "Batch",
+    "Packed",
     "Sink",
     "atomic_path",
     "check_output",
     "open_sink",
+    "pack",
     "write_batches",
     "write_table",
 ]
@@ -48,10 +51,15 @@ class Sink(Protocol):
     location: str
     """Where the data goes, fit for messages: a database URL never shows its password."""
 
+    packing: FileFormat | None
+    """What another process :func:`pack`-s batches for, to be written here: the file's
+    format, or None for a database."""
+
     def write(self, table: str, frame: pd.DataFrame) -> None: ...
 
-    def write_batches(self, table: str, batches: Iterable[pd.DataFrame]) -> int:
-        """Write a table that arrives in pieces, all or nothing; return the number of rows."""
+    def write_batches(self, table: str, batches: Iterable[Batch]) -> int:
+        """Write a table that arrives in pieces (frames, or batches packed for this sink), all
+        or nothing; return the number of rows."""
         ...
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -148,6 +156,7 @@ class FileSink:
 
     def __init__(self, path: Path, fmt: FileFormat, *, location: str, overwrite: bool) -> None:
         self.location = location
+        self.packing: FileFormat | None = fmt
         self._path = path
         self._format = fmt
         self._overwrite = overwrite
@@ -161,7 +170,7 @@ class FileSink:
             return frame
         return preformat(frame, self._format.separator)
 
-    def write_batches(self, table: str, batches: Iterable[pd.DataFrame]) -> int:
+    def write_batches(self, table: str, batches: Iterable[Batch]) -> int:
         if self._written is not None and table != self._written:
             raise UsageError(
                 f"{self.location} holds one table and already has '{self._written}'",

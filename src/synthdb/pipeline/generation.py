@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synthdb.errors import ModelFileError, UsageError
 from synthdb.pipeline import inputs
+from synthdb.pipeline.cluster import check_workers, import_ray
 from synthdb.pipeline.events import GenerateOutcome, Listener, SilentListener
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a table's rows are drawn when not here: a Ray address, workers, the model file."""
+
+    address: str
+    workers: int | None
+    model: bytes = field(repr=False)
+
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +43,8 @@ def generate(
     table: str | None = None,
     overwrite: bool = False,
     listener: Listener | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
 ) -> GenerateOutcome:
     """Generate from the model file ``model_path`` to ``output``: a CSV/TSV (optionally
     compressed) or Parquet file, a database URL, or for a database's model a folder.
@@ -40,10 +54,18 @@ def generate(
     every table, the root tables' rows times ``scale`` (default 1). A model of sequences
     writes ``sequences`` whole sequences (default: as many as it learned). The same model and
     ``seed`` give the same output. An existing output is refused unless ``overwrite``.
+
+    ``ray`` (a table's model only) draws the rows on a Ray cluster: ``"auto"`` for the one
+    this machine belongs to, or its address (``"ray://head:10001"``), with ``workers`` workers
+    (default: one per CPU of the cluster). The output is the same, byte for byte
+    (:mod:`synthdb.pipeline.cluster` says why).
     """
     listener = listener if listener is not None else SilentListener()
     output = str(output)
     inputs.check_sampling(rows, seed, "seed")
+    check_workers(ray, workers)
+    if ray is not None and not ray.strip():
+        raise UsageError("`ray` must be auto or the cluster's address (got nothing)")
     path = Path(model_path)
     started = time.monotonic()
     # Cheap checks first: loading a model means importing PyTorch, which takes seconds.
@@ -53,6 +75,14 @@ def generate(
 
     kind = read_manifest(path).get("kind")
     inputs.check_generation(kind, rows=rows, scale=scale, sequences=sequences, table=table)
+    if ray is not None and kind in ("database", "sequences"):
+        held = "a database" if kind == "database" else "sequences"
+        raise UsageError(
+            f"`ray` generation is for a table's model; this one holds {held}",
+            hint="leave `ray` out",
+        )
+    if ray is not None:
+        import_ray()  # before PyTorch's import, which takes seconds
     if kind == "database":
         factor = inputs.check_scale(scale)
         from synthdb.relational.model import DatabaseModel
@@ -98,7 +128,8 @@ def generate(
     synthesizer = Synthesizer.load(path)
     count = rows if rows is not None else synthesizer.null_report.rows_before
     name = table or synthesizer.schema.name
-    location = write_rows(synthesizer, output, count, seed, name, overwrite, listener)
+    cluster = None if ray is None else Cluster(ray, workers, path.read_bytes())
+    location = write_rows(synthesizer, output, count, seed, name, overwrite, listener, cluster)
     return GenerateOutcome(
         output=location,
         kind="table",
@@ -117,24 +148,51 @@ def write_rows(
     table: str,
     overwrite: bool,
     listener: Listener,
+    cluster: Cluster | None = None,
 ) -> str:
-    """Write ``rows`` synthetic rows, all or nothing; return the output's name for messages."""
-    from synthdb.io.sinks import open_sink
+    """Write ``rows`` synthetic rows, all or nothing; return the output's name for messages.
+
+    With ``cluster``, Ray workers draw them (the same rows)."""
+    from synthdb.io._batches import rows_of
+    from synthdb.io.sinks import Batch, open_sink
+    from synthdb.synthesizer import SAMPLE_BATCH
 
     sink = open_sink(output, table=table, overwrite=overwrite)
-    listener.on_message(f"generating {rows:,} rows to {sink.location}")
-    batches = synthesizer.iter_samples(rows, seed=seed, finish=sink.prepare)
+    batches: Iterator[Batch]
+    if cluster is None:
+        listener.on_message(f"generating {rows:,} rows to {sink.location}")
+        batches = synthesizer.iter_samples(rows, seed=seed, finish=sink.prepare)
+    else:
+        from synthdb.pipeline.cluster import draw_shards
+
+        listener.on_message(
+            f"generating {rows:,} rows to {sink.location} on Ray ({cluster.address})"
+        )
+        batches = draw_shards(
+            cluster.model,
+            sink,
+            rows,
+            seed,
+            address=cluster.address,
+            workers=cluster.workers,
+            batch_rows=SAMPLE_BATCH,
+        )
     done = 0
     listener.on_rows(done, rows, "rows")
 
-    def counted() -> Iterator[pd.DataFrame]:
+    def counted() -> Iterator[Batch]:
         nonlocal done
         for batch in batches:
             yield batch
-            done += len(batch)
+            done += rows_of(batch)
             listener.on_rows(done, rows, "rows")
 
-    sink.write_batches(table, counted())
+    try:
+        sink.write_batches(table, counted())
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # stops drawing (ends the Ray workers) now, not when collected
     listener.on_output(sink.location)
     listener.on_message(f"wrote {rows:,} rows to {sink.location}")
     return sink.location

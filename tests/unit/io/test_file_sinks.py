@@ -276,3 +276,41 @@ def _content(path: Path) -> bytes:
 
     raw = path.read_bytes()
     return gzip.decompress(raw) if path.suffix == ".gz" else raw
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.tsv", "out.csv.gz", "out.parquet"])
+def test_batches_packed_elsewhere_write_the_same_bytes(tmp_path: Path, name: str) -> None:
+    # Setup: Ray workers pack batches for the sink (CSV rows, Arrow tables) and ship those
+    import pickle
+
+    from synthdb.io.sinks import pack
+
+    frames = [
+        pd.DataFrame({"a": [1, 2], "b": ['x,"y"', None], "c": [0.5, 2.0]}),
+        pd.DataFrame({"a": [3], "b": [None], "c": [1.25]}),  # an all-NULL column
+    ]
+    plain, packed = tmp_path / "plain", tmp_path / "packed"
+    plain.mkdir()
+    packed.mkdir()
+
+    # Run
+    open_sink(plain / name, table="t").write_batches("t", [f.copy() for f in frames])
+    sink = open_sink(packed / name, table="t")
+    shipped = [pickle.loads(pickle.dumps(pack(f.copy(), sink.packing))) for f in frames]
+    rows = sink.write_batches("t", shipped)
+
+    # Assert
+    assert rows == 3
+    assert (packed / name).read_bytes() == (plain / name).read_bytes()
+
+
+def test_a_batch_packed_for_another_format_is_refused(tmp_path: Path) -> None:
+    from synthdb.io.sinks import pack
+
+    frame = pd.DataFrame({"a": [1]})
+    tsv = open_sink(tmp_path / "out.tsv", table="t")
+
+    with pytest.raises(ValueError, match="not packed"):
+        open_sink(tmp_path / "out.csv", table="t").write_batches("t", [pack(frame, tsv.packing)])
+
+    assert list(tmp_path.iterdir()) == []

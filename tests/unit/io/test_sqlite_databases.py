@@ -319,3 +319,15 @@ def test_interrupted_generation_leaves_database_unchanged(tmp_path: Path) -> Non
     assert open_source(_url(path)).tables() == ["people"]
     assert path.read_bytes() == before
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["out.db"]
+
+
+def test_batches_packed_elsewhere_are_written_as_their_frames(tmp_path: Path) -> None:
+    from synthdb.io.sinks import pack
+
+    sink = open_sink(_url(tmp_path / "db.sqlite"), table="people")
+
+    rows = sink.write_batches("people", [pack(_frame(), sink.packing), pack(_frame(), None)])
+
+    assert sink.packing is None
+    assert rows == 6
+    assert len(read_table(_url(tmp_path / "db.sqlite"), table="people")) == 6
