@@ -106,27 +106,6 @@ def grid_counts(
     return noisy(np.bincount(index, minlength=cells), sigma, rng)
 
 
-def grid_cumulative(released: np.ndarray) -> np.ndarray:
-    """The running count up to each grid edge of a noisy histogram (one more entry than cells).
-
-    The running sum of the raw noisy counts is unbiased; taking its running maximum makes it a
-    distribution function. Clipping each count at zero instead would add the positive half of
-    the noise of every empty cell.
-    """
-    return np.maximum.accumulate(np.concatenate([[0.0], np.cumsum(released)]))
-
-
-def grid_quantiles(released: np.ndarray, edges: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Quantiles of a noisy grid histogram (:func:`grid_cumulative`), interpolating linearly
-    within cells. Where noise dominates, the edges come out about evenly spaced."""
-    cumulative = grid_cumulative(released)
-    total = cumulative[-1]
-    if total <= 0:
-        return edges[0] + probs * (edges[-1] - edges[0])
-    position = np.interp(probs * total, cumulative, np.arange(edges.size, dtype=np.float64))
-    return np.interp(position, np.arange(edges.size, dtype=np.float64), edges)
-
-
 def gaussian_sigma_for(epsilon: float, delta: float, releases: int) -> float:
     """Noise for ``releases`` sensitivity-1 Gaussian counts to cost ``epsilon`` together."""
     from synthdb.privacy import accounting
