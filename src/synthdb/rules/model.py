@@ -26,6 +26,7 @@ RuleKind = Literal[
     "order",
     "function",
     "part",
+    "arithmetic",
     "precision",
     "format",
     "one_per_parent",
@@ -34,7 +35,14 @@ RuleKind = Literal[
 ]
 #: Rules within one table (kept while a table's rows are drawn) and across tables (kept once
 #: the whole database is drawn and its keys are filled).
-TABLE_KINDS: tuple[RuleKind, ...] = ("order", "function", "part", "precision", "format")
+TABLE_KINDS: tuple[RuleKind, ...] = (
+    "order",
+    "function",
+    "part",
+    "arithmetic",
+    "precision",
+    "format",
+)
 DATABASE_KINDS: tuple[RuleKind, ...] = (
     "copy",
     "lookup",
@@ -82,8 +90,13 @@ class Rule:
     #: determines ``column``; part: the datetime column; total: the child's summed column
     #: (None: the count of children)
     source: str | None = None
-    #: total: a second factor (sum of source x other)
+    #: total: a second factor (sum of source x other); arithmetic: the second operand
     other: str | None = None
+    #: arithmetic: ``*`` or ``+`` (``column = source * other``)
+    operator: str | None = None
+    #: arithmetic: the result's decimals, to which it is rounded (None: compared to within
+    #: a millionth)
+    decimals: int | None = None
     #: copy/lookup: the ancestor table; total, one_per_parent, count_by_kind: the other table
     #: (the child for totals, the parent otherwise)
     related: str | None = None
@@ -127,6 +140,9 @@ class Rule:
             return f"{target}: written as {self.value}"
         if self.kind == "part":
             return f"{target} = {self.part}({self.table}.{self.source})"
+        if self.kind == "arithmetic":
+            operands = f"{self.table}.{self.source} {self.operator} {self.table}.{self.other}"
+            return f"{target} = {operands}"
         if self.kind == "one_per_parent":
             return f"{target}: one value per {self.related}{via}"
         if self.kind == "distinct_per_parent":
