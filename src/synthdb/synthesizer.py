@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthdb import conditioning
 from synthdb.config import NullPolicy, Privacy, TrainingConfig
 from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.nulls import NullReport, apply_null_policy
@@ -26,6 +27,7 @@ from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.columns import accuracy_kinds
 from synthdb.io.sources import read_table
+from synthdb.model.conditional import sample_given
 from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.model.sampler import Sampler
 from synthdb.parallel import available_cores, ordered_map
@@ -52,6 +54,9 @@ if TYPE_CHECKING:
 
 #: Rows generated per batch: memory stays flat in the number of rows asked for.
 SAMPLE_BATCH = 65_536
+#: Unconditional rows drawn to learn the model's proportions of the values a rebalance does
+#: not list (at most; fewer when fewer rows are asked for).
+REBALANCE_PROBE = 20_000
 #: Below this many rows a 10% slice is too small to tell one epoch from the next (on Chinook's
 #: 412 invoices, 41 rows stop training at epoch 5 with accuracy 0.87): validation scores
 #: against the training rows instead (0.92 there, what a bootstrap of the real rows scores).
@@ -202,10 +207,120 @@ class Synthesizer:
         return self._fitted().ledger
 
     # ----------------------------------------------------------------- sampling
-    def sample(self, rows: int, *, seed: int = 0) -> pd.DataFrame:
-        """``rows`` synthetic rows with the source's columns; the same seed, the same rows."""
-        parts = list(self.iter_samples(rows, seed=seed))
+    def sample(
+        self,
+        rows: int | None = None,
+        *,
+        seed: int = 0,
+        given: pd.DataFrame | None = None,
+        rebalance: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> pd.DataFrame:
+        """``rows`` synthetic rows with the source's columns; the same seed, the same rows.
+
+        With ``given`` (a frame of any of the model's columns), one row per given row: its
+        given values kept exactly, NULL included, the other columns drawn from the model
+        given them (:mod:`synthdb.model.conditional`). With ``rebalance`` (``{column:
+        {value: share}}``), each listed category on its share of the ``rows``, the rest of
+        every row following the model. :mod:`synthdb.conditioning` says which values are
+        refused.
+        """
+        if given is not None and rebalance is not None:
+            raise UsageError("give either `given` or `rebalance`, not both")
+        if given is not None:
+            if rows is not None and rows != len(given):
+                raise UsageError(
+                    f"`rows` ({rows}) must be left out with `given`: one row per given row "
+                    f"({len(given)})"
+                )
+            parts = list(self.iter_given(given, seed=seed))
+        elif rows is None:
+            raise UsageError("`rows` is needed unless rows are `given`")
+        elif rebalance is not None:
+            parts = list(self.iter_given(self.rebalanced(rows, rebalance, seed=seed), seed=seed))
+        else:
+            parts = list(self.iter_samples(rows, seed=seed))
         return pd.concat(parts, ignore_index=True) if parts else self._empty()
+
+    def rebalanced(
+        self, rows: int, rebalance: Mapping[str, Mapping[str, float]], *, seed: int = 0
+    ) -> pd.DataFrame:
+        """The given columns of ``rows`` rebalanced rows (:func:`~synthdb.conditioning.
+        rebalanced`): pass them to :meth:`iter_given` to draw the rows."""
+        if rows < 1:
+            raise UsageError(f"`rows` must be at least 1 (got {rows})")
+        if not rebalance:
+            raise UsageError("`rebalance` names no column")
+        state = self._fitted()
+        # the columns' other values come in the model's own proportions
+        drawn = self.sample(min(rows, REBALANCE_PROBE), seed=seed + 1)
+        rng = np.random.default_rng([seed, 17])
+        return conditioning.rebalanced(rebalance, rows, state.schema, state.encoder, drawn, rng)
+
+    def iter_given(
+        self,
+        given: pd.DataFrame,
+        *,
+        seed: int = 0,
+        batch_rows: int = SAMPLE_BATCH,
+        workers: int | None = None,
+        finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """One row per row of ``given``, in batches as :meth:`iter_samples` yields them.
+
+        Every value is checked before the first row is drawn, so a refused file writes
+        nothing.
+        """
+        state = self._fitted()
+        if state.shape.context:
+            raise UsageError("this model draws rows under parent rows: `given` is for a table")
+        checked = conditioning.conditions(given, state.schema, state.encoder, "given")
+        yield from self._iter_conditioned(state, checked, seed, batch_rows, workers, finish)
+
+    def impute(self, data: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+        """``data`` with each NULL of a modelled column replaced by a draw given the row's
+        other values; the rows, their order and every non-NULL value are kept.
+
+        Values the model never saw are kept and condition nothing (a number out of range
+        conditions as the nearest value learned): see :mod:`synthdb.conditioning`.
+        """
+        state = self._fitted()
+        if state.shape.context:
+            raise UsageError("this model draws rows under parent rows: impute its table alone")
+        modelled = [c for c in state.encoder.columns if c in data.columns]
+        checked = conditioning.conditions(data[modelled], state.schema, state.encoder, "impute")
+        parts = list(self._iter_conditioned(state, checked, seed, SAMPLE_BATCH, None, None))
+        drawn = pd.concat(parts, ignore_index=True) if parts else self._empty()
+        out = data.copy()
+        for name in modelled:
+            missing = data[name].isna().to_numpy()
+            if missing.any():
+                column = out[name].to_numpy(dtype=object, copy=True)
+                column[missing] = drawn[name].to_numpy(dtype=object)[missing]
+                out[name] = pd.Series(column, index=out.index).infer_objects()
+        return out
+
+    def _iter_conditioned(
+        self,
+        state: FittedState,
+        given: conditioning.Conditions,
+        seed: int,
+        batch_rows: int,
+        workers: int | None,
+        finish: Callable[[pd.DataFrame], pd.DataFrame] | None,
+    ) -> Iterator[pd.DataFrame]:
+        sampler = self._sampler_of(state)
+        starts = range(0, given.rows, batch_rows)
+        if workers is None:
+            workers = max(1, min(available_cores(), len(starts)))
+
+        def batch(index: int) -> pd.DataFrame:
+            start = starts[index]
+            part = given.slice(start, min(start + batch_rows, given.rows))
+            frame = self._draw(state, sampler, start, part.rows, seed, index, None, part)[0]
+            frame = conditioning.merged(frame, part)
+            return finish(frame) if finish is not None else frame
+
+        yield from ordered_map(batch, range(len(starts)), workers=workers)
 
     def iter_samples(
         self,
@@ -311,6 +426,7 @@ class Synthesizer:
         seed: int,
         batch_index: int,
         context: np.ndarray | None,
+        conditions: conditioning.Conditions | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         generator = torch.Generator().manual_seed((seed * 1_000_003 + batch_index) % 2**63)
         rng = np.random.default_rng([seed, batch_index])
@@ -321,7 +437,17 @@ class Synthesizer:
                 if given and context is not None
                 else None
             )
-            tokens = sampler.sample(count, generator, parent).numpy()[:, given:]
+            if conditions is None:
+                tokens = sampler.sample(count, generator, parent).numpy()[:, given:]
+            else:
+                tokens = sample_given(
+                    sampler,
+                    torch.from_numpy(conditions.tokens),
+                    torch.from_numpy(conditions.known),
+                    generator,
+                    not_null=torch.from_numpy(conditions.not_null),
+                    adaptive=conditions.mode == "given",
+                ).numpy()
             typed = state.encoder.decode(tokens, rng)
             if state.rules:
                 typed = keep_table_rules(
