@@ -121,7 +121,11 @@ def conditions(
         name = column_encoder.column
         width = len(column_encoder.sub_columns)
         known[:, start : start + width] = conditioned[name][:, None]
-        if mode == "impute" and name in frame.columns and getattr(column_encoder, "has_null", False):
+        if (
+            mode == "impute"
+            and name in frame.columns
+            and getattr(column_encoder, "has_null", False)
+        ):
             # the NULL token is the first of the column's first sub-column
             not_null[:, start] = frame[name].isna().to_numpy()
         start += width

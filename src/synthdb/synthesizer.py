@@ -36,7 +36,7 @@ from synthdb.rules.table import complete, discover_table_rules, keep_table_rules
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.relations import SqlType
 from synthdb.schema.table import TableSchema
-from synthdb.schema.values import to_source, to_typed
+from synthdb.schema.values import source_column, to_source, to_typed, typed_column
 from synthdb.training.loop import (
     Patience,
     ShuffledBatches,
@@ -267,14 +267,14 @@ class Synthesizer:
     ) -> Iterator[pd.DataFrame]:
         """One row per row of ``given``, in batches as :meth:`iter_samples` yields them.
 
-        Every value is checked before the first row is drawn, so a refused file writes
-        nothing.
+        Every value is checked here, before the first row is drawn, so a refused file
+        writes nothing.
         """
         state = self._fitted()
         if state.shape.context:
             raise UsageError("this model draws rows under parent rows: `given` is for a table")
         checked = conditioning.conditions(given, state.schema, state.encoder, "given")
-        yield from self._iter_conditioned(state, checked, seed, batch_rows, workers, finish)
+        return self._iter_conditioned(state, checked, seed, batch_rows, workers, finish)
 
     def impute(self, data: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
         """``data`` with each NULL of a modelled column replaced by a draw given the row's
@@ -291,12 +291,19 @@ class Synthesizer:
         parts = list(self._iter_conditioned(state, checked, seed, SAMPLE_BATCH, None, None))
         drawn = pd.concat(parts, ignore_index=True) if parts else self._empty()
         out = data.copy()
+        by_name = {c.name: c for c in state.schema.columns}
         for name in modelled:
             missing = data[name].isna().to_numpy()
             if missing.any():
-                column = out[name].to_numpy(dtype=object, copy=True)
-                column[missing] = drawn[name].to_numpy(dtype=object)[missing]
-                out[name] = pd.Series(column, index=out.index).infer_objects()
+                # filled in the typed view, then written as the model writes the column (a
+                # NULL read as float had turned its integers into 45.0s)
+                column = by_name[name]
+                typed = typed_column(data[name], column).to_numpy(dtype=object, copy=True)
+                typed[missing] = typed_column(drawn[name], column).to_numpy(dtype=object)[missing]
+                values = pd.Series(typed, index=out.index)
+                if column.kind in ("numeric", "datetime"):
+                    values = values.astype(np.float64)
+                out[name] = source_column(values, column).to_numpy()
         return out
 
     def _iter_conditioned(
