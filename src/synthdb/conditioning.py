@@ -218,6 +218,7 @@ def rebalanced(
     Columns are assigned independently of each other; everything not listed follows the
     model given them.
     """
+    check_shares(rebalance)
     by_name = {c.name: c for c in schema.columns}
     encoders = {e.column: e for e in encoder.encoders}
     out: dict[str, np.ndarray] = {}
@@ -235,23 +236,13 @@ def rebalanced(
                 hint="give such rows with `given` instead",
             )
         seen = set(categorical.categories) | set(categorical.rare_values)
-        for value, share in shares.items():
+        for value in shares:
             if value not in seen:
                 raise UsageError(
                     f"`rebalance` asks for {value!r} in '{name}', a category the model never saw",
                     hint=f"known values include {_list(categorical.categories, 8)}",
                 )
-            if not (math.isfinite(share) and 0.0 <= share <= 1.0):
-                raise UsageError(
-                    f"`rebalance` share of {value!r} in '{name}' must be between 0 and 1 "
-                    f"(got {share:g})"
-                )
         total = math.fsum(shares.values())
-        if total > 1.0 + SHARE_SLACK:
-            raise UsageError(
-                f"`rebalance` shares of '{name}' add up to {total:g}, more than 1",
-                hint="the shares are of all rows; lower them so they sum to 1 at most",
-            )
         counts = _largest_remainders([shares[v] * rows for v in shares], rows, total)
         listed = np.repeat(np.array(list(shares), dtype=object), counts)
         pool = drawn[name].to_numpy(dtype=object)
@@ -267,6 +258,24 @@ def rebalanced(
         column_values = np.concatenate([listed, filler])
         out[name] = column_values[rng.permutation(rows)]
     return pd.DataFrame(out)
+
+
+def check_shares(rebalance: Mapping[str, Mapping[str, float]]) -> None:
+    """Each share between 0 and 1 and each column's shares adding up to 1 at most: checked
+    before a model is loaded."""
+    for name, shares in rebalance.items():
+        for value, share in shares.items():
+            if not (math.isfinite(share) and 0.0 <= share <= 1.0):
+                raise UsageError(
+                    f"`rebalance` share of {value!r} in '{name}' must be between 0 and 1 "
+                    f"(got {share:g})"
+                )
+        total = math.fsum(shares.values())
+        if total > 1.0 + SHARE_SLACK:
+            raise UsageError(
+                f"`rebalance` shares of '{name}' add up to {total:g}, more than 1",
+                hint="the shares are of all rows; lower them so they sum to 1 at most",
+            )
 
 
 def _largest_remainders(wanted: Sequence[float], rows: int, total: float) -> list[int]:

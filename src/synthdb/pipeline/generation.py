@@ -186,6 +186,10 @@ def _check_conditioned(
         raise UsageError("`rows` must be left out with `given`: one row is drawn per given row")
     if ray is not None:
         raise UsageError(f"{what} draws here, not on Ray", hint="leave `ray` out")
+    if rebalance:
+        from synthdb.conditioning import check_shares
+
+        check_shares(_rebalance(rebalance))
 
 
 def _read_given(location: str | Path) -> pd.DataFrame:
