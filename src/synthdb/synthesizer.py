@@ -310,6 +310,20 @@ class Synthesizer:
                 out[name] = source_column(values, column).to_numpy()
         return out
 
+    def given_with_tokens(
+        self, given: pd.DataFrame, *, seed: int = 0
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Like :meth:`sample` with ``given``, with the rows' tokens: the parent rows a
+        database's children are then generated under."""
+        state = self._fitted()
+        checked = conditioning.conditions(given, state.schema, state.encoder, "given")
+        parts = list(self._iter_drawn(state, checked, seed, GIVEN_BATCH, None, None))
+        if not parts:
+            width = len(state.encoder.sub_columns)
+            return self._empty(), np.zeros((0, width), dtype=np.int64)
+        frame = pd.concat([p[0] for p in parts], ignore_index=True)
+        return frame, np.concatenate([p[1] for p in parts])
+
     def _iter_conditioned(
         self,
         state: FittedState,
@@ -319,17 +333,29 @@ class Synthesizer:
         workers: int | None,
         finish: Callable[[pd.DataFrame], pd.DataFrame] | None,
     ) -> Iterator[pd.DataFrame]:
+        for frame, _ in self._iter_drawn(state, given, seed, batch_rows, workers, finish):
+            yield frame
+
+    def _iter_drawn(
+        self,
+        state: FittedState,
+        given: conditioning.Conditions,
+        seed: int,
+        batch_rows: int,
+        workers: int | None,
+        finish: Callable[[pd.DataFrame], pd.DataFrame] | None,
+    ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         sampler = self._sampler_of(state)
         starts = range(0, given.rows, batch_rows)
         if workers is None:
             workers = max(1, min(available_cores(), len(starts)))
 
-        def batch(index: int) -> pd.DataFrame:
+        def batch(index: int) -> tuple[pd.DataFrame, np.ndarray]:
             start = starts[index]
             part = given.slice(start, min(start + batch_rows, given.rows))
-            frame = self._draw(state, sampler, start, part.rows, seed, index, None, part)[0]
+            frame, tokens = self._draw(state, sampler, start, part.rows, seed, index, None, part)
             frame = conditioning.merged(frame, part)
-            return finish(frame) if finish is not None else frame
+            return (finish(frame) if finish is not None else frame), tokens
 
         yield from ordered_map(batch, range(len(starts)), workers=workers)
 
