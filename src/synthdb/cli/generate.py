@@ -59,7 +59,8 @@ def generate(
             help="CSV or Parquet file of any of the model's columns: one output row per given "
             "row, its values kept exactly (NULL included), the other columns drawn from the "
             "model given them. A column, category or number the model does not know is "
-            "refused. Default: off.",
+            "refused. For a database's model: rows of the root table the file is named after "
+            "(customers.csv), generated with their children. Default: off.",
             show_default=False,
         ),
     ] = None,

@@ -62,8 +62,10 @@ def generate(
     (default: one per CPU of the cluster). The output is the same, byte for byte
     (:mod:`synthdb.pipeline.cluster` says why).
 
-    ``given`` (a table's model only) is a CSV or Parquet file of any of the model's columns:
-    one output row per given row, its values kept, the rest drawn given them. ``rebalance``
+    ``given`` is a CSV or Parquet file of any of the model's columns: one output row per
+    given row, its values kept, the rest drawn given them. For a database's model, rows of the
+    root table the file is named after (``customers.csv``), whose children are generated under
+    them (other root tables at ``scale``). ``rebalance``
     sets the share of categories in the ``rows``: ``{column: {value: share}}`` or the command
     line's ``COLUMN=VALUE:SHARE`` strings (:mod:`synthdb.conditioning`).
     """
@@ -97,10 +99,11 @@ def generate(
         factor = inputs.check_scale(scale)
         from synthdb.relational.model import DatabaseModel
 
+        roots = {} if given is None else {Path(given).name.split(".")[0]: _read_given(given)}
         twin = DatabaseModel.load(path)
         schema = twin.fitted_schema()
         inputs.check_database_output(output, schema, overwrite)
-        synthetic = write_twin(twin, output, factor, seed, overwrite, listener)
+        synthetic = write_twin(twin, output, factor, seed, overwrite, listener, roots)
         counts = {name: len(synthetic[name]) for name in schema.order}
         return GenerateOutcome(
             output=inputs.display(output),
@@ -174,7 +177,12 @@ def _check_conditioned(
 ) -> None:
     """What conditioned generation cannot be combined with, said before anything loads."""
     what = "`given`" if given is not None else "`rebalance`"
-    if kind in ("database", "sequences"):
+    if kind == "database" and rebalance:
+        raise UsageError(
+            "`rebalance` is for a table's model; this one holds a database",
+            hint="give the root table's rows with `given` instead",
+        )
+    if kind in ("database", "sequences") and not (kind == "database" and given is not None):
         raise UsageError(
             f"{what} is for a table's model; this one holds "
             f"{'a database' if kind == 'database' else 'sequences'}",
@@ -405,13 +413,17 @@ def write_twin(
     seed: int,
     overwrite: bool,
     listener: Listener,
+    given: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Generate the whole database and write it, all or nothing; return what was written."""
+    """Generate the whole database and write it, all or nothing; return what was written.
+
+    ``given`` holds rows of root tables, by table name, that are kept and drawn under
+    (:meth:`~synthdb.relational.model.DatabaseModel.generate`)."""
     from synthdb.io.database import write_database
 
     schema = model.fitted_schema()
     listener.on_message(f"generating {len(schema.tables)} tables at scale {scale:g}")
-    synthetic = model.generate(scale=scale, seed=seed)
+    synthetic = model.generate(scale=scale, seed=seed, given=given)
     write_database(
         output,
         schema,
