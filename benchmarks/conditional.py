@@ -20,6 +20,12 @@ What it measures, on the usual split (split_adult.py: seed 42, 80/20):
 Run from the repository root with the project's venv (about 3 minutes on 2 cores)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/conditional.py [--source PATH] [--out JSON]
+
+The rivals run in their own venvs (benchmarks/rival_conditional.py) and write their rows to a
+folder; ``--rivals FOLDER`` scores those rows the same way and adds them to the results JSON
+(without training synthdb again)::
+
+    .venv/bin/python benchmarks/conditional.py --rivals benchmarks/work/cond
 """
 
 from __future__ import annotations
@@ -91,14 +97,42 @@ def _timed(work: Any) -> tuple[Any, float]:
     return work(), time.perf_counter() - started
 
 
+def _score_rivals(folder: Path, train: pd.DataFrame, holdout: pd.DataFrame, out: Path) -> int:
+    """Score rival_conditional.py's rows; merge them into the results under ``rivals``."""
+    results = json.loads(out.read_text()) if out.exists() else {}
+    rivals: dict[str, Any] = results.setdefault("rivals", {})
+    for tool in ("mostly", "sdv"):
+        timings = folder / f"{tool}.json"
+        if not timings.exists():
+            continue
+        figures = json.loads(timings.read_text())
+        rows_path = folder / f"{tool}_income_sex.csv"
+        if rows_path.exists():
+            rows = read_csv(rows_path).reset_index(drop=True)
+            figures["income_sex"].update(_scores(holdout, rows))
+        rare_path = folder / f"{tool}_armed_forces.csv"
+        if rare_path.exists():
+            rare = read_csv(rare_path)
+            counts = rare.workclass.value_counts(dropna=False).head(4)
+            figures["armed_forces"]["workclass"] = {str(k): int(v) for k, v in counts.items()}
+            figures["armed_forces"]["kept"] = bool((rare.occupation == "Armed-Forces").all())
+        rivals[tool] = figures
+        print(tool, figures, flush=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--rivals", type=Path, help="score the rivals' rows in this folder")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     train, holdout = split(read_csv(args.source))
     holdout = holdout.reset_index(drop=True)
+    if args.rivals is not None:
+        return _score_rivals(args.rivals, train, holdout, args.out)
     given = holdout[GIVEN]
     out: dict[str, Any] = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s)",
