@@ -81,3 +81,10 @@ def test_a_given_file_the_model_cannot_follow_is_refused(
         "sex=Female:0.3",
     )
     assert_one_line_error(shares, 2, "--rebalance", "more than 1")
+
+
+def test_impute_names_its_data_argument_in_errors(adult_model_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("age,sex\nold,Male\n,Female\n")
+    result = run_cli("impute", adult_model_file, tmp_path / "bad.csv", "-o", tmp_path / "o.csv")
+    assert_one_line_error(result, 2, "DATA column 'age'", "'old'", "not a number")
+    assert not (tmp_path / "o.csv").exists()

@@ -295,8 +295,8 @@ def impute(
     nulls = int(
         frame[[c for c in synthesizer.schema.names if c in frame.columns]].isna().sum().sum()
     )
-    listener.on_message(f"imputing {nulls:,} NULLs in {len(frame):,} rows")
-    filled = synthesizer.impute(frame, seed=seed)
+    filled = synthesizer.impute(frame, seed=seed)  # checks every value first
+    listener.on_message(f"imputed {nulls:,} NULLs in {len(frame):,} rows")
     sink = open_sink(output, table=name, overwrite=overwrite)
     sink.write_batches(name, iter([sink.prepare(filled)]))
     listener.on_output(sink.location)
