@@ -21,9 +21,10 @@ Why not train for every order instead (order-agnostic training, Uria et al. 2014
 TabularARGN trains on random column orders for the same reason): the network would spread its
 capacity over every order, DP-SGD's ghost clipping and the sampler's lookup tables assume one
 fixed mask, and the conditional would be learned, not exact. BENCHMARKS.md has the figures
-that chose this design: accuracy of the rows given Adult's holdout ``income`` and ``sex``
-against a model trained with those two columns first (the best that any-order training can
-reach for this condition).
+that chose this design: given Adult's holdout ``income`` and ``sex``, the rows score as
+those of a model trained with those two columns first (the best that any-order training can
+reach for this condition: 0.979 / 0.963 against 0.978 / 0.965), and above mostlyai-engine's,
+which trains on random orders (0.972 / 0.952).
 """
 
 from __future__ import annotations
