@@ -488,7 +488,7 @@ class Synthesizer:
             typed = state.encoder.decode(tokens, rng)
             if state.rules:
                 typed = keep_table_rules(
-                    state.rules, typed, np.random.default_rng([seed, batch_index, 7])
+                    state.rules, typed, np.random.default_rng([seed, batch_index, 7]), state.schema
                 )
         else:
             tokens = np.zeros((count, 0), dtype=np.int64)

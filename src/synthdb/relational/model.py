@@ -53,6 +53,7 @@ from synthdb.rules.database import (
     comparable,
     discover_database_rules,
     keep_database_rules,
+    keep_orders_across,
     key_columns,
 )
 from synthdb.rules.model import DATABASE_KINDS, Rule, declared, select
@@ -320,6 +321,18 @@ class DatabaseModel:
                 tokens[name] = np.zeros((len(frame), 0), dtype=np.int64)
                 cardinalities[name] = ()
             self.models[name] = model
+        # a sequence's dates are drawn as gaps and never decrease: moving one element after
+        # its ancestor's date would break that order, so such a column keeps no date order
+        sequenced = {
+            (name, model.sequence.first)
+            for name, model in self.models.items()
+            if model.sequence is not None
+        }
+        self.rules = [
+            r
+            for r in self.rules
+            if r.kind != "order_across" or (r.table, r.column) not in sequenced
+        ]
         return self
 
     def _summaries(
@@ -491,6 +504,12 @@ class DatabaseModel:
             }
             rng = np.random.default_rng([seed, len(schema.order), 7])
             keep_database_rules(self.rules, schema, out, contexts, rng)
+            schemas = {
+                name: model.synthesizer.schema
+                for name, model in self.models.items()
+                if model.synthesizer is not None
+            }
+            keep_orders_across(self.rules, schemas, out, schema, rng)
         return {name: out[name][self.models[name].columns] for name in schema.order}
 
     def _check_given(self, given: Mapping[str, pd.DataFrame]) -> None:

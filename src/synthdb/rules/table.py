@@ -235,15 +235,31 @@ def _function_held(
 
 # ---------------------------------------------------------------------------- keeping
 def keep_table_rules(
-    rules: Sequence[Rule], typed: pd.DataFrame, rng: np.random.Generator
+    rules: Sequence[Rule],
+    typed: pd.DataFrame,
+    rng: np.random.Generator,
+    schema: TableSchema | None = None,
 ) -> pd.DataFrame:
     """``typed`` with every rule kept in about its source share of rows (a copy).
 
     Rows already keeping a rule are left alone; of those breaking it, just enough are repaired
     to bring the share up to the source's (all of them for a rule that always held).
-    Determining columns are settled before the columns they determine.
+    Determining columns are settled before the columns they determine. With ``schema``, the
+    operands of arithmetic are first rounded as they will be written (an integer to units, a
+    price to its cents), so that the result computed from them holds in the output.
     """
     out = typed.copy()
+    if schema is not None:
+        for name in {
+            str(operand)
+            for r in rules
+            if r.kind == "arithmetic"
+            for operand in (r.source, r.other)
+            if operand in out
+        }:
+            places = _decimals(schema.column(name)) if name in schema.names else None
+            if places is not None:
+                out[name] = np.round(out[name].to_numpy(dtype=np.float64), places)
     by_source: dict[str, list[Rule]] = {}
     for rule in rules:
         if rule.kind == "function" and rule.reverse:
