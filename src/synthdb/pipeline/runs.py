@@ -5,9 +5,9 @@ hours."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from synthdb.errors import UsageError
 from synthdb.pipeline import inputs
@@ -158,34 +158,27 @@ def run(
             order_by=order,
         )
         ordered = f", ordered by {', '.join(order)}" if order else ", in the source's row order"
-        notes = [f"rows learned as sequences by {key}{ordered}"]
-        figures = quality.to_dict()
-        if json_path is not None:
-            write_json(json_path, figures, overwrite, listener)
-        if report_path is not None:
-            from synthdb.report import Report
+
+        def sequence_model() -> dict[str, Any] | None:
             from synthdb.report.model import model_summary as summary_of
 
-            page = Report(
-                quality=quality,
-                table=name,
-                sources=labelled(sources(shown, output, holdout, model_path), labels),
-                model=named(summary_of(model_path), labels) if model_path is not None else None,
-                notes=notes,
-            )
-            write_report(page, report_path, None, overwrite, listener)
-        return RunOutcome(
-            output=location,
+            return named(summary_of(model_path), labels) if model_path is not None else None
+
+        return _table_outcome(
+            quality,
+            name,
+            [f"rows learned as sequences by {key}{ordered}"],
+            sequence_model,
             kind="sequences",
-            model_path=model_path,
-            json_path=json_path,
-            report_path=report_path,
+            location=location,
             rows=written,
-            source_rows={name: len(frame)},
-            synthetic_rows={name: len(synthetic)},
-            figures=figures,
-            notes=notes,
-            seconds=time.monotonic() - started,
+            source_rows=len(frame),
+            synthetic_rows=len(synthetic),
+            shown=labelled(sources(shown, output, holdout, model_path), labels),
+            paths=(model_path, json_path, report_path),
+            overwrite=overwrite,
+            listener=listener,
+            started=started,
         )
 
     synthesizer, frame = fit_table(source, shown, table, name, encoding, config, listener)
@@ -216,29 +209,61 @@ def run(
         progress=progress,
         rules=synthesizer.state.rules,
     )
+    return _table_outcome(
+        quality,
+        name,
+        notes,
+        lambda: named(model_summary(synthesizer, model_path), labels),
+        kind="table",
+        location=location,
+        rows=count,
+        source_rows=len(reference),
+        synthetic_rows=len(synthetic),
+        shown=labelled(sources(shown, output, holdout, model_path), labels),
+        paths=(model_path, json_path, report_path),
+        overwrite=overwrite,
+        listener=listener,
+        started=started,
+    )
+
+
+def _table_outcome(
+    quality: Any,
+    name: str,
+    notes: list[str],
+    model: Callable[[], dict[str, Any] | None],
+    *,
+    kind: Literal["table", "sequences"],
+    location: str,
+    rows: int,
+    source_rows: int,
+    synthetic_rows: int,
+    shown: Any,
+    paths: tuple[Path | None, Path | None, Path | None],
+    overwrite: bool,
+    listener: Listener,
+    started: float,
+) -> RunOutcome:
+    """The end of a one-table run, rows or sequences alike: the figures as JSON, the report
+    page (``model`` summarises the model for it, only when a page is written), the outcome."""
+    model_path, json_path, report_path = paths
     figures = quality.to_dict()
     if json_path is not None:
         write_json(json_path, figures, overwrite, listener)
     if report_path is not None:
         from synthdb.report import Report
 
-        page = Report(
-            quality=quality,
-            table=name,
-            sources=labelled(sources(shown, output, holdout, model_path), labels),
-            model=named(model_summary(synthesizer, model_path), labels),
-            notes=notes,
-        )
+        page = Report(quality=quality, table=name, sources=shown, model=model(), notes=notes)
         write_report(page, report_path, None, overwrite, listener)
     return RunOutcome(
         output=location,
-        kind="table",
+        kind=kind,
         model_path=model_path,
         json_path=json_path,
         report_path=report_path,
-        rows=count,
-        source_rows={name: len(reference)},
-        synthetic_rows={name: len(synthetic)},
+        rows=rows,
+        source_rows={name: source_rows},
+        synthetic_rows={name: synthetic_rows},
         figures=figures,
         notes=notes,
         seconds=time.monotonic() - started,
