@@ -196,6 +196,15 @@ def fit_database(
         f"{sum(len(f) for f in frames.values()):,} rows; purpose {config.purpose}, "
         f"max {config.max_epochs} epochs"
     )
+    public = inputs.public_tables(settings)
+    if public and config.privacy is not None:
+        privacy = config.privacy.model_copy(update={"public_tables": public})
+        config = config.model_copy(update={"privacy": privacy})
+    elif public:
+        listener.on_message(
+            f"note: public tables ({', '.join(public)}) matter under differential privacy "
+            "only; without it every table is learned"
+        )
     configs, contexts, orders = inputs.table_configs(config, settings)
     model = DatabaseModel(config, configs=configs, contexts=contexts, orders=orders)
 

@@ -73,9 +73,33 @@ class PrivatePreparation:
     ledger: Ledger
 
 
+@dataclass(frozen=True)
+class SharedNoise:
+    """One table's part of a database's budget, calibrated once for every table
+    (:mod:`synthdb.privacy.database`): the releases go to the database's ledger."""
+
+    ledger: Ledger
+    #: noise multiplier of every histogram (noise std over sensitivity)
+    sigma: float
+    key_delta: float
+    rdp_delta: float
+    #: the sensitivity: at most this many rows of one subject in the table
+    scale: int
+    #: the table's row count, released already (with the same noise)
+    rows: float
+    #: the table's name, written before each release's target
+    label: str
+
+
 class ChargedCounts:
     """Noisy counts for the encoders' private fits (:class:`~synthdb.encoding.private.
-    NoisyCounts`), each release written to ``ledger`` as a Gaussian histogram."""
+    NoisyCounts`), each release written to ``ledger`` as a Gaussian histogram.
+
+    ``scale`` is the sensitivity of every histogram: a subject with up to ``scale`` rows in the
+    table moves a histogram by at most ``scale`` in L2 (all its rows in one cell), so the noise
+    std is ``sigma * scale`` and the accountant sees multiplier ``sigma``; a key held by one
+    subject alone counts up to ``scale``, so the stability threshold scales alike.
+    """
 
     def __init__(
         self,
@@ -85,17 +109,27 @@ class ChargedCounts:
         rdp_delta: float,
         ledger: Ledger,
         rng: np.random.Generator,
+        *,
+        scale: int = 1,
+        released_rows: float | None = None,
+        label: str = "",
     ) -> None:
-        self.sigma = sigma
+        self.multiplier = sigma
+        self.sigma = sigma * scale
+        self.scale = scale
         self.threshold = threshold
         self.key_delta = key_delta
         self.rdp_delta = rdp_delta
         self.ledger = ledger
         self.rng = rng
+        self.released_rows = released_rows
+        self.label = label
         #: each histogram's own guarantee, at the delta left after the thresholds' share
         self._single = accounting.epsilon([(sigma, 1.0, 1)], rdp_delta)
 
     def rows(self, count: int) -> float:
+        if self.released_rows is not None:  # released (and charged) with the database's counts
+            return self.released_rows
         rows = max(float(count + self.rng.normal(0.0, self.sigma)), 1.0)
         self._charge("row count", released=round(rows))
         return rows
@@ -140,15 +174,15 @@ class ChargedCounts:
         self.ledger.add(
             LedgerEntry(
                 mechanism="gaussian histogram",
-                target=target,
+                target=f"{self.label}: {target}" if self.label else target,
                 epsilon=self._single,
                 delta=self.rdp_delta,
-                noise_multiplier=self.sigma,
+                noise_multiplier=self.multiplier,
                 sample_rate=1.0,
                 steps=1,
                 threshold_delta=self.key_delta if thresholded else 0.0,
                 accountant=accounting.ACCOUNTANT,
-                parameters={"sensitivity": 1.0, **parameters},
+                parameters={"sensitivity": float(self.scale), **parameters},
             )
         )
 
@@ -160,13 +194,44 @@ def prepare(
     privacy: Privacy,
     delta: float,
     rng: np.random.Generator,
+    shared: SharedNoise | None = None,
 ) -> PrivatePreparation:
-    """Fit DP encoders on ``typed`` (the typed view), apply ``policy``, charge the ledger."""
-    schema = _public_kinds(schema)
+    """Fit DP encoders on ``typed`` (the typed view), apply ``policy``, charge the ledger.
+
+    With ``shared`` (a table of a database), the noise was calibrated for the whole database
+    and the releases go to its ledger."""
+    schema = public_kinds(schema)
     typed = typed.copy()
     for column in schema.columns:
         if column.kind == "categorical" and column.name in typed:
             typed[column.name] = typed_column(typed[column.name], column)
+    if shared is not None:
+        label = shared.label
+        for name, declared in privacy.public.items():
+            shared.ledger.add(
+                LedgerEntry(
+                    mechanism="declared public",
+                    target=f"{label}: column {name}",
+                    epsilon=0.0,
+                    parameters=declared.model_dump(exclude_none=True),
+                    note="declared public: used as given, not charged",
+                )
+            )
+        threshold = shared.scale * mechanisms.stability_threshold(shared.sigma, shared.key_delta)
+        counts = ChargedCounts(
+            shared.sigma,
+            threshold,
+            shared.key_delta,
+            shared.rdp_delta,
+            shared.ledger,
+            rng,
+            scale=shared.scale,
+            released_rows=shared.rows,
+            label=label,
+        )
+        table = prepare_table(typed, schema, policy, counts, privacy.public)
+        scrubbed = _scrubbed(schema, table.encoder, round(table.rows))
+        return PrivatePreparation(table, scrubbed, shared.ledger)
     ledger = Ledger(delta=delta, target_epsilon=privacy.epsilon)
     ledger.add(
         LedgerEntry(
@@ -202,7 +267,7 @@ def prepare(
     return PrivatePreparation(table, _scrubbed(schema, table.encoder, round(table.rows)), ledger)
 
 
-def _public_kinds(schema: TableSchema) -> TableSchema:
+def public_kinds(schema: TableSchema) -> TableSchema:
     """A constant column's value is data: under DP it is learned as a category instead."""
     columns = []
     for column in schema.columns:

@@ -30,7 +30,15 @@ from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.sequences import OrderedTable
 from synthdb.relational.keys import draw_references
+from synthdb.privacy.database import Roles, assign_roles
+from synthdb.privacy.ledger import Ledger, LedgerEntry
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
+from synthdb.relational.private import (
+    PrivateDatabase,
+    prepare_database,
+    private_contexts,
+    private_plans,
+)
 from synthdb.relational.sequences import (
     LAGS,
     SOURCE_ORDER,
@@ -90,6 +98,8 @@ class TableModel:
     children: dict[str, int] = field(default_factory=dict)
     #: for children drawn as sequences under their parent (``order_by``): how
     sequence: SequenceSpec | None = None
+    #: a table declared public under differential privacy: its rows, copied as they are
+    copied: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,14 +145,18 @@ class DatabaseModel:
         self.notes: list[str] = []
         #: rules across tables kept in the twin (rules within a table live in its model)
         self.rules: list[Rule] = []
+        #: under differential privacy: each table's role (subject, public, ...)
+        self.roles: Roles | None = None
+        #: under differential privacy: the one epsilon ledger of every table
+        self.ledger: Ledger | None = None
 
     # ------------------------------------------------------------------ training
     def table_config(self, name: str) -> TrainingConfig:
         config = self.configs.get(name, self.config)
-        if config.privacy is not None:
-            raise InputError(
-                "differential privacy is not available for related tables yet",
-                hint="train one table at a time with --epsilon",
+        if (config.privacy is None) != (self.config.privacy is None):
+            raise UsageError(
+                f"tables.{name}: differential privacy covers the whole database or nothing",
+                hint="set `epsilon` once for the database, not per table",
             )
         if config.nulls == "drop":
             # dropping a parent row would orphan its children, and a child row its counts
@@ -169,21 +183,14 @@ class DatabaseModel:
         self.notes.extend(note for note in notes if note not in self.notes)
         frames = {name: frames[name].iloc[:0] if name in empty else frames[name] for name in frames}
         self.schema = schema
-        self.plans = make_plans(schema, self.contexts)
+        private: PrivateDatabase | None = None
+        if self.config.privacy is not None:
+            frames = dict(frames)
+            private = self._prepare_private(schema, frames)
+        else:
+            self.plans = make_plans(schema, self.contexts)
         self.rules = self._database_rules(schema, frames)
-        positions: dict[tuple[str, int], np.ndarray] = {}
-
-        def located(relation: Relation) -> np.ndarray:
-            where = (relation.child, relation.index)
-            if where not in positions:
-                parent_table = schema.table(relation.parent)
-                positions[where] = parent_positions(
-                    frames[relation.child],
-                    relation.key.columns,
-                    frames[relation.parent],
-                    relation.key.parent_columns or parent_table.primary_key,
-                )
-            return positions[where]
+        located = _locator(schema, frames)
 
         tokens: dict[str, np.ndarray] = {}
         cardinalities: dict[str, tuple[int, ...]] = {}
@@ -193,14 +200,11 @@ class DatabaseModel:
             frame = frames[name].reset_index(drop=True)
             model = TableModel(name=name, rows=len(frame), synthesizer=None)
             model.columns = [c for c in table.names if c in frame.columns]
-            key_set = set(plan.key_columns)
-            values = frame[[c for c in model.columns if c not in key_set]].copy()
-            overrides: dict[str, dict[str, Any]] = {}
-            for relation in plan.children:
-                per_row = children_per_parent(located(relation), len(frame))
-                values[relation.count_column] = per_row
-                overrides[relation.count_column] = {"kind": "numeric"}
-                model.children[f"{relation.child}/{relation.index}"] = int(per_row.sum())
+            if private is not None and name in private.roles.public:
+                model.copied = frame
+                self.models[name] = model
+                continue
+            values, overrides = _values(model, plan, frame, located)
             for other in plan.others:
                 pointing = located(other)
                 model.null_shares[other.index] = float((pointing < 0).mean()) if len(frame) else 0.0
@@ -210,6 +214,8 @@ class DatabaseModel:
                     frame[own_keys], name, {c: {"kind": "key"} for c in own_keys}
                 )
                 model.keys = {c.name: c for c in key_schema.columns}
+            if private is not None:
+                _released_facts(model, plan, private)
 
             context: Context | None = None
             order: np.ndarray | None = None  # the rows in sequence order, for ordered children
@@ -223,7 +229,13 @@ class DatabaseModel:
                 orphan = pointing < 0
                 model.orphans = int(orphan.sum())
                 model.flag = bool(orphan.any())
-                if name not in self.orders and len(frame):
+                if private is not None:
+                    model.orphans = round(private.nulls.get((name, plan.context.index), 0.0))
+                    # the flag's column is learned only if the source has NULL keys; a DP count
+                    # of 0 still has rows without parent drawn by the flag's model, so keep it
+                    # whenever the key may be NULL
+                    model.flag = model.orphans > 0 or bool(orphan.any())
+                if name not in self.orders and len(frame) and private is None:
                     inferred = infer_order(values, pointing)
                     if inferred:
                         self.orders[name] = inferred
@@ -271,11 +283,22 @@ class DatabaseModel:
                     )
             if values.shape[1] and len(frame):
                 config = self.table_config(name)
+                budget = None
+                if private is not None:
+                    config = private.config(name, config)
+                    budget = private.budgets.get(name)
                 columns = {**config.columns, **overrides}
                 synthesizer = Synthesizer(config.model_copy(update={"columns": columns}))
                 listener = listener_for(name, len(frame)) if listener_for else None
                 types = {c.name: c.type for c in table.columns if c.type is not None}
-                synthesizer.fit(values, table=name, listener=listener, context=context, types=types)
+                synthesizer.fit(
+                    values,
+                    table=name,
+                    listener=listener,
+                    context=context,
+                    types=types,
+                    budget=budget,
+                )
                 if model.sequence is not None and model.sequence.first is not None:
                     _add_order_rules(synthesizer, ordered.seen, model.sequence.first, config)
                 _drop_superseded(synthesizer, self.rules)
@@ -292,7 +315,55 @@ class DatabaseModel:
                 tokens[name] = np.zeros((len(frame), 0), dtype=np.int64)
                 cardinalities[name] = ()
             self.models[name] = model
+        if private is not None:
+            self._released_children(private)
         return self
+
+    def _prepare_private(
+        self, schema: DatabaseSchema, frames: dict[str, pd.DataFrame]
+    ) -> PrivateDatabase:
+        """Roles, plans, bounds and budgets of a database trained under DP
+        (:mod:`synthdb.relational.private`); ``frames`` are bounded in place."""
+        privacy = self.config.privacy
+        assert privacy is not None
+        roles = assign_roles(schema, privacy, {name: len(frames[name]) for name in schema.order})
+        ordered = sorted(name for name, columns in self.orders.items() if columns)
+        if ordered:
+            raise UsageError(
+                f"tables.{ordered[0]}.order_by: sequences are not covered under differential "
+                "privacy yet",
+                hint=f"set tables.{ordered[0]}.order_by: false, or train without `epsilon`",
+            )
+        wanted = private_contexts(schema, roles)
+        for name, parent in self.contexts.items():
+            if wanted.get(name) != parent:
+                self.notes.append(
+                    f"{name}: drawn under {wanted.get(name, 'no parent')}, not {parent}, under "
+                    f"differential privacy (its rows belong to the subject through it)"
+                )
+        self.contexts = wanted
+        self.roles = roles
+        self.plans = private_plans(make_plans(schema, wanted), roles)
+
+        def values_of(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+            scratch = TableModel(name=name, rows=len(frame), synthesizer=None)
+            scratch.columns = [c for c in schema.table(name).names if c in frame.columns]
+            return _values(scratch, self.plans[name], frame, _locator(schema, frames))
+
+        private = prepare_database(
+            schema, frames, self.plans, roles, privacy, self.table_config, values_of
+        )
+        self.ledger = private.ledger
+        self.notes.extend(f"warning: {line}" for line in private.warnings)
+        return private
+
+    def _released_children(self, private: PrivateDatabase) -> None:
+        """Children per relation from the released counts (the exact ones are data)."""
+        for name, model in self.models.items():
+            for relation in self.plans[name].children:
+                rows = private.rows.get(relation.child, 0.0)
+                nulls = private.nulls.get((relation.child, relation.index), 0.0)
+                model.children[f"{relation.child}/{relation.index}"] = max(round(rows - nulls), 0)
 
     def ordered_tables(self) -> list[OrderedTable]:
         """The child tables drawn as sequences, with their parent and order."""
@@ -336,6 +407,17 @@ class DatabaseModel:
             ):
                 raise UsageError(f"job file rules: '{rule.text}' names a table not in the source")
             _check_rule_columns(rule, schema)
+        if self.ledger is not None:  # under DP finding rules would read the data uncharged
+            self.ledger.add(
+                LedgerEntry(
+                    mechanism="declared only",
+                    target="rules across tables",
+                    epsilon=0.0,
+                    parameters={"rules": len(given), "discovery": "off"},
+                    note="only rules the job file declares are kept; none are found in the data",
+                )
+            )
+            return select([], given, settings.drop, False)
         found = discover_database_rules(schema, frames, seed=self.config.seed)
         return select(found, given, settings.drop, settings.discover)
 
@@ -353,6 +435,9 @@ class DatabaseModel:
         out, tokens, counts, parents_of = draft.out, draft.tokens, draft.counts, draft.parents_of
         for number, name in enumerate(schema.order):
             plan, model = self.plans[name], self.models[name]
+            if model.copied is not None:  # public under DP: as it is
+                out[name] = model.copied.copy()
+                continue
             if model.rows == 0:  # nothing was learned: the table is created empty
                 draft.add_empty(name, model.columns, plan.children)
                 continue
@@ -571,7 +656,9 @@ class DatabaseModel:
         share = model.null_shares.get(relation.index, 0.0)
         pointing = np.full(rows, -1, dtype=np.int64)
         with_key = np.sort(rng.permutation(rows)[: rows - round(share * rows)])
-        weights = counts[(relation.child, relation.index)]
+        weights = counts.get((relation.child, relation.index))
+        if weights is None:  # not learned (a row-level parent under DP): uniform
+            weights = np.ones(len(out[relation.parent]), dtype=np.int64)
         groups = None
         table = self._fitted().table(relation.child)
         context = self.plans[relation.child].context
@@ -720,6 +807,64 @@ def _drop_superseded(synthesizer: Synthesizer, rules: list[Rule]) -> None:
     table = state.schema.name
     copied = {r.column for r in rules if r.table == table and r.kind in ("copy", "lookup")}
     state.rules = [r for r in state.rules if r.column not in copied and r.source not in copied]
+
+
+def _locator(
+    schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame]
+) -> Callable[[Relation], np.ndarray]:
+    """Each relation's parent positions in ``frames`` (computed once per relation)."""
+    positions: dict[tuple[str, int], np.ndarray] = {}
+
+    def located(relation: Relation) -> np.ndarray:
+        where = (relation.child, relation.index)
+        if where not in positions:
+            parent_table = schema.table(relation.parent)
+            positions[where] = parent_positions(
+                frames[relation.child],
+                relation.key.columns,
+                frames[relation.parent],
+                relation.key.parent_columns or parent_table.primary_key,
+            )
+        return positions[where]
+
+    return located
+
+
+def _values(
+    model: TableModel,
+    plan: TablePlan,
+    frame: pd.DataFrame,
+    located: Callable[[Relation], np.ndarray],
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """The columns a table's model learns: its values and, per relation pointing at it, its
+    children counts (recorded in ``model.children``); and their schema overrides."""
+    key_set = set(plan.key_columns)
+    values = frame[[c for c in model.columns if c not in key_set]].copy()
+    overrides: dict[str, dict[str, Any]] = {}
+    for relation in plan.children:
+        per_row = children_per_parent(located(relation), len(frame))
+        values[relation.count_column] = per_row
+        overrides[relation.count_column] = {"kind": "numeric"}
+        model.children[f"{relation.child}/{relation.index}"] = int(per_row.sum())
+    return values, overrides
+
+
+def _released_facts(model: TableModel, plan: TablePlan, private: PrivateDatabase) -> None:
+    """Under DP, what generation reads besides the model comes from released counts: the row
+    count, the share of NULL keys per relation, and key formats without their data range."""
+    name = model.name
+    rows = private.rows.get(name, float(model.rows))
+    model.rows = max(round(rows), 1)
+    for other in plan.others:
+        share = private.nulls.get((name, other.index), 0.0) / max(rows, 1.0)
+        model.null_shares[other.index] = float(min(max(share, 0.0), 1.0))
+    model.keys = {
+        key: ColumnSchema.from_dict(
+            {k: v for k, v in column.to_dict().items() if k not in ("minimum", "maximum")}
+            | {"distinct": 0, "null_count": 0}
+        )
+        for key, column in model.keys.items()
+    }
 
 
 def _foreign_columns(table: Any) -> set[str]:

@@ -1,0 +1,201 @@
+"""A database under differential privacy: subjects, bounds, public copies, one ledger."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthdb.config import TrainingConfig
+from synthdb.errors import UsageError
+from synthdb.privacy import database as dp
+from synthdb.relational.model import DatabaseModel
+from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, TableDef
+
+
+def _table(name: str, columns: list[str], key: str, parents: dict[str, str]) -> TableDef:
+    return TableDef(
+        name=name,
+        columns=[ColumnDef(c) for c in columns],
+        primary_key=(key,),
+        foreign_keys=[ForeignKey((c,), p) for c, p in parents.items()],
+    )
+
+
+def _bank(accounts: int = 600, seed: int = 0) -> tuple[DatabaseSchema, dict[str, pd.DataFrame]]:
+    """district (public) <- account <- order; district <- client <- disp -> account."""
+    rng = np.random.default_rng(seed)
+    district = pd.DataFrame(
+        {"district_id": np.arange(1, 9), "region": [f"r{i % 3}" for i in range(8)]}
+    )
+    account = pd.DataFrame(
+        {
+            "account_id": np.arange(accounts),
+            "district_id": rng.integers(1, 9, accounts),
+            "frequency": rng.choice(["monthly", "weekly"], accounts, p=[0.8, 0.2]),
+        }
+    )
+    per = rng.choice([1, 2, 3, 4, 30], accounts, p=[0.4, 0.3, 0.15, 0.14, 0.01])
+    owner = np.repeat(np.arange(accounts), per)
+    order = pd.DataFrame(
+        {
+            "order_id": np.arange(len(owner)),
+            "account_id": owner,
+            "amount": np.round(rng.gamma(2.0, 1500.0, len(owner))),
+            "k_symbol": rng.choice(["SIPO", "UVER", "POJISTNE"], len(owner)),
+        }
+    )
+    client = pd.DataFrame(
+        {
+            "client_id": np.arange(accounts),
+            "district_id": rng.integers(1, 9, accounts),
+            "sex": rng.choice(["F", "M"], accounts),
+        }
+    )
+    disp = pd.DataFrame(
+        {
+            "disp_id": np.arange(accounts),
+            "client_id": np.arange(accounts),
+            "account_id": np.arange(accounts),
+            "type": rng.choice(["OWNER", "DISPONENT"], accounts, p=[0.9, 0.1]),
+        }
+    )
+    schema = DatabaseSchema.build(
+        [
+            _table("district", ["district_id", "region"], "district_id", {}),
+            _table(
+                "account",
+                ["account_id", "district_id", "frequency"],
+                "account_id",
+                {"district_id": "district"},
+            ),
+            _table(
+                "order",
+                ["order_id", "account_id", "amount", "k_symbol"],
+                "order_id",
+                {"account_id": "account"},
+            ),
+            _table(
+                "client", ["client_id", "district_id", "sex"], "client_id", {"district_id": "district"}
+            ),
+            _table(
+                "disp",
+                ["disp_id", "client_id", "account_id", "type"],
+                "disp_id",
+                {"client_id": "client", "account_id": "account"},
+            ),
+        ]
+    )
+    frames = {"district": district, "account": account, "order": order, "client": client, "disp": disp}
+    return schema, frames
+
+
+def _config(**privacy: object) -> TrainingConfig:
+    settings = {"epsilon": 8.0, "delta": 1e-5, "noise_seed": 1, "public_tables": ("district",)}
+    return TrainingConfig(max_epochs=3, privacy={**settings, **privacy})
+
+
+def test_roles_default_subject_is_the_root_with_most_rows_below() -> None:
+    # Setup
+    schema, frames = _bank()
+    privacy = _config().privacy
+    assert privacy is not None
+    # Run
+    roles = dp.assign_roles(schema, privacy, {n: len(f) for n, f in frames.items()})
+    # Assert
+    assert roles.subject == "account"
+    assert roles.public == ["district"]
+    assert set(roles.under) == {"account", "order", "disp"}
+    assert roles.row_level == ["client"]
+
+
+def test_bound_rows_keeps_at_most_k_per_subject_and_drops_orphans() -> None:
+    subjects = np.array([0, 0, 0, 0, 1, 1, 2, -1, 3, 3, 3])
+    keep = dp.bound_rows(subjects, 2, np.random.default_rng(0))
+    kept = subjects[keep]
+    assert np.bincount(kept).tolist() == [2, 2, 1, 2]
+    assert -1 not in kept
+
+
+def test_private_bound_is_the_quantile_of_the_noisy_histogram() -> None:
+    subjects = np.repeat(np.arange(1000), np.where(np.arange(1000) < 960, 1, 5))
+    cells = dp.rows_per_subject(subjects)
+    assert cells[0] == 960 and cells[4] == 40
+    assert dp.private_bound(cells, 0.95) == 1
+    assert dp.private_bound(cells, 0.99) == 5
+
+
+@pytest.mark.parametrize(
+    ("privacy", "message"),
+    [
+        ({"subject": "nothing"}, "`subject`: 'nothing' is not a table"),
+        ({"subject": "district"}, "`subject`: district is declared public"),
+        ({"public_tables": ("account",)}, "account is public but references district"),
+    ],
+)
+def test_refusals_are_one_line(privacy: dict[str, object], message: str) -> None:
+    schema, frames = _bank(accounts=200)
+    with pytest.raises(UsageError, match=message) as caught:
+        DatabaseModel(_config(**privacy)).fit(schema, frames)
+    assert "\n" not in str(caught.value)
+
+
+def test_sequences_are_refused_under_dp() -> None:
+    schema, frames = _bank(accounts=200)
+    model = DatabaseModel(_config(), orders={"order": ["order_id"]})
+    with pytest.raises(UsageError, match="sequences are not covered"):
+        model.fit(schema, frames)
+
+
+def test_epsilon_too_small_says_what_would_do() -> None:
+    schema, frames = _bank(accounts=200)
+    with pytest.raises(UsageError, match=r"would do"):
+        DatabaseModel(_config(epsilon=0.05)).fit(schema, frames)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[DatabaseModel, dict[str, pd.DataFrame]]:
+    schema, frames = _bank()
+    model = DatabaseModel(_config(max_rows_per_subject=4)).fit(schema, frames)
+    path = tmp_path_factory.mktemp("dp") / "bank.synthdb"
+    model.save(path)
+    return DatabaseModel.load(path), frames
+
+
+def test_public_tables_are_copied_exactly(
+    trained: tuple[DatabaseModel, dict[str, pd.DataFrame]],
+) -> None:
+    model, frames = trained
+    twin = model.generate(seed=3)
+    pd.testing.assert_frame_equal(twin["district"], frames["district"])
+    # keys to the public table are its keys
+    assert set(twin["account"]["district_id"].astype(int)) <= set(frames["district"]["district_id"])
+    assert set(twin["client"]["district_id"].astype(int)) <= set(frames["district"]["district_id"])
+
+
+def test_one_ledger_composes_every_table_within_budget(
+    trained: tuple[DatabaseModel, dict[str, pd.DataFrame]],
+) -> None:
+    model, _ = trained
+    ledger = model.ledger
+    assert ledger is not None
+    sgd = [e for e in ledger.entries if e.mechanism == "dp-sgd"]
+    assert {e.target.split(":")[0] for e in sgd} == {"account", "order", "client", "disp"}
+    assert ledger.total_epsilon <= 8.0 + 1e-6
+    # contributions: the bound is recorded and the order table's groups are subjects
+    bounds = [e for e in ledger.entries if e.mechanism == "contribution bound"]
+    assert {e.target.split(":")[0]: e.parameters["max_rows"] for e in bounds}["order"] == 4
+    order = next(e for e in sgd if e.target.startswith("order"))
+    assert order.parameters["sampling"] == "poisson over subjects"
+    assert order.parameters["sensitivity"] == 1.0
+
+
+def test_twin_keeps_keys_and_bounded_children(
+    trained: tuple[DatabaseModel, dict[str, pd.DataFrame]],
+) -> None:
+    model, frames = trained
+    twin = model.generate(seed=1)
+    assert twin["order"]["account_id"].isin(twin["account"]["account_id"]).all()
+    assert twin["disp"]["client_id"].isin(twin["client"]["client_id"]).all()
+    per_account = twin["order"].groupby("account_id").size()
+    assert per_account.max() <= 6  # bounded at 4 in training; drawing may add a little
