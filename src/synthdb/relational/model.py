@@ -29,9 +29,9 @@ from synthdb.encoding.table import MODELLED_KINDS
 from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.sequences import OrderedTable
-from synthdb.relational.keys import draw_references
 from synthdb.privacy.database import Roles, assign_roles
 from synthdb.privacy.ledger import Ledger, LedgerEntry
+from synthdb.relational.keys import draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.relational.private import (
     PrivateDatabase,
@@ -287,6 +287,7 @@ class DatabaseModel:
                 if private is not None:
                     config = private.config(name, config)
                     budget = private.budgets.get(name)
+                    overrides.update(private.overrides(name))
                 columns = {**config.columns, **overrides}
                 synthesizer = Synthesizer(config.model_copy(update={"columns": columns}))
                 listener = listener_for(name, len(frame)) if listener_for else None

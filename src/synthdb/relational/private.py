@@ -27,7 +27,6 @@ import pandas as pd
 from synthdb.config import Privacy, PublicColumn, TrainingConfig
 from synthdb.encoding.table import MODELLED_KINDS, TableEncoder
 from synthdb.errors import UsageError
-from synthdb.privacy import accounting
 from synthdb.privacy import database as dp
 from synthdb.privacy.ledger import Ledger, LedgerEntry
 from synthdb.privacy.preprocessing import THRESHOLD_DELTA_SHARE, SharedNoise, public_kinds
@@ -124,6 +123,10 @@ class PrivateDatabase:
     #: per private table, its keys to public tables as public categories
     public_columns: dict[str, dict[str, PublicColumn]] = field(default_factory=dict)
 
+    def overrides(self, name: str) -> dict[str, dict[str, Any]]:
+        """Keys to public tables are learned as categories over the public keys."""
+        return {column: {"kind": "categorical"} for column in self.public_columns.get(name, {})}
+
     def config(self, name: str, config: TrainingConfig) -> TrainingConfig:
         """The table's config with its keys to public tables declared public categories."""
         privacy = config.privacy
@@ -164,11 +167,10 @@ def prepare_database(
     null_keys: dict[str, list[int]] = {}
     for name in names:
         values, overrides = values_of(name, frames[name])
+        overrides.update(private.overrides(name))
         config = private.config(name, config_of(name))
         assert config.privacy is not None
-        table_schema = public_kinds(
-            infer_schema(values, name, {**config.columns, **overrides})
-        )
+        table_schema = public_kinds(infer_schema(values, name, {**config.columns, **overrides}))
         more = TableEncoder.private_releases(table_schema, config.privacy.public)
         thresholded, releases = thresholded + more[0], releases + more[1]
         columns[name] = sum(1 for c in table_schema.columns if c.kind in MODELLED_KINDS)
@@ -193,10 +195,8 @@ def prepare_database(
             continue
         released = rows_histogram = dp.rows_per_subject(subjects[name])
         released = rows_histogram + rng.normal(0.0, sigma, rows_histogram.shape)
-        ledger.add(
-            dp.noise_entry(f"{name}: rows per {roles.subject}", sigma, 1.0, rdp_delta)
-        )
-        bound = privacy.max_rows_per_subject or dp.private_bound(released)
+        ledger.add(dp.noise_entry(f"{name}: rows per {roles.subject}", sigma, 1.0, rdp_delta))
+        bound = privacy.max_rows_per_subject or dp.private_bound(released, sigma)
         private.bounds[name] = bound
         keep = dp.bound_rows(subjects[name], bound, rng)
         frames[name] = frames[name].loc[keep].reset_index(drop=True)
@@ -216,7 +216,9 @@ def prepare_database(
                 f"random; rows without a {roles.subject} are left out",
             )
         )
-        private.rows[f"{name}/subjects"] = float(np.clip(released, 0, None).sum())
+        private.rows[f"{name}/subjects"] = float(
+            np.where(released > dp.EMPTY_SIGMAS * sigma, released, 0.0).sum()
+        )
     subjects = dp.subjects_of_rows(schema, roles, frames)
 
     # 5. row counts and NULL keys
