@@ -436,6 +436,9 @@ def main() -> None:
         action="store_true",
         help="score the twins a previous run left in the work folder instead of making new ones",
     )
+    parser.add_argument(
+        "--no-diagnosis", action="store_true", help="DDA and trends only (no per-column study)"
+    )
     parser.add_argument("--venv", type=Path, default=REPO / VENV, help="SyntheRela's venv")
     parser.add_argument("--work-dir", type=Path, default=WORK)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -472,6 +475,8 @@ def main() -> None:
             continue
         if args.smoke:
             dataset.diagnose = ["Customer"]
+        if args.no_diagnosis:
+            dataset.diagnose, dataset.baseline_diagnose = [], []
         say(f"{name}: reading {portable(dataset.source, work)} with synthdb")
         schema, real = read_database(dataset.source)
         kinds = column_kinds(schema, real)

@@ -128,6 +128,7 @@ def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
     from rich.table import Table
 
     from synthdb.cli.tables import rules_table
+    from synthdb.relational.summaries import summary_text
 
     tables = manifest.get("tables", {})
     out.print(
@@ -150,6 +151,10 @@ def _inspect_database_model(path: str, manifest: dict[str, Any]) -> None:
             f"{epochs} epochs" if model else "keys only",
         )
     out.print(grid)
+    for name, entry in tables.items():
+        if entry.get("summaries"):
+            shown = ", ".join(summary_text(c) for c in entry["summaries"])
+            out.print(f"{name} learns its children as a whole (hidden): {shown}")
     rules = list(manifest.get("rules", []))
     for entry in tables.values():
         if entry.get("model"):
@@ -162,7 +167,8 @@ def _inspect_sequence_model(path: str, manifest: dict[str, Any]) -> None:
     from rich.table import Table
 
     from synthdb.cli.tables import rules_table, schema_table
-    from synthdb.relational.sequence_table import ENTITY_SUFFIX, hidden_column
+    from synthdb.relational.sequence_table import ENTITY_SUFFIX
+    from synthdb.relational.summaries import hidden_column
     from synthdb.schema.table import TableSchema
 
     about = manifest["sequence_table"]

@@ -38,6 +38,31 @@ def draw_references(
     return out
 
 
+def draw_matching_references(
+    weights: np.ndarray,
+    children: np.ndarray,
+    parents: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A parent position per child, among the parents whose code matches the child's.
+
+    ``children`` and ``parents`` are codes of the values a child copies from its parent (a
+    line's price, which is its track's): each child is drawn among the parents holding its
+    value, by their ``weights`` as in :func:`draw_references`, or among all parents when
+    none holds it. A key drawn by popularity alone would put a 1.99 video in a line drawn
+    as a 0.99 song, and the copy would then overwrite the line's price.
+    """
+    out = np.empty(len(children), dtype=np.int64)
+    for code in np.unique(children):
+        mine = np.flatnonzero(children == code)
+        theirs = np.flatnonzero(parents == code)
+        if len(theirs) == 0:
+            out[mine] = draw_references(weights, len(mine), rng)
+        else:
+            out[mine] = theirs[draw_references(weights[theirs], len(mine), rng)]
+    return out
+
+
 def _distinct_per_group(
     probabilities: np.ndarray, groups: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:

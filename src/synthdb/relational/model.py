@@ -27,11 +27,11 @@ from synthdb.config import TrainingConfig
 from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.table import MODELLED_KINDS
 from synthdb.errors import InputError, UsageError
-from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.sequences import OrderedTable
 from synthdb.privacy.database import Roles, assign_roles
 from synthdb.privacy.ledger import Ledger, LedgerEntry
-from synthdb.relational.keys import draw_references
+from synthdb.relational.balance import balance_codes, balanced_choice
+from synthdb.relational.keys import draw_matching_references, draw_references
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.relational.private import (
     PrivateDatabase,
@@ -51,7 +51,18 @@ from synthdb.relational.sequences import (
     step_order,
     window,
 )
-from synthdb.rules.database import discover_database_rules, keep_database_rules
+from synthdb.relational.summaries import (
+    MAX_SUMMARISED,
+    MODE_PREFIX,
+    children_summaries,
+    summary_candidates,
+)
+from synthdb.rules.database import (
+    comparable,
+    discover_database_rules,
+    keep_database_rules,
+    key_columns,
+)
 from synthdb.rules.model import DATABASE_KINDS, Rule, declared, select
 from synthdb.rules.table import discover_table_rules, keep_table_rules
 from synthdb.schema.inference import infer_schema
@@ -62,15 +73,12 @@ from synthdb.schema.values import to_source, to_typed
 from synthdb.synthesizer import Context, Synthesizer
 from synthdb.training.loop import TrainingListener
 
-#: Tables of at most this many rows are drawn several times (see ``_draw_rows``): as many
-#: draws as fit in ``DRAWN_ROWS`` rows, between 8 and 128. The fewer the rows, the wider a
-#: draw swings and the cheaper another one is: on Chinook, 128 draws of the 59 customers and
-#: 412 invoices lift Invoice's accuracy from 0.897 to 0.906 (mean of 6 seeds), where 8 did.
+#: Tables of at most this many rows get several candidates per row (see ``_draw_rows``): as
+#: many as fit in ``DRAWN_ROWS`` rows, between 8 and 128. The fewer the rows, the wider a
+#: draw swings and the cheaper more candidates are.
 SMALL_TABLE_ROWS = 5_000
 DRAWN_ROWS = 50_000
 DRAWS_FOR_SMALL_TABLES = (8, 128)
-#: Rows drawn to estimate a small table's model distribution, which its draws are held to.
-REFERENCE_ROWS = 20_000
 
 #: ``listener_for(table, rows)`` -> progress listener for that table's training (or None)
 ListenerFactory = Callable[[str, int], TrainingListener | None]
@@ -98,6 +106,9 @@ class TableModel:
     children: dict[str, int] = field(default_factory=dict)
     #: for children drawn as sequences under their parent (``order_by``): how
     sequence: SequenceSpec | None = None
+    #: hidden columns summarising the children drawn under this table's rows
+    #: (:mod:`synthdb.relational.summaries`): learned and drawn, never written out
+    summaries: list[str] = field(default_factory=list)
     #: a table declared public under differential privacy: its rows, copied as they are
     copied: pd.DataFrame | None = None
 
@@ -111,6 +122,7 @@ class TableModel:
             "keys": {k: v.to_dict() for k, v in self.keys.items()},
             "columns": self.columns,
             "children": self.children,
+            "summaries": self.summaries,
         }
 
 
@@ -121,6 +133,8 @@ class DatabaseModel:
     the parent its rows are generated under (default: see :mod:`synthdb.relational.plan`);
     ``orders`` names, per child table, the columns its rows are ordered by within their
     parent, making each parent's children a sequence (see :mod:`synthdb.relational.sequences`).
+    ``summarise`` lets each parent learn hidden summaries of the children drawn under it
+    (:mod:`synthdb.relational.summaries`).
     """
 
     def __init__(
@@ -130,8 +144,10 @@ class DatabaseModel:
         configs: Mapping[str, TrainingConfig] | None = None,
         contexts: Mapping[str, str] | None = None,
         orders: Mapping[str, Sequence[str]] | None = None,
+        summarise: bool = True,
     ) -> None:
         self.config = config or TrainingConfig()
+        self.summarise = summarise
         self.configs = dict(configs or {})
         self.contexts = dict(contexts or {})
         #: per child table, the columns its rows are ordered by within their parent
@@ -205,6 +221,19 @@ class DatabaseModel:
                 self.models[name] = model
                 continue
             values, overrides = _values(model, plan, frame, located)
+            # Under DP the summaries stay off: each is a per-parent statistic of the
+            # children, learned as a parent column, so a subject's children would reach the
+            # parent table's DP-SGD through a column whose sensitivity nothing bounds yet.
+            summarise = self.summarise and private is None
+            for relation in plan.children if summarise else []:
+                if self.plans[relation.child].context != relation:
+                    continue
+                summary = self._summaries(relation, frames, located(relation), len(frame))
+                for column in summary.columns:
+                    values[column] = summary[column].to_numpy()
+                    kind = "categorical" if column.startswith(MODE_PREFIX) else "numeric"
+                    overrides[column] = {"kind": kind}
+                model.summaries.extend(str(c) for c in summary.columns)
             for other in plan.others:
                 pointing = located(other)
                 model.null_shares[other.index] = float((pointing < 0).mean()) if len(frame) else 0.0
@@ -303,6 +332,7 @@ class DatabaseModel:
                 if model.sequence is not None and model.sequence.first is not None:
                     _add_order_rules(synthesizer, ordered.seen, model.sequence.first, config)
                 _drop_superseded(synthesizer, self.rules)
+                _drop_hidden(synthesizer, model.summaries)
                 model.synthesizer = synthesizer
                 tokens[name] = synthesizer.encode_rows(values)
                 if order is not None:  # back to the source's row order, which keys point into
@@ -365,6 +395,35 @@ class DatabaseModel:
                 rows = private.rows.get(relation.child, 0.0)
                 nulls = private.nulls.get((relation.child, relation.index), 0.0)
                 model.children[f"{relation.child}/{relation.index}"] = max(round(rows - nulls), 0)
+
+    def _summaries(
+        self,
+        relation: Relation,
+        frames: Mapping[str, pd.DataFrame],
+        pointing: np.ndarray,
+        parents: int,
+    ) -> pd.DataFrame:
+        """Hidden summaries of ``relation``'s children for each parent row: its category
+        columns' most frequent value and share, its numbers' mean. Keys and columns a rule
+        copies from this parent or its ancestors are left out (the copy sets them); a value
+        copied from a second parent is summarised (a line's price, which is its track's)."""
+        table = self._fitted().table(relation.child)
+        copied = {
+            r.column
+            for r in self.rules
+            if r.table == relation.child
+            and r.kind in ("copy", "lookup")
+            and r.path[:1] == [list(relation.key.columns)]
+        }
+        skip = [*key_columns(table), *copied]
+        children = frames[relation.child].reset_index(drop=True)
+        categories = summary_candidates(children, skip)[:MAX_SUMMARISED]
+        numbers = [
+            c for c in summary_candidates(children, skip, numbers=True) if c not in categories
+        ][: max(0, MAX_SUMMARISED - len(categories))]
+        if not categories and not numbers:
+            return pd.DataFrame(index=pd.RangeIndex(parents))
+        return children_summaries(children, pointing, parents, relation.child, categories, numbers)
 
     def ordered_tables(self) -> list[OrderedTable]:
         """The child tables drawn as sequences, with their parent and order."""
@@ -514,12 +573,14 @@ class DatabaseModel:
         """A table's rows, their tokens, and how many children each row gets per relation.
 
         A table of few rows is a small sample of its model, so its columns and its children
-        counts swing widely from draw to draw (8 employees; 18 playlists, one holding 3,290
-        tracks): such tables are drawn several times and the draw kept is the one closest to
-        the model's own distribution (estimated from many rows under the same parents) and to
-        the source's children per row. This is variance reduction, as stratified sampling is:
-        the choice looks at the model's output only, never at the real rows. The counts are
-        then scaled to the source's children per row exactly (largest remainder).
+        counts swing widely from draw to draw (8 employees; 59 customers in 24 countries; 18
+        playlists, one holding 3,290 tracks): each row of such a table is drawn several times
+        under the same parent and one candidate per row is kept so that the table's counts of
+        each value (numbers and dates: of each of the model's bins) come close to what the
+        candidates as a whole expect (:mod:`synthdb.relational.balance`). This is variance
+        reduction, as stratified sampling is: the choice looks at the model's output only,
+        never at the real rows. The children counts are then calibrated to the source's
+        children per row (:func:`calibrate`).
         """
         rows = len(context)
         if model.synthesizer is None:
@@ -534,41 +595,25 @@ class DatabaseModel:
 
         small = 0 < rows <= SMALL_TABLE_ROWS
         fewest, most = DRAWS_FOR_SMALL_TABLES
-        tries = min(most, max(fewest, DRAWN_ROWS // rows)) if small else 1
-        reference: AccuracyReference | None = None
-        compared = [
-            c.name
-            for c in synthesizer.schema.columns
-            if c.kind in MODELLED_KINDS and not c.name.startswith(COUNT_PREFIX)
-        ]
-        if small and compared:
-            # the model's own distribution, from many rows under the same parents
-            repeats = max(1, min(REFERENCE_ROWS // rows, 50))
-            many, _ = draw(np.tile(context, (repeats, 1)), (seed * 1_000 + number) * 100 + 99)
-            reference = AccuracyReference.fit(many[compared])
-        best: tuple[float, pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]] | None
-        best = None
-        for attempt in range(tries):
-            frame, own = draw(context, (seed * 1_000 + number) * 100 + attempt)
-            counts: dict[tuple[str, int], np.ndarray] = {}
-            miss = 0.0
-            if reference is not None:
-                miss += 1.0 - reference.score(frame[compared]).overall
-            for relation in plan.children:
-                column = frame.pop(relation.count_column)
-                numbers = pd.to_numeric(column, errors="coerce").fillna(0).to_numpy()
-                counts[(relation.child, relation.index)] = np.clip(np.round(numbers), 0, None)
-                target = self._children_target(model, relation, rows)
-                miss += abs(float(numbers.sum()) - target) / max(target, 1.0)
-            if best is None or miss < best[0]:
-                best = (miss, frame, own, counts)
-        assert best is not None
-        _, frame, own, counts = best
+        candidates = min(most, max(fewest, DRAWN_ROWS // rows)) if small else 1
+        draw_seed = (seed * 1_000 + number) * 100
+        pool, pool_tokens = draw(np.tile(context, (candidates, 1)), draw_seed)
+        chosen = np.arange(rows)
+        if candidates > 1:
+            categorical, binned = _balanced_features(synthesizer)
+            codes = balance_codes(pool, pool_tokens, categorical, binned)
+            chosen = balanced_choice(codes, rows, np.random.default_rng([seed, number, 4]))
+        frame = pool.iloc[chosen].reset_index(drop=True)
+        own = pool_tokens[chosen]
+        counts: dict[tuple[str, int], np.ndarray] = {}
         rng = np.random.default_rng([seed, number, 3])
         for relation in plan.children:
-            where = (relation.child, relation.index)
+            column = frame.pop(relation.count_column)
+            numbers = pd.to_numeric(column, errors="coerce").fillna(0).to_numpy()
             target = round(self._children_target(model, relation, rows))
-            counts[where] = calibrate(counts[where], target, rng)
+            counts[(relation.child, relation.index)] = calibrate(
+                np.clip(np.round(numbers), 0, None), target, rng
+            )
         return frame, own, counts
 
     def _draw_sequences(
@@ -667,13 +712,45 @@ class DatabaseModel:
             together = set(context.key.columns) | set(relation.key.columns)
             if set(table.primary_key) <= together:
                 groups = parents_of[relation.child][with_key]
-        pointing[with_key] = draw_references(weights, len(with_key), rng, groups=groups)
+        matched = self._matched(relation, frame.iloc[with_key], out[relation.parent])
+        if groups is None and matched is not None:
+            pointing[with_key] = draw_matching_references(weights, *matched, rng)
+        else:
+            pointing[with_key] = draw_references(weights, len(with_key), rng, groups=groups)
         self._fill(frame, relation, pointing, out)
         if groups is not None and (pointing[with_key] < 0).any():
             # more children than distinct parents in a group: those rows cannot exist
             keep = np.ones(rows, dtype=bool)
             keep[with_key[pointing[with_key] < 0]] = False
             draft.keep_rows(relation.child, keep, self.plans[relation.child].children)
+
+    def _matched(
+        self, relation: Relation, children: pd.DataFrame, parents: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """For a key drawn among synthetic parents whose columns the child copies (a line's
+        price is its track's price), each child's and each parent's copied values as one
+        code per row, so that the key can be drawn among the parents that hold the value the
+        child was drawn with; None when no rule copies along ``relation``."""
+        rules = [
+            r
+            for r in self.rules
+            if r.kind in ("copy", "lookup")
+            and r.table == relation.child
+            and r.related == relation.parent
+            and r.path == [list(relation.key.columns)]
+            and r.column in children
+            and r.source in parents
+        ]
+        if not rules or children.empty or parents.empty:
+            return None
+        mine = [comparable(children[r.column]) for r in rules]
+        theirs = [comparable(parents[str(r.source)]) for r in rules]
+        both = [
+            pd.Series(np.concatenate([a, b]).astype(object)).astype(str).to_numpy()
+            for a, b in zip(mine, theirs, strict=True)
+        ]
+        codes, _ = pd.factorize(pd.MultiIndex.from_arrays(both))
+        return codes[: len(children)], codes[len(children) :]
 
     def _fill_self(
         self,
@@ -798,6 +875,32 @@ class _Draft:
             where = (relation.child, relation.index)
             if where in self.counts:
                 self.counts[where] = self.counts[where][keep]
+
+
+def _balanced_features(synthesizer: Synthesizer) -> tuple[list[str], list[int]]:
+    """What a small table is balanced on: category columns by value, numbers and dates (and
+    children counts) by their first token, the model's coarse bin."""
+    kinds = {c.name: c.kind for c in synthesizer.schema.columns}
+    categorical: list[str] = []
+    binned: list[int] = []
+    position = 0
+    for encoder in synthesizer.state.encoder.encoders:
+        kind = kinds.get(encoder.column)
+        if kind in ("categorical", "boolean"):
+            categorical.append(encoder.column)
+        elif kind in MODELLED_KINDS:
+            binned.append(position)
+        position += len(encoder.sub_columns)
+    return categorical, binned
+
+
+def _drop_hidden(synthesizer: Synthesizer, hidden: list[str]) -> None:
+    """Leave out the table's own rules on its hidden summaries: they are never written out,
+    and a function between a count and a share says nothing an application relies on."""
+    if hidden:
+        gone = set(hidden)
+        state = synthesizer.state
+        state.rules = [r for r in state.rules if r.column not in gone and r.source not in gone]
 
 
 def _drop_superseded(synthesizer: Synthesizer, rules: list[Rule]) -> None:

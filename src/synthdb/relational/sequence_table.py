@@ -34,6 +34,7 @@ from synthdb.encoding.keys import generate_keys, key_shapes
 from synthdb.errors import InputError, UsageError
 from synthdb.relational.model import DatabaseModel, ListenerFactory
 from synthdb.relational.sequences import SOURCE_ORDER
+from synthdb.relational.summaries import group_summaries, hidden_column, summary_candidates
 from synthdb.rules.model import DATABASE_KINDS, Rule
 from synthdb.schema.inference import infer_column
 from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, TableDef
@@ -46,13 +47,6 @@ CHUNK = 10_000
 MIN_REPEATED = 10
 #: The entity table's name is the table's, with this suffix (never shown in the output).
 ENTITY_SUFFIX = "__entities"
-#: Hidden entity columns that summarise a category column over the whole sequence: its most
-#: frequent value and that value's share of the sequence (never shown in the output).
-MODE_PREFIX = "__mode__"
-SHARE_PREFIX = "__share__"
-#: Category columns with more distinct values than this get no summary (a free-text column's
-#: most frequent value says little about the rest of its sequence).
-MAX_SUMMARY_CATEGORIES = 1_000
 
 
 class SequenceModel:
@@ -122,10 +116,10 @@ class SequenceModel:
         self.summarised = (
             []
             if not has_key.all()
-            else summary_candidates(frame, key, [*self.order_by, *self.entity_columns])
+            else summary_candidates(frame, [key, *self.order_by, *self.entity_columns])
         )
         if self.summarised:
-            entities = entities.join(sequence_summaries(frame, key, self.summarised), on=key)
+            entities = entities.join(group_summaries(frame, key, self.summarised), on=key)
         events = frame[[c for c in frame.columns if c not in self.entity_columns]]
         key_column = infer_column(key, entities[key])
         self.key = _key_schema(key, entities[key], key_column)
@@ -150,8 +144,9 @@ class SequenceModel:
             if (self.config.nulls == "drop")
             else self.config
         )
+        # the events are summarised on the entity above (with the sequence's own measure)
         self.database = DatabaseModel(
-            config, orders={names["events"]: self.order_by or [SOURCE_ORDER]}
+            config, orders={names["events"]: self.order_by or [SOURCE_ORDER]}, summarise=False
         )
         self.database.fit(
             schema,
@@ -341,56 +336,6 @@ def per_entity_columns(frame: pd.DataFrame, key: str, order_by: Sequence[str]) -
         if codes.groupby(repeated[key], sort=False).nunique().max() <= 1 and values.nunique() > 1:
             out.append(str(column))
     return out
-
-
-def summary_candidates(frame: pd.DataFrame, key: str, skip: Sequence[str]) -> list[str]:
-    """The events' category columns worth a per-sequence summary: two to
-    :data:`MAX_SUMMARY_CATEGORIES` distinct values."""
-    out = []
-    for column in frame.columns:
-        if column == key or column in skip:
-            continue
-        values = frame[column]
-        if not 2 <= values.nunique() <= MAX_SUMMARY_CATEGORIES:
-            continue
-        if infer_column(str(column), values).kind == "categorical":
-            out.append(str(column))
-    return out
-
-
-def sequence_summaries(frame: pd.DataFrame, key: str, columns: Sequence[str]) -> pd.DataFrame:
-    """Per sequence key, each column's most frequent value (NULL counts as a value; ties go to
-    the value seen first) and its share of the sequence's rows.
-
-    Why: an element sees its entity and the two elements before it, so over hundreds of
-    events a plane forgets the airport it flies from. Learned with the entity (and its
-    length), the summary keeps each sequence on its own values, as the source's do.
-    """
-    out = {}
-    sizes = frame.groupby(key, sort=False).size()
-    for column in columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
-        counts = (
-            pd.DataFrame({key: frame[key].to_numpy(), "code": codes})
-            .groupby([key, "code"], sort=False)
-            .size()
-            .rename("n")
-            .reset_index()
-        )
-        # stable sort: among equal counts the first seen stays first
-        top = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates(key)
-        top = top.set_index(key)
-        values = pd.Series(
-            np.asarray(uniques, dtype=object)[top["code"].to_numpy()], index=top.index
-        )
-        out[MODE_PREFIX + column] = values.reindex(sizes.index)
-        out[SHARE_PREFIX + column] = (top["n"] / sizes.reindex(top.index)).reindex(sizes.index)
-    return pd.DataFrame(out, index=sizes.index)
-
-
-def hidden_column(column: str | None) -> bool:
-    """A per-sequence summary column: learned with the entity, never shown."""
-    return column is not None and column.startswith((MODE_PREFIX, SHARE_PREFIX))
 
 
 def _key_schema(name: str, values: pd.Series, column: ColumnSchema) -> ColumnSchema:

@@ -11,6 +11,7 @@ from synthdb.config import Privacy, TrainingConfig
 from synthdb.errors import UsageError
 from synthdb.relational import sequence_table
 from synthdb.relational.sequence_table import SequenceModel
+from synthdb.relational.summaries import group_summaries
 
 
 def _events(seed: int = 0, accounts: int = 240) -> pd.DataFrame:
@@ -143,7 +144,7 @@ def test_summaries_give_each_sequence_its_most_frequent_value_and_its_share() ->
             "site": ["x", "y", "y", "z", "x", None, None, "x", "y"],
         }
     )
-    summary = sequence_table.sequence_summaries(frame, "key", ["site"])
+    summary = group_summaries(frame, "key", ["site"])
     assert summary.index.tolist() == ["a", "b", "c"]
     # ties go to the value seen first; NULL is a value like any other
     assert summary["__mode__site"].tolist()[:2] == ["y", "z"]
