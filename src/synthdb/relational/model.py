@@ -31,7 +31,11 @@ from synthdb.evaluation.sequences import OrderedTable
 from synthdb.privacy.database import Roles, assign_roles
 from synthdb.privacy.ledger import Ledger, LedgerEntry
 from synthdb.relational.balance import balance_codes, balanced_choice
-from synthdb.relational.keys import draw_matching_references, draw_references
+from synthdb.relational.keys import (
+    draw_matching_references,
+    draw_references,
+    public_positions,
+)
 from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
 from synthdb.relational.private import (
     PrivateDatabase,
@@ -536,6 +540,7 @@ class DatabaseModel:
             counts.update(drawn)
             for key, column_schema in model.keys.items():
                 frame[key] = generate_keys(column_schema, 0, len(frame), rng).to_numpy()
+            self._public_keys(name, frame, out, np.random.default_rng([seed, number, 5]))
             if plan.context is not None:
                 self._fill(frame, plan.context, pointing, out)
             parents_of[name] = pointing
@@ -693,6 +698,29 @@ class DatabaseModel:
             relation.key.columns, relation.key.parent_columns, strict=True
         ):
             frame[child_column] = _take(parent[parent_column], pointing)
+
+    def _public_keys(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        out: Mapping[str, pd.DataFrame],
+        rng: np.random.Generator,
+    ) -> None:
+        """Under DP, a key to a public table comes out of the model as one of the public keys'
+        text (or its rare or NULL token): write the public table's own key values instead
+        (:func:`synthdb.relational.keys.public_positions`)."""
+        if self.roles is None or not self.roles.public:
+            return
+        schema, model = self._fitted(), self.models[name]
+        for index, key in enumerate(schema.table(name).foreign_keys):
+            column = key.columns[0]
+            if key.parent not in self.roles.public or column not in frame or key.parent not in out:
+                continue
+            parent = out[key.parent]
+            parent_column = (key.parent_columns or schema.table(key.parent).primary_key)[0]
+            share = model.null_shares.get(index, 0.0)
+            pointing = public_positions(frame[column], parent[parent_column], share, rng)
+            frame[column] = _take(parent[parent_column], pointing)
 
     def _fill_other(self, draft: _Draft, relation: Relation, rng: np.random.Generator) -> None:
         out, counts, parents_of = draft.out, draft.counts, draft.parents_of
@@ -959,9 +987,9 @@ def _released_facts(model: TableModel, plan: TablePlan, private: PrivateDatabase
     name = model.name
     rows = private.rows.get(name, float(model.rows))
     model.rows = max(round(rows), 1)
-    for other in plan.others:
-        share = private.nulls.get((name, other.index), 0.0) / max(rows, 1.0)
-        model.null_shares[other.index] = float(min(max(share, 0.0), 1.0))
+    for index in [other.index for other in plan.others] + private.public_relations(name):
+        share = private.nulls.get((name, index), 0.0) / max(rows, 1.0)
+        model.null_shares[index] = float(min(max(share, 0.0), 1.0))
     model.keys = {
         key: ColumnSchema.from_dict(
             {k: v for k, v in column.to_dict().items() if k not in ("minimum", "maximum")}

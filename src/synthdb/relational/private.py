@@ -122,6 +122,12 @@ class PrivateDatabase:
     warnings: list[str] = field(default_factory=list)
     #: per private table, its keys to public tables as public categories
     public_columns: dict[str, dict[str, PublicColumn]] = field(default_factory=dict)
+    #: per private table, its key columns to public tables and each one's foreign-key index
+    public_indexes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def public_relations(self, name: str) -> list[int]:
+        """The table's foreign keys (by index) to public tables."""
+        return sorted(self.public_indexes.get(name, {}).values())
 
     def overrides(self, name: str) -> dict[str, dict[str, Any]]:
         """Keys to public tables are learned as categories over the public keys."""
@@ -161,6 +167,11 @@ def prepare_database(
     names = [n for n in schema.order if n not in roles.public]
     for name in names:
         private.public_columns[name] = public_keys(schema, roles, frames, name)
+        private.public_indexes[name] = {
+            key.columns[0]: index
+            for index, key in enumerate(schema.table(name).foreign_keys)
+            if key.parent in roles.public
+        }
 
     # 3. every release, counted before any is made
     thresholded, releases, columns = 0, 0, {}
@@ -176,11 +187,12 @@ def prepare_database(
         columns[name] = sum(1 for c in table_schema.columns if c.kind in MODELLED_KINDS)
         plan = plans[name]
         # rows under the subject without their path key were dropped: no NULL count to release
+        # keys to public tables too: the twin keeps about as many of them NULL
         null_keys[name] = [
             r.index
             for r in [plan.context, *plan.others]
             if r is not None and roles.path.get(name) != r.index
-        ]
+        ] + private.public_relations(name)
         releases += len(null_keys[name]) + (1 if name in roles.path else 0)
     key_share = THRESHOLD_DELTA_SHARE * delta if thresholded else 0.0
     key_delta = key_share / max(thresholded, 1)
