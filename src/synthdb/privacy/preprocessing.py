@@ -89,6 +89,11 @@ class SharedNoise:
     rows: float
     #: the table's name, written before each release's target
     label: str
+    #: each row's subject (0..n-1) in a table under the subject whose bound is above 1:
+    #: the histograms then read one random row per subject (sensitivity 1, not ``scale``)
+    subjects: np.ndarray | None = None
+    #: the released count of subjects with rows in the table (the rows those histograms read)
+    subject_rows: float | None = None
 
 
 class ChargedCounts:
@@ -217,7 +222,26 @@ def prepare(
                     note="declared public: used as given, not charged",
                 )
             )
-        threshold = shared.scale * mechanisms.stability_threshold(shared.sigma, shared.key_delta)
+        scale, released, fit_rows = shared.scale, shared.rows, None
+        if shared.subjects is not None and shared.scale > 1 and policy != "drop":
+            # One row per subject: a subject then moves each histogram by at most 1 (not K),
+            # so the noise and the vocabulary threshold shrink K-fold; the statistics read a
+            # uniform draw over subjects, as a histogram weighting each subject's rows 1/n
+            # would, while DP-SGD still learns from all K rows of each subject.
+            fit_rows = one_row_per_subject(shared.subjects, rng)
+            scale = 1
+            released = shared.subject_rows if shared.subject_rows is not None else len(fit_rows)
+            shared.ledger.add(
+                LedgerEntry(
+                    mechanism="one row per subject",
+                    target=f"{label}: histograms",
+                    epsilon=0.0,
+                    parameters={"rows_read": "one per subject, at random", "sensitivity": 1},
+                    note=f"the histograms below read one random row of each subject (up to "
+                    f"{shared.scale} enter training), so each has sensitivity 1",
+                )
+            )
+        threshold = scale * mechanisms.stability_threshold(shared.sigma, shared.key_delta)
         counts = ChargedCounts(
             shared.sigma,
             threshold,
@@ -225,11 +249,11 @@ def prepare(
             shared.rdp_delta,
             shared.ledger,
             rng,
-            scale=shared.scale,
-            released_rows=shared.rows,
+            scale=scale,
+            released_rows=released,
             label=label,
         )
-        table = prepare_table(typed, schema, policy, counts, privacy.public)
+        table = prepare_table(typed, schema, policy, counts, privacy.public, fit_rows=fit_rows)
         scrubbed = _scrubbed(schema, table.encoder, round(table.rows))
         return PrivatePreparation(table, scrubbed, shared.ledger)
     ledger = Ledger(delta=delta, target_epsilon=privacy.epsilon)
@@ -265,6 +289,14 @@ def prepare(
     counts = ChargedCounts(sigma, threshold, key_delta, rdp_delta, ledger, rng)
     table = prepare_table(typed, schema, policy, counts, privacy.public)
     return PrivatePreparation(table, _scrubbed(schema, table.encoder, round(table.rows)), ledger)
+
+
+def one_row_per_subject(subjects: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions of one row per subject, chosen uniformly at random among its rows, in the
+    rows' order."""
+    order = rng.permutation(len(subjects))
+    _, first = np.unique(subjects[order], return_index=True)
+    return np.sort(order[first])
 
 
 def public_kinds(schema: TableSchema) -> TableSchema:

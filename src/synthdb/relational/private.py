@@ -298,6 +298,8 @@ def prepare_database(
                 private.bounds.get(name, 1),
                 private.rows[name],
                 name,
+                subjects=groups,
+                subject_rows=private.rows[f"{name}/subjects"],
             ),
             noise_multiplier=noise,
             sample_rate=training.sample_rate,
