@@ -260,3 +260,28 @@ def test_composition_across_tables_matches_an_independent_accountant(
         )
         accountant.compose(sampled, entry.steps)
         assert entry.epsilon >= accountant.get_epsilon(entry.delta) - 1e-9
+
+
+def test_few_subjects_train_on_all_of_them_rather_than_being_refused() -> None:
+    privacy = TrainingConfig(privacy={"epsilon": 4.0, "delta": 1e-5}).privacy
+    assert privacy is not None
+    histograms = [(23.7, 1.0, 34)]  # what 34 histograms cost before training (Chinook's)
+    few = [dp.Training(t, 40.0, dp.batch_for(40.0, None), 35) for t in ("a", "b", "c")]
+    with pytest.raises(UsageError, match="too small to train"):
+        dp.calibrate(privacy, 1e-5, histograms, few)
+    noise, trainings = dp.calibrate_widening(privacy, 1e-5, histograms, few)
+    assert all(t.batch == 40 and t.sample_rate == 1.0 for t in trainings)
+    assert noise / 40 <= 0.5
+    # a batch the user set is kept, and the refusal stands
+    with pytest.raises(UsageError):
+        dp.calibrate_widening(privacy, 1e-5, histograms, few, fixed=["a", "b", "c"])
+
+
+def test_a_small_database_under_dp_runs_with_public_lookups() -> None:
+    schema, frames = _bank(accounts=150)
+    model = DatabaseModel(_config(epsilon=4.0, max_rows_per_subject=2)).fit(schema, frames)
+    sgd = [e for e in (model.ledger.entries if model.ledger else []) if e.mechanism == "dp-sgd"]
+    assert {e.target.split(":")[0] for e in sgd} == {"account", "order", "client", "disp"}
+    assert model.ledger is not None and model.ledger.total_epsilon <= 4.0 + 1e-6
+    twin = model.generate(seed=0)
+    assert len(twin["account"]) > 0
