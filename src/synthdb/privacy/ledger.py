@@ -91,7 +91,11 @@ class Ledger:
     def tables(self) -> dict[str, float]:
         """A database's entries by table (targets ``"TABLE: ..."``), each table's composed on
         their own: what the table would cost alone. The tables' figures add up to more than
-        :attr:`total_epsilon`, which composes them all in one curve."""
+        :attr:`total_epsilon`, which composes them all in one curve. Empty for one table's
+        ledger (its targets ``"column: ..."`` name columns, not tables), whose dict is then
+        unchanged."""
+        if not any(e.mechanism == "privacy unit" for e in self.entries):
+            return {}
         groups: dict[str, list[tuple[float, float, int]]] = {}
         for entry in self.entries:
             name, colon, _ = entry.target.partition(": ")
