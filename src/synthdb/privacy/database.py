@@ -361,6 +361,29 @@ def _refuse(privacy: Privacy, names: str, noise: float, worst: Training, needed:
     )
 
 
+#: What rows x epsilon per modelled column has given, as (floor of the signal, words):
+#: measured per table on two public databases under DP (BENCHMARKS.md, issue 19).
+EXPECTED_LOSS = (
+    (0.0, "large: most columns lose their shape (measured accuracy 0.15-0.67)"),
+    (SMALL_TABLE_SIGNAL, "moderate (measured accuracy 0.80-0.89)"),
+    (2_000.0, "small (measured accuracy 0.94-1.00)"),
+)
+
+
+def expected_loss(rows: float, epsilon: float, columns: int) -> dict[str, Any]:
+    """What DP is expected to cost a table's accuracy, from its released rows, epsilon and
+    modelled columns (all public or released): for the report, before any score is seen."""
+    signal = rows * epsilon / max(columns, 1)
+    words = next(text for floor, text in reversed(EXPECTED_LOSS) if signal >= floor)
+    return {
+        "rows": round(rows),
+        "epsilon": epsilon,
+        "columns": columns,
+        "signal": round(signal, 1),
+        "expected": words,
+    }
+
+
 def small_table_warning(name: str, rows: float, epsilon: float, columns: int) -> str | None:
     """A line when ``rows`` x ``epsilon`` are too few for ``columns``, with what would help."""
     if columns == 0:

@@ -36,7 +36,7 @@ from synthdb.relational.keys import (
     draw_references,
     public_positions,
 )
-from synthdb.relational.plan import COUNT_PREFIX, Relation, TablePlan, make_plans
+from synthdb.relational.plan import Relation, TablePlan, make_plans
 from synthdb.relational.private import (
     PrivateDatabase,
     prepare_database,
@@ -169,6 +169,9 @@ class DatabaseModel:
         self.roles: Roles | None = None
         #: under differential privacy: the one epsilon ledger of every table
         self.ledger: Ledger | None = None
+        #: under differential privacy: per table, the loss of accuracy to expect
+        #: (:func:`synthdb.privacy.database.expected_loss`)
+        self.expected: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ training
     def table_config(self, name: str) -> TrainingConfig:
@@ -389,6 +392,7 @@ class DatabaseModel:
             schema, frames, self.plans, roles, privacy, self.table_config, values_of
         )
         self.ledger = private.ledger
+        self.expected = private.expected
         self.notes.extend(f"warning: {line}" for line in private.warnings)
         return private
 

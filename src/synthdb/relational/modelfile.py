@@ -81,6 +81,7 @@ def save_database_model(
     if model.roles is not None and model.ledger is not None:
         manifest["privacy"] = model.ledger.to_dict()
         manifest["privacy_roles"] = model.roles.to_dict()
+        manifest["privacy_expected"] = model.expected
         manifest["public_tables"] = {
             name: _copied_to_dict(table.copied)
             for name, table in model.models.items()
@@ -143,6 +144,7 @@ def _database_from(path: Path, manifest: dict[str, Any], weights: bytes) -> Data
         if manifest.get("privacy_roles") is not None:
             model.roles = Roles.from_dict(manifest["privacy_roles"])
             model.ledger = Ledger.from_dict(manifest["privacy"])
+            model.expected = dict(manifest.get("privacy_expected", {}))
             model.plans = private_plans(model.plans, model.roles)
             copied = {
                 name: _copied_from_dict(data)

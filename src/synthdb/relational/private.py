@@ -120,6 +120,8 @@ class PrivateDatabase:
     bounds: dict[str, int] = field(default_factory=dict)
     #: warnings for the user before training, one line each
     warnings: list[str] = field(default_factory=list)
+    #: per private table with a model: its expected loss of accuracy (for the report)
+    expected: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: per private table, its keys to public tables as public categories
     public_columns: dict[str, dict[str, PublicColumn]] = field(default_factory=dict)
     #: per private table, its key columns to public tables and each one's foreign-key index
@@ -268,6 +270,10 @@ def prepare_database(
         if name in roles.row_level or name == roles.subject:
             private.rows[f"{name}/subjects"] = private.rows[name]
         warning = dp.small_table_warning(name, private.rows[name], privacy.epsilon, columns[name])
+        if columns[name]:
+            private.expected[name] = dp.expected_loss(
+                private.rows[name], privacy.epsilon, columns[name]
+            )
         if warning is not None and columns[name]:
             private.warnings.append(warning)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -285,3 +287,23 @@ def test_a_small_database_under_dp_runs_with_public_lookups() -> None:
     assert model.ledger is not None and model.ledger.total_epsilon <= 4.0 + 1e-6
     twin = model.generate(seed=0)
     assert len(twin["account"]) > 0
+
+
+def test_the_report_shows_each_tables_expected_loss(
+    trained: tuple[DatabaseModel, dict[str, pd.DataFrame]], tmp_path: Path
+) -> None:
+    from synthdb.report.database_html import expected_loss_html
+    from synthdb.report.model import database_model_summary
+
+    model, _ = trained
+    path = tmp_path / "bank.synthdb"
+    model.save(path)
+    summary = database_model_summary(path)
+    expected = summary["privacy_expected"]
+    assert set(expected) == {"account", "order", "client", "disp"}  # not the public district
+    assert all(
+        e["signal"] == pytest.approx(e["rows"] * 8.0 / e["columns"], rel=0.01)
+        for e in expected.values()
+    )
+    html = expected_loss_html(summary, [{"table": "order", "overall": 0.5}])
+    assert "expected loss" in html and "0.500" in html
