@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synthdb import conditioning
 from synthdb.config import NullPolicy, Privacy, TrainingConfig
 from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.nulls import NullReport, apply_null_policy
@@ -26,6 +27,7 @@ from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.columns import accuracy_kinds
 from synthdb.io.sources import read_table
+from synthdb.model.conditional import sample_given
 from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.model.sampler import Sampler
 from synthdb.parallel import available_cores, ordered_map
@@ -34,7 +36,7 @@ from synthdb.rules.table import complete, discover_table_rules, keep_table_rules
 from synthdb.schema.inference import infer_schema
 from synthdb.schema.relations import SqlType
 from synthdb.schema.table import TableSchema
-from synthdb.schema.values import to_source, to_typed
+from synthdb.schema.values import source_column, to_source, to_typed, typed_column
 from synthdb.training.loop import (
     Patience,
     ShuffledBatches,
@@ -53,6 +55,13 @@ if TYPE_CHECKING:
 
 #: Rows generated per batch: memory stays flat in the number of rows asked for.
 SAMPLE_BATCH = 65_536
+#: Given rows per batch: each row is drawn with 64 copies or more, so a batch this size
+#: already holds half a million copies, and smaller batches let every core draw (9,768 rows
+#: given on 2 cores: one batch of 65,536 used one).
+GIVEN_BATCH = 2_048
+#: Unconditional rows drawn to learn the model's proportions of the values a rebalance does
+#: not list (at most; fewer when fewer rows are asked for).
+REBALANCE_PROBE = 20_000
 #: Below this many rows a 10% slice is too small to tell one epoch from the next (on Chinook's
 #: 412 invoices, 41 rows stop training at epoch 5 with accuracy 0.87): validation scores
 #: against the training rows instead (0.92 there, what a bootstrap of the real rows scores).
@@ -207,10 +216,153 @@ class Synthesizer:
         return self._fitted().ledger
 
     # ----------------------------------------------------------------- sampling
-    def sample(self, rows: int, *, seed: int = 0) -> pd.DataFrame:
-        """``rows`` synthetic rows with the source's columns; the same seed, the same rows."""
-        parts = list(self.iter_samples(rows, seed=seed))
+    def sample(
+        self,
+        rows: int | None = None,
+        *,
+        seed: int = 0,
+        given: pd.DataFrame | None = None,
+        rebalance: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> pd.DataFrame:
+        """``rows`` synthetic rows with the source's columns; the same seed, the same rows.
+
+        With ``given`` (a frame of any of the model's columns), one row per given row: its
+        given values kept exactly, NULL included, the other columns drawn from the model
+        given them (:mod:`synthdb.model.conditional`). With ``rebalance`` (``{column:
+        {value: share}}``), each listed category on its share of the ``rows``, the rest of
+        every row following the model. :mod:`synthdb.conditioning` says which values are
+        refused.
+        """
+        if given is not None and rebalance is not None:
+            raise UsageError("give either `given` or `rebalance`, not both")
+        if given is not None:
+            if rows is not None and rows != len(given):
+                raise UsageError(
+                    f"`rows` ({rows}) must be left out with `given`: one row per given row "
+                    f"({len(given)})"
+                )
+            parts = list(self.iter_given(given, seed=seed))
+        elif rows is None:
+            raise UsageError("`rows` is needed unless rows are `given`")
+        elif rebalance is not None:
+            parts = list(self.iter_given(self.rebalanced(rows, rebalance, seed=seed), seed=seed))
+        else:
+            parts = list(self.iter_samples(rows, seed=seed))
         return pd.concat(parts, ignore_index=True) if parts else self._empty()
+
+    def rebalanced(
+        self, rows: int, rebalance: Mapping[str, Mapping[str, float]], *, seed: int = 0
+    ) -> pd.DataFrame:
+        """The given columns of ``rows`` rebalanced rows (:func:`~synthdb.conditioning.
+        rebalanced`): pass them to :meth:`iter_given` to draw the rows."""
+        if rows < 1:
+            raise UsageError(f"`rows` must be at least 1 (got {rows})")
+        if not rebalance:
+            raise UsageError("`rebalance` names no column")
+        state = self._fitted()
+        # the columns' other values come in the model's own proportions
+        drawn = self.sample(min(rows, REBALANCE_PROBE), seed=seed + 1)
+        rng = np.random.default_rng([seed, 17])
+        return conditioning.rebalanced(rebalance, rows, state.schema, state.encoder, drawn, rng)
+
+    def iter_given(
+        self,
+        given: pd.DataFrame,
+        *,
+        seed: int = 0,
+        batch_rows: int = GIVEN_BATCH,
+        workers: int | None = None,
+        finish: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """One row per row of ``given``, in batches as :meth:`iter_samples` yields them.
+
+        Every value is checked here, before the first row is drawn, so a refused file
+        writes nothing.
+        """
+        state = self._fitted()
+        if state.shape.context:
+            raise UsageError("this model draws rows under parent rows: `given` is for a table")
+        checked = conditioning.conditions(given, state.schema, state.encoder, "given")
+        return self._iter_conditioned(state, checked, seed, batch_rows, workers, finish)
+
+    def impute(self, data: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+        """``data`` with each NULL of a modelled column replaced by a draw given the row's
+        other values; the rows, their order and every non-NULL value are kept.
+
+        Values the model never saw are kept and condition nothing (a number out of range
+        conditions as the nearest value learned): see :mod:`synthdb.conditioning`.
+        """
+        state = self._fitted()
+        if state.shape.context:
+            raise UsageError("this model draws rows under parent rows: impute its table alone")
+        modelled = [c for c in state.encoder.columns if c in data.columns]
+        checked = conditioning.conditions(data[modelled], state.schema, state.encoder, "impute")
+        parts = list(self._iter_conditioned(state, checked, seed, GIVEN_BATCH, None, None))
+        drawn = pd.concat(parts, ignore_index=True) if parts else self._empty()
+        out = data.copy()
+        by_name = {c.name: c for c in state.schema.columns}
+        for name in modelled:
+            missing = data[name].isna().to_numpy()
+            if missing.any():
+                # filled in the typed view, then written as the model writes the column (a
+                # NULL read as float had turned its integers into 45.0s)
+                column = by_name[name]
+                typed = typed_column(data[name], column).to_numpy(dtype=object, copy=True)
+                typed[missing] = typed_column(drawn[name], column).to_numpy(dtype=object)[missing]
+                values = pd.Series(typed, index=out.index)
+                if column.kind in ("numeric", "datetime"):
+                    values = values.astype(np.float64)
+                out[name] = source_column(values, column).to_numpy()
+        return out
+
+    def given_with_tokens(
+        self, given: pd.DataFrame, *, seed: int = 0
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Like :meth:`sample` with ``given``, with the rows' tokens: the parent rows a
+        database's children are then generated under."""
+        state = self._fitted()
+        checked = conditioning.conditions(given, state.schema, state.encoder, "given")
+        parts = list(self._iter_drawn(state, checked, seed, GIVEN_BATCH, None, None))
+        if not parts:
+            width = len(state.encoder.sub_columns)
+            return self._empty(), np.zeros((0, width), dtype=np.int64)
+        frame = pd.concat([p[0] for p in parts], ignore_index=True)
+        return frame, np.concatenate([p[1] for p in parts])
+
+    def _iter_conditioned(
+        self,
+        state: FittedState,
+        given: conditioning.Conditions,
+        seed: int,
+        batch_rows: int,
+        workers: int | None,
+        finish: Callable[[pd.DataFrame], pd.DataFrame] | None,
+    ) -> Iterator[pd.DataFrame]:
+        for frame, _ in self._iter_drawn(state, given, seed, batch_rows, workers, finish):
+            yield frame
+
+    def _iter_drawn(
+        self,
+        state: FittedState,
+        given: conditioning.Conditions,
+        seed: int,
+        batch_rows: int,
+        workers: int | None,
+        finish: Callable[[pd.DataFrame], pd.DataFrame] | None,
+    ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        sampler = self._sampler_of(state)
+        starts = range(0, given.rows, batch_rows)
+        if workers is None:
+            workers = max(1, min(available_cores(), len(starts)))
+
+        def batch(index: int) -> tuple[pd.DataFrame, np.ndarray]:
+            start = starts[index]
+            part = given.slice(start, min(start + batch_rows, given.rows))
+            frame, tokens = self._draw(state, sampler, start, part.rows, seed, index, None, part)
+            frame = conditioning.merged(frame, part)
+            return (finish(frame) if finish is not None else frame), tokens
+
+        yield from ordered_map(batch, range(len(starts)), workers=workers)
 
     def iter_samples(
         self,
@@ -316,6 +468,7 @@ class Synthesizer:
         seed: int,
         batch_index: int,
         context: np.ndarray | None,
+        conditions: conditioning.Conditions | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         generator = torch.Generator().manual_seed((seed * 1_000_003 + batch_index) % 2**63)
         rng = np.random.default_rng([seed, batch_index])
@@ -326,11 +479,21 @@ class Synthesizer:
                 if given and context is not None
                 else None
             )
-            tokens = sampler.sample(count, generator, parent).numpy()[:, given:]
+            if conditions is None:
+                tokens = sampler.sample(count, generator, parent).numpy()[:, given:]
+            else:
+                tokens = sample_given(
+                    sampler,
+                    torch.from_numpy(conditions.tokens),
+                    torch.from_numpy(conditions.known),
+                    generator,
+                    not_null=torch.from_numpy(conditions.not_null),
+                    adaptive=conditions.mode == "given",
+                ).numpy()
             typed = state.encoder.decode(tokens, rng)
             if state.rules:
                 typed = keep_table_rules(
-                    state.rules, typed, np.random.default_rng([seed, batch_index, 7])
+                    state.rules, typed, np.random.default_rng([seed, batch_index, 7]), state.schema
                 )
         else:
             tokens = np.zeros((count, 0), dtype=np.int64)

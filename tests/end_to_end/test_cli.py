@@ -464,7 +464,9 @@ def _option_blocks(help_text: str) -> dict[str, str]:
     return {flag: " ".join(text.split()) for flag, text in blocks.items()}
 
 
-@pytest.mark.parametrize("command", ["train", "generate", "run", "evaluate", "report", "inspect"])
+@pytest.mark.parametrize(
+    "command", ["train", "generate", "impute", "run", "evaluate", "report", "inspect"]
+)
 def test_help_documents_every_option_with_its_range_and_default(command: str) -> None:
     from typer.main import get_command
 

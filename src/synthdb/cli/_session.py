@@ -48,7 +48,13 @@ def fail(text: str) -> None:
 
 
 #: the library's parameters whose flag is not their name with dashes
-FLAGS = {"json_path": "--json", "report_path": "--report", "model_path": "--model"}
+FLAGS = {
+    "json_path": "--json",
+    "report_path": "--report",
+    "model_path": "--model",
+    # synthdb impute's rows are its DATA argument, not a flag
+    "data": "DATA",
+}
 _PARAMETER = re.compile(r"`([^`\n]+)`")
 
 

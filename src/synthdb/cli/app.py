@@ -1,10 +1,10 @@
-"""The ``synthdb`` command: train, generate, evaluate, report, run, privacy, inspect, study.
+"""The ``synthdb`` command: train, generate, impute, evaluate, report, run, privacy, inspect, study.
 
 A thin face over the library (:mod:`synthdb.pipeline`): each command group lives in its own
-module (``cli/train.py``, ``cli/generate.py``, ``cli/evaluate.py``, ``cli/run.py``,
-``cli/privacy.py``, ``cli/inspect.py``, ``cli/study.py``) and parses flags, shows progress and
-prints one-line errors through ``cli/_session.py``. This module holds the Typer app, the
-options every command takes (--debug, --version) and the entry point.
+module (``cli/train.py``, ``cli/generate.py``, ``cli/impute.py``, ``cli/evaluate.py``,
+``cli/run.py``, ``cli/privacy.py``, ``cli/inspect.py``, ``cli/study.py``) and parses flags,
+shows progress and prints one-line errors through ``cli/_session.py``. This module holds the
+Typer app, the options every command takes (--debug, --version) and the entry point.
 Exit codes: 0 success, 1 bad data or failure, 2 bad usage, 130 interrupted (Ctrl-C).
 
 PyTorch is imported only by the commands that need a model, so ``--help`` and the checks of
@@ -23,6 +23,7 @@ from synthdb import __version__
 from synthdb.cli._session import fail, out, session
 from synthdb.cli.evaluate import evaluate, report
 from synthdb.cli.generate import generate
+from synthdb.cli.impute import impute
 from synthdb.cli.inspect import inspect
 from synthdb.cli.privacy import privacy
 from synthdb.cli.run import run
@@ -44,6 +45,7 @@ app.add_typer(study_app, name="study")
 for name, command in (
     ("train", train),
     ("generate", generate),
+    ("impute", impute),
     ("evaluate", evaluate),
     ("report", report),
     ("run", run),

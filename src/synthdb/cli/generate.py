@@ -52,12 +52,35 @@ def generate(
     overwrite: OverwriteOpt = False,
     ray: RayOpt = None,
     workers: WorkersOpt = None,
+    given: Annotated[
+        Path | None,
+        typer.Option(
+            "--given",
+            help="CSV or Parquet file of any of the model's columns: one output row per given "
+            "row, its values kept exactly (NULL included), the other columns drawn from the "
+            "model given them. A column, category or number the model does not know is "
+            "refused. For a database's model: rows of the root table the file is named after "
+            "(customers.csv), generated with their children. Default: off.",
+            show_default=False,
+        ),
+    ] = None,
+    rebalance: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rebalance",
+            help="COLUMN=VALUE:SHARE (repeatable): that category on that share of the rows "
+            "(shares of a column add up to 1 at most), the rest of each row following the "
+            'model. Example: --rebalance "income=>50K:0.5". Default: off.',
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate synthetic rows from a model file; from a database's model, a whole synthetic
     database (to a database URL or a folder) with every key intact; from a model of
     sequences (--sequence-key), new sequences, each in order. With --ray, a table's rows are
-    drawn on a Ray cluster, the same rows."""
+    drawn on a Ray cluster, the same rows. With --given FILE, rows that keep the file's values
+    (test data for one case); with --rebalance, a chosen mix of a category."""
     with errors("generate", quiet), console_listener() as listener:
         from synthdb import pipeline
 
@@ -73,6 +96,8 @@ def generate(
             listener=listener,
             ray=ray,
             workers=workers,
+            given=given,
+            rebalance=rebalance or None,
         )
         if written.kind == "database" and not session.quiet:
             from synthdb.cli.tables import summary_table

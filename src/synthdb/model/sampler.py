@@ -132,6 +132,24 @@ class Sampler:
             token = torch.searchsorted(cumulative, threshold, right=True).squeeze_(1)
             tokens[:, j] = token.clamp_(max=block.card - 1)
 
+    def log_probs(self, j: int, tokens: Tensor) -> Tensor:
+        """Log-probabilities of sub-column j's tokens (rows x cardinality) given each row's
+        earlier tokens; rows that share their input prefix are computed once (see
+        :meth:`_shared`), as the first sub-columns' rows mostly do."""
+        block = self.blocks[j]
+        if block.prefixes * SHARED_PREFIX_RATIO <= tokens.shape[0]:
+            if not block.inputs:
+                logits = self._logits(block, tokens[:1]).expand(tokens.shape[0], -1)
+            else:
+                key = (tokens[:, block.inputs] * block.radix).sum(dim=1)
+                groups, inverse = torch.unique(key, return_inverse=True)
+                first = torch.empty(len(groups), dtype=torch.long)
+                first.scatter_(0, inverse, torch.arange(len(key)))
+                logits = self._logits(block, tokens[first])[inverse]
+        else:
+            logits = self._logits(block, tokens)
+        return F.log_softmax(logits, dim=1)
+
     @staticmethod
     def _logits(block: _Block, tokens: Tensor) -> Tensor:
         rows = tokens.shape[0]

@@ -33,7 +33,7 @@ from synthdb.pipeline.events import (
     TrainOutcome,
     Unit,
 )
-from synthdb.pipeline.generation import generate
+from synthdb.pipeline.generation import generate, impute
 from synthdb.pipeline.inputs import training_config
 from synthdb.pipeline.reports import evaluate, report
 from synthdb.pipeline.runs import run
@@ -52,6 +52,7 @@ __all__ = [
     "Unit",
     "evaluate",
     "generate",
+    "impute",
     "report",
     "run",
     "train",

@@ -35,8 +35,11 @@ import numpy as np
 import pandas as pd
 
 from synthdb.rules.model import MIN_SHARE, Rule, passes, to_repair
+from synthdb.schema.inference import infer_column, split_marked, to_epoch_seconds
 from synthdb.schema.references import parent_positions
 from synthdb.schema.relations import DatabaseSchema, ForeignKey, TableDef
+from synthdb.schema.table import TableSchema
+from synthdb.schema.values import source_column
 
 #: Keys followed upwards when looking for copies: parents (1) and grandparents (2).
 MAX_HOPS = 2
@@ -75,6 +78,7 @@ class Positions:
         self.frozen = frozen
         self._cache: dict[tuple[str, tuple[tuple[str, ...], ...]], np.ndarray] = {}
         self._values: dict[tuple[str, str], np.ndarray] = {}
+        self._formats: dict[tuple[str, str], tuple[bool, str | None]] = {}
 
     def values(self, table: str, column: str) -> np.ndarray:
         """:func:`comparable` values of a column (cached while the frames are frozen)."""
@@ -84,6 +88,28 @@ class Positions:
         if where not in self._values:
             self._values[where] = comparable(self.frames[table][column])
         return self._values[where]
+
+    def moments(self, table: str, column: str, fmt: str | None) -> np.ndarray:
+        """A datetime column as seconds since 1970 (NaN: NULL or no date in ``fmt``)."""
+        if not self.frozen:
+            return to_epoch_seconds(self.frames[table][column], fmt)
+        where = (table, f"\x00{column}")
+        if where not in self._values:
+            self._values[where] = to_epoch_seconds(self.frames[table][column], fmt)
+        return self._values[where]
+
+    def datetime_format(self, table: str, column: str) -> tuple[bool, str | None]:
+        """Whether a column holds datetimes (read off a sample), and their format."""
+        where = (table, column)
+        if where not in self._formats:
+            values = self.frames[table][column]
+            if len(values) > SAMPLE_ROWS:
+                values = values.iloc[:: max(1, len(values) // SAMPLE_ROWS)]
+            inferred = infer_column(column, values)
+            fmt = inferred.datetime_format
+            plain = inferred.kind == "datetime" and split_marked(fmt)[1] is None
+            self._formats[where] = (plain, fmt)
+        return self._formats[where]
 
     def steps(self, table: str, path: Sequence[Sequence[str]]) -> list[_Step] | None:
         out, current = [], table
@@ -219,6 +245,9 @@ def rule_share(rule: Rule, positions: Positions) -> float | None:
         if rule.kind == "distinct_per_parent":
             _, held = distinct_rows(rule, positions)
             return float(held.mean()) if len(held) else None
+        if rule.kind == "order_across":
+            earlier, later, _ = order_rows(rule, positions)
+            return float(np.mean(earlier <= later)) if len(earlier) else None
     except KeyError:
         return None
     return None
@@ -231,6 +260,19 @@ def copy_rows(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarray,
     child = positions.values(rule.table, rule.column)[rows]
     parent = positions.values(str(rule.related), str(rule.source))[where[rows]]
     return rows, equal(child, parent), parent
+
+
+def order_rows(rule: Rule, positions: Positions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each row with an ancestor and both dates: the ancestor's date, the row's, and the
+    row's position."""
+    ancestor_format, own_format = rule.formats or [None, None]
+    where = positions.along(rule.table, rule.path)
+    later = positions.moments(rule.table, rule.column, own_format)
+    earlier = positions.moments(str(rule.related), str(rule.source), ancestor_format)
+    rows = np.flatnonzero(where >= 0)
+    first, second = earlier[where[rows]], later[rows]
+    both = ~(np.isnan(first) | np.isnan(second))
+    return first[both], second[both], rows[both]
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -330,6 +372,7 @@ def discover_database_rules(
             continue
         copies = _discover_copies(name, positions, rng)
         found += copies
+        found += _discover_orders_across(name, positions, rng)
         copied = {r.column for r in copies}
         for path in _paths(schema, name, 1):
             found += _discover_per_parent(name, path, positions, rng, copied)
@@ -413,6 +456,104 @@ def _discover_copies(table: str, positions: Positions, rng: np.random.Generator)
                 done.add(column)
                 break
     return found
+
+
+def _discover_orders_across(
+    table: str, positions: Positions, rng: np.random.Generator
+) -> list[Rule]:
+    """A child's date never before its parent's or grandparent's (a loan is granted after
+    its account is opened): datetime columns only, the middle 80% of both overlapping, and
+    chance (the ancestors shuffled) breaking it in 5% of rows or more. One rule per child
+    column: the ancestor column it follows most closely (smallest median gap)."""
+    schema, frames = positions.schema, positions.frames
+    mine = [
+        c
+        for c in _values(frames[table], schema.table(table))
+        if positions.datetime_format(table, c)[0]
+    ]
+    best: dict[str, tuple[float, Rule]] = {}
+    for path in _paths(schema, table, MAX_HOPS) if mine else []:
+        ancestor = positions.steps(table, path)[-1].key.parent  # type: ignore[index]
+        theirs = [
+            c
+            for c in _values(frames[ancestor], schema.table(ancestor))
+            if positions.datetime_format(ancestor, c)[0]
+        ]
+        for column in mine:
+            for source in theirs:
+                rule = Rule(
+                    kind="order_across",
+                    table=table,
+                    column=column,
+                    source=source,
+                    related=ancestor,
+                    path=path,
+                    formats=[
+                        positions.datetime_format(ancestor, source)[1],
+                        positions.datetime_format(table, column)[1],
+                    ],
+                )
+                earlier, later, _ = order_rows(rule, positions)
+                if len(earlier) < MIN_ROWS or not _overlapping(earlier, later):
+                    continue
+                share = float(np.mean(earlier <= later))
+                if share < MIN_SHARE or np.mean(earlier < later) < 0.01:
+                    continue
+                chance = float(np.mean(rng.permutation(earlier) <= later))
+                if not passes(share, chance):
+                    continue
+                gaps = (later - earlier)[earlier <= later]
+                rule.share = share
+                rule.gaps = [float(g) for g in np.quantile(gaps, np.linspace(0.0, 1.0, 21))]
+                median = float(np.median(gaps))
+                if column not in best or median < best[column][0]:
+                    best[column] = (median, rule)
+    return [rule for _, rule in best.values()]
+
+
+def _overlapping(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the middle 80% of two date columns overlap: an account opened in 1993-1997
+    and a loan granted in 1993-1998 do; a birth date and a loan date do not, and their
+    order says nothing."""
+    low_a, high_a = np.quantile(a, [0.1, 0.9])
+    low_b, high_b = np.quantile(b, [0.1, 0.9])
+    return bool(max(low_a, low_b) <= min(high_a, high_b))
+
+
+def keep_orders_across(
+    rules: Sequence[Rule],
+    schemas: Mapping[str, TableSchema],
+    frames: dict[str, pd.DataFrame],
+    schema: DatabaseSchema,
+    rng: np.random.Generator,
+) -> None:
+    """Repair children dated before their ancestor (to about the source's share): the date
+    becomes the ancestor's plus a gap drawn from the source's gaps, written in the child
+    column's own format (``schemas``: each table's column schemas, as its model reads them).
+    Parents first, so a grandchild follows its repaired parent."""
+    order = {name: i for i, name in enumerate(schema.order)}
+    mine = sorted(
+        (r for r in rules if r.kind == "order_across" and _applies(r, frames)),
+        key=lambda r: order.get(r.table, 0),
+    )
+    for rule in mine:
+        table_schema = schemas.get(rule.table)
+        if table_schema is None or rule.column not in table_schema.names:
+            continue
+        positions = Positions(schema, frames, frozen=False)
+        earlier, later, rows = order_rows(rule, positions)
+        broken = np.flatnonzero(earlier > later)
+        fix = to_repair(broken, len(rows), rule.share, rng)
+        if not len(fix):
+            continue
+        points = np.asarray(rule.gaps or [0.0], dtype=np.float64)
+        gaps = np.interp(rng.uniform(0, 1, len(fix)), np.linspace(0, 1, len(points)), points)
+        moved = pd.Series(earlier[fix] + gaps)
+        written = source_column(moved, table_schema.column(rule.column))
+        frame = frames[rule.table]
+        values = frame[rule.column].to_numpy(dtype=object, na_value=None).copy()
+        values[rows[fix]] = written.to_numpy(dtype=object, na_value=None)
+        frame[rule.column] = _typed_like(values, frame[rule.column])
 
 
 def _discover_totals(

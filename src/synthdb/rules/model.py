@@ -26,15 +26,24 @@ RuleKind = Literal[
     "order",
     "function",
     "part",
+    "arithmetic",
     "precision",
     "format",
     "one_per_parent",
     "count_by_kind",
     "distinct_per_parent",
+    "order_across",
 ]
 #: Rules within one table (kept while a table's rows are drawn) and across tables (kept once
 #: the whole database is drawn and its keys are filled).
-TABLE_KINDS: tuple[RuleKind, ...] = ("order", "function", "part", "precision", "format")
+TABLE_KINDS: tuple[RuleKind, ...] = (
+    "order",
+    "function",
+    "part",
+    "arithmetic",
+    "precision",
+    "format",
+)
 DATABASE_KINDS: tuple[RuleKind, ...] = (
     "copy",
     "lookup",
@@ -42,6 +51,7 @@ DATABASE_KINDS: tuple[RuleKind, ...] = (
     "one_per_parent",
     "count_by_kind",
     "distinct_per_parent",
+    "order_across",
 )
 RULE_KINDS: tuple[RuleKind, ...] = TABLE_KINDS + DATABASE_KINDS
 
@@ -82,8 +92,15 @@ class Rule:
     #: determines ``column``; part: the datetime column; total: the child's summed column
     #: (None: the count of children)
     source: str | None = None
-    #: total: a second factor (sum of source x other)
+    #: total: a second factor (sum of source x other); arithmetic: the second operand
     other: str | None = None
+    #: arithmetic: ``*`` or ``+`` (``column = source * other``)
+    operator: str | None = None
+    #: arithmetic: the result's decimals, to which it is rounded (None: compared to within
+    #: a millionth)
+    decimals: int | None = None
+    #: order_across: the datetime formats of the ancestor's column and the child's, as read
+    formats: list[str | None] | None = None
     #: copy/lookup: the ancestor table; total, one_per_parent, count_by_kind: the other table
     #: (the child for totals, the parent otherwise)
     related: str | None = None
@@ -101,8 +118,8 @@ class Rule:
     #: drawn to fit the country), for a determining column of mostly one-row values, which
     #: the model pools and draws back at random
     reverse: bool = False
-    #: order: quantiles (0%, 5%, ..., 100%) of ``column - source`` where the order holds, so
-    #: a repaired row gets a gap the source would have
+    #: order, order_across: quantiles (0%, 5%, ..., 100%) of ``column - source`` where the
+    #: order holds, so a repaired row gets a gap the source would have
     gaps: list[float] | None = None
 
     @property
@@ -119,6 +136,8 @@ class Rule:
             return f"{target} = sum({self.related}.{product}){via}"
         if self.kind == "order":
             return f"{self.table}.{self.source} <= {target}"
+        if self.kind == "order_across":
+            return f"{self.related}.{self.source} <= {target}{via}"
         if self.kind == "function":
             return f"{self.table}.{self.source} -> {target}"
         if self.kind == "precision":
@@ -127,6 +146,9 @@ class Rule:
             return f"{target}: written as {self.value}"
         if self.kind == "part":
             return f"{target} = {self.part}({self.table}.{self.source})"
+        if self.kind == "arithmetic":
+            operands = f"{self.table}.{self.source} {self.operator} {self.table}.{self.other}"
+            return f"{target} = {operands}"
         if self.kind == "one_per_parent":
             return f"{target}: one value per {self.related}{via}"
         if self.kind == "distinct_per_parent":

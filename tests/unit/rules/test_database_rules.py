@@ -314,3 +314,88 @@ def test_re_pointing_children_by_kind_leaves_parents_that_keep_the_rule_alone() 
     assert rule_share(rule, Positions(schema, twin)) == 1.0
     after = twin["line"]["order_id"].to_numpy()
     assert (after[fine] == orders[fine]).all()  # their orders were fine: untouched
+
+
+# ------------------------------------------------------------------ dates along keys
+def _dated(broken_share: float = 0.0, seed: int = 0) -> tuple[DatabaseSchema, dict]:
+    """Customers join, then place orders (days later), which ship days after that; each
+    customer was born decades before joining."""
+    rng = np.random.default_rng(seed)
+    people, orders = 400, 2_000
+    day = np.datetime64("2020-01-01")
+    joined = day + rng.integers(0, 700, people).astype("timedelta64[D]")
+    born = joined - rng.integers(20 * 365, 60 * 365, people).astype("timedelta64[D]")
+    owner = rng.integers(0, people, orders)
+    placed = joined[owner] + rng.integers(0, 200, orders).astype("timedelta64[D]")
+    early = rng.uniform(size=orders) < broken_share
+    placed[early] = joined[owner][early] - rng.integers(1, 90, int(early.sum())).astype(
+        "timedelta64[D]"
+    )
+    shipped = placed + rng.integers(1, 10, orders).astype("timedelta64[D]")
+    text = lambda values: pd.Series(values).dt.strftime("%Y-%m-%d")  # noqa: E731
+    frames = {
+        "customer": pd.DataFrame({"id": range(people), "joined": text(joined), "born": text(born)}),
+        "orders": pd.DataFrame({"id": range(orders), "customer_id": owner, "placed": text(placed)}),
+        "parcel": pd.DataFrame(
+            {"id": range(orders), "order_id": range(orders), "shipped": text(shipped)}
+        ),
+    }
+    schema = DatabaseSchema.build(
+        [
+            TableDef("customer", [ColumnDef(c) for c in frames["customer"]], ("id",), []),
+            TableDef(
+                "orders",
+                [ColumnDef(c) for c in frames["orders"]],
+                ("id",),
+                [ForeignKey(("customer_id",), "customer", ("id",))],
+            ),
+            TableDef(
+                "parcel",
+                [ColumnDef(c) for c in frames["parcel"]],
+                ("id",),
+                [ForeignKey(("order_id",), "orders", ("id",))],
+            ),
+        ]
+    )
+    return schema, frames
+
+
+def test_a_child_dated_after_its_ancestor_is_found_and_unrelated_dates_are_not() -> None:
+    schema, frames = _dated()
+    found = {r.text: r for r in discover_database_rules(schema, frames) if r.kind == "order_across"}
+    assert found["customer.joined <= orders.placed (via customer_id)"].share == 1.0
+    # the closest ancestor date is the one kept: the order's, not the customer's
+    assert set(found) == {
+        "customer.joined <= orders.placed (via customer_id)",
+        "orders.placed <= parcel.shipped (via order_id)",
+    }  # birth dates sit decades before every order: no overlap, no rule
+
+
+def test_a_date_order_broken_in_one_row_of_ten_is_no_rule() -> None:
+    schema, frames = _dated(broken_share=0.1)
+    texts = {r.text for r in discover_database_rules(schema, frames)}
+    assert "customer.joined <= orders.placed (via customer_id)" not in texts
+
+
+def test_dates_before_their_ancestor_are_moved_after_it_in_the_source_format() -> None:
+    from synthdb.rules.database import keep_orders_across
+    from synthdb.schema.inference import infer_schema
+
+    schema, frames = _dated()
+    rules = [r for r in discover_database_rules(schema, frames) if r.kind == "order_across"]
+    rng = np.random.default_rng(5)
+    twin = {name: frame.copy() for name, frame in frames.items()}
+    twin["orders"]["placed"] = rng.permutation(twin["orders"]["placed"].to_numpy())
+    twin["parcel"]["shipped"] = rng.permutation(twin["parcel"]["shipped"].to_numpy())
+    positions = Positions(schema, twin)
+    assert all(rule_share(r, positions) < 0.9 for r in rules)
+    joined = pd.to_datetime(twin["customer"]["joined"].to_numpy()[twin["orders"]["customer_id"]])
+    early = (pd.to_datetime(twin["orders"]["placed"]) < joined).to_numpy()
+    schemas = {name: infer_schema(frame, name) for name, frame in frames.items()}
+    keep_orders_across(rules, schemas, twin, schema, rng)
+    positions = Positions(schema, twin)
+    assert all(rule_share(r, positions) == 1.0 for r in rules)
+    assert twin["orders"]["placed"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    # a repaired date gets a gap the source has: 0 to 199 days after joining
+    gaps = (pd.to_datetime(twin["orders"]["placed"]) - joined).dt.days.to_numpy()[early]
+    assert early.sum() > 100 and gaps.min() >= 0 and gaps.max() <= 199

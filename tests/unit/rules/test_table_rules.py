@@ -249,3 +249,52 @@ def test_redrawn_values_fit_every_determined_column_even_when_the_row_contradict
         assert rule_share(rule, kept) == 1.0, rule.text
     # the column of fewest values is the one kept as drawn
     assert (kept["country"] == drawn["country"]).all()
+
+
+def _loans(broken_share: float, seed: int = 0) -> pd.DataFrame:
+    """A loan's amount is its months times its monthly payment (2 decimals), and a fee plus
+    the amount is what is owed; ``broken_share`` of amounts are off by a few percent."""
+    rng = np.random.default_rng(seed)
+    months = rng.choice([12, 24, 36, 48, 60], ROWS)
+    payment = np.round(rng.uniform(300, 9_000, ROWS), 2)
+    amount = np.round(months * payment)
+    off = rng.uniform(size=ROWS) < broken_share
+    amount[off] = np.round(amount[off] * rng.uniform(1.02, 1.2, int(off.sum())))
+    fee = rng.integers(0, 500, ROWS)
+    return pd.DataFrame(
+        {
+            "months": months,
+            "payment": [f"{p:.2f}" for p in payment],
+            "amount": amount.astype(int),
+            "fee": fee,
+            "owed": amount.astype(int) + fee,
+        }
+    )
+
+
+def test_a_product_and_a_sum_within_a_row_are_found() -> None:
+    rules = _found(_loans(0.0))
+    product = rules["t.amount = t.months * t.payment"]
+    assert product.kind == "arithmetic" and product.share == 1.0 and product.decimals == 0
+    assert rules["t.owed = t.amount + t.fee"].share == 1.0
+
+
+def test_a_product_broken_in_one_row_of_ten_is_not_found() -> None:
+    assert not [t for t in _found(_loans(0.10)) if "t.amount =" in t]
+
+
+def test_kept_arithmetic_holds_in_every_row_and_at_its_share() -> None:
+    typed, schema = _typed(_loans(0.0))
+    found = discover_table_rules(typed, schema)  # type: ignore[arg-type]
+    rng = np.random.default_rng(3)
+    scrambled = typed.assign(
+        amount=rng.permutation(typed["amount"].to_numpy()),
+        owed=rng.permutation(typed["owed"].to_numpy()),
+    )
+    kept = keep_table_rules(found, scrambled, rng)
+    for rule in (r for r in found if r.kind == "arithmetic"):
+        assert rule_share(rule, kept) == 1.0
+    partial = next(r for r in found if r.column == "amount")
+    partial.share = 0.9
+    kept = keep_table_rules([partial], scrambled, rng)
+    assert rule_share(partial, kept) == pytest.approx(0.9, abs=0.01)
