@@ -14,6 +14,11 @@ parent it is under:
 
 The summaries are hidden: learned and drawn with the parent, seen by its children as part of
 the parent's tokens, never written out, never shown with the rules.
+
+Under differential privacy they are off: a summary is a statistic of a subject's children
+learned as a column of its parent, and nothing bounds its sensitivity yet (a parent's DP-SGD
+clips the parent's gradient, not the children's contribution through the summary's encoder
+statistics, which would need their own histograms over the bounded children).
 """
 
 from __future__ import annotations
