@@ -229,9 +229,7 @@ class DatabaseModel:
                 self.models[name] = model
                 continue
             values, overrides = _values(model, plan, frame, located)
-            # Under DP the summaries stay off: each is a per-parent statistic of the
-            # children, learned as a parent column, so a subject's children would reach the
-            # parent table's DP-SGD through a column whose sensitivity nothing bounds yet.
+            # Under DP the summaries stay off (why: :mod:`synthdb.relational.summaries`).
             summarise = self.summarise and private is None
             for relation in plan.children if summarise else []:
                 # siblings only: a parent of at most one child learns nothing from a summary
