@@ -58,6 +58,7 @@ import split_adult
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TRAIN = split_adult.DEFAULT_WORK_DIR / split_adult.TRAIN_NAME
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "privacy_audit.json"
+DEFAULT_SUBJECTS_JSON = REPO / "benchmarks" / "results" / "privacy_audit_subjects.json"
 
 #: Columns the attack matches on; the canary's other columns are its donor row's.
 KEYS = ("age", "education_num", "hours_per_week", "sex", "marital_status", "income")
@@ -129,7 +130,12 @@ def _canonical(values: pd.Series, numeric: bool) -> pd.Series:
     return values.astype(str)
 
 
-def score_canaries(synthetic: pd.DataFrame, canaries: pd.DataFrame) -> tuple[np.ndarray, float]:
+def score_canaries(
+    synthetic: pd.DataFrame,
+    canaries: pd.DataFrame,
+    keys: Sequence[str] = KEYS,
+    numeric_keys: Sequence[str] = NUMERIC_KEYS,
+) -> tuple[np.ndarray, float]:
     """(per canary: generated rows equal on every key column, plus a fraction < 1 that grows
     with the rows that miss on exactly one; share of canary key values the model produces).
 
@@ -138,8 +144,8 @@ def score_canaries(synthetic: pd.DataFrame, canaries: pd.DataFrame) -> tuple[np.
     """
     total = len(synthetic)
     gen_cols, can_cols, produced = [], [], []
-    for column in KEYS:
-        numeric = column in NUMERIC_KEYS
+    for column in keys:
+        numeric = column in numeric_keys
         gen = _canonical(synthetic[column], numeric)
         can = _canonical(canaries[column], numeric)
         vocabulary = set(gen.unique())
@@ -149,8 +155,8 @@ def score_canaries(synthetic: pd.DataFrame, canaries: pd.DataFrame) -> tuple[np.
             can = can.where(present, RARE)
         gen_cols.append(gen.to_numpy())
         can_cols.append(can.to_numpy())
-    codes_gen = np.empty((total, len(KEYS)), dtype=np.int64)
-    codes_can = np.empty((len(canaries), len(KEYS)), dtype=np.int64)
+    codes_gen = np.empty((total, len(keys)), dtype=np.int64)
+    codes_can = np.empty((len(canaries), len(keys)), dtype=np.int64)
     for j, (gen, can) in enumerate(zip(gen_cols, can_cols, strict=True)):
         index = pd.Index(pd.unique(np.concatenate([gen, can])))
         codes_gen[:, j] = index.get_indexer(gen)
@@ -168,10 +174,10 @@ def score_canaries(synthetic: pd.DataFrame, canaries: pd.DataFrame) -> tuple[np.
         hit = unique[where] == hashed_can if len(unique) else np.zeros(len(canaries), bool)
         return np.where(hit, count[where] if len(unique) else 0, 0)
 
-    every = list(range(len(KEYS)))
+    every = list(range(len(keys)))
     exact = counts(every)
-    near = sum(counts([c for c in every if c != j]) for j in every) - len(KEYS) * exact
-    scores = exact + near / (len(KEYS) * total + 1.0)
+    near = sum(counts([c for c in every if c != j]) for j in every) - len(keys) * exact
+    scores = exact + near / (len(keys) * total + 1.0)
     return scores.astype(np.float64), float(np.mean(produced))
 
 
@@ -209,6 +215,150 @@ def run_job(job: Job) -> dict[str, Any]:
         "delta": NO_DP_DELTA if ledger is None else ledger.delta,
         "epochs": len(model.training.epochs),
         "best_epoch": model.training.best_epoch,
+        "canary_values_produced": round(produced, 4),
+        "mean_matches_in": round(float(exact[included].mean()), 3),
+        "mean_matches_out": round(float(exact[~included].mean()), 3),
+        "wall_s": round(time.perf_counter() - started, 1),
+        "cpu_s": round(time.process_time() - cpu, 1),
+    }
+
+
+#: The subject audit's invoice columns the attack matches on, and the values they take.
+INVOICE_KEYS = ("product", "channel", "amount", "weekday")
+PRODUCTS = tuple(f"P{i}" for i in range(10))
+CHANNELS = ("web", "shop", "phone", "app")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: Invoices of each canary customer, all alike: the most a subject may bring (the bound K).
+CANARY_INVOICES = 4
+
+
+def _shop(customers: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A customer table and 1-4 invoices each, with some structure for a model to learn:
+    a segment favours products, a region favours channels, a product sets the amount."""
+    region = rng.integers(0, 5, customers)
+    segment = rng.integers(0, 3, customers)
+    people = pd.DataFrame(
+        {
+            "customer_id": np.arange(customers),
+            "region": [f"R{r}" for r in region],
+            "segment": np.array(["retail", "pro", "student"])[segment],
+        }
+    )
+    per = rng.choice([1, 2, 3, 4], customers, p=[0.4, 0.3, 0.2, 0.1])
+    owner = np.repeat(np.arange(customers), per)
+    n = len(owner)
+    product = (segment[owner] * 3 + rng.integers(0, 5, n)) % len(PRODUCTS)
+    channel = np.where(rng.random(n) < 0.6, region[owner] % 4, rng.integers(0, 4, n))
+    amount = np.clip(product * 5 + rng.integers(1, 11, n), 1, 50)
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": np.arange(n),
+            "customer_id": owner,
+            "product": np.array(PRODUCTS)[product],
+            "channel": np.array(CHANNELS)[channel],
+            "amount": amount,
+            "weekday": np.array(WEEKDAYS)[rng.integers(0, 7, n)],
+        }
+    )
+    return people, invoices
+
+
+def _combos(frame: pd.DataFrame) -> pd.Series:
+    return frame[list(INVOICE_KEYS)].astype(str).agg("|".join, axis=1)
+
+
+def draw_canary_subjects(
+    invoices: pd.DataFrame, count: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """``count`` canary customers' invoices: each customer's :data:`CANARY_INVOICES` invoices
+    share one combination of common values that no base invoice and no other canary has."""
+    seen = set(_combos(invoices))
+    rows: list[dict[str, Any]] = []
+    while len(rows) < count * CANARY_INVOICES:
+        combo = {
+            "product": str(rng.choice(PRODUCTS)),
+            "channel": str(rng.choice(CHANNELS)),
+            "amount": int(rng.integers(1, 51)),
+            "weekday": str(rng.choice(WEEKDAYS)),
+        }
+        key = "|".join(str(combo[k]) for k in INVOICE_KEYS)
+        if key in seen:
+            continue
+        seen.add(key)
+        canary = len(rows) // CANARY_INVOICES
+        rows.extend({"canary": canary, **combo} for _ in range(CANARY_INVOICES))
+    return pd.DataFrame(rows)
+
+
+def run_subject_job(job: Job) -> dict[str, Any]:
+    """One database run: a shop of ``job.rows`` customers plus the included canary customers
+    (each with :data:`CANARY_INVOICES` alike invoices), a database model trained with the
+    customer as the subject, a twin ``SUBJECT_SCALE`` times as large, each canary scored by
+    the twin's invoices equal to its combination."""
+    import torch
+
+    from synthdb.config import TrainingConfig
+    from synthdb.relational.model import DatabaseModel
+    from synthdb.schema.relations import ColumnDef, DatabaseSchema, ForeignKey, TableDef
+
+    torch.set_num_threads(1)
+    started, cpu = time.perf_counter(), time.process_time()
+    rng = np.random.default_rng([job.seed, job.run, 1])
+    people, invoices = _shop(job.rows, rng)
+    canaries = draw_canary_subjects(invoices, job.canaries, rng)
+    included = rng.random(job.canaries) < 0.5
+    ids = np.arange(job.rows, job.rows + job.canaries)
+    extra_people = pd.DataFrame(
+        {
+            "customer_id": ids[included],
+            "region": rng.choice([f"R{r}" for r in range(5)], int(included.sum())),
+            "segment": rng.choice(["retail", "pro", "student"], int(included.sum())),
+        }
+    )
+    extra = canaries[included[canaries["canary"].to_numpy()]].copy()
+    extra["customer_id"] = ids[extra.pop("canary").to_numpy()]
+    extra["invoice_id"] = np.arange(len(invoices), len(invoices) + len(extra))
+    frames = {
+        "customer": pd.concat([people, extra_people], ignore_index=True),
+        "invoice": pd.concat([invoices, extra[invoices.columns]], ignore_index=True),
+    }
+    schema = DatabaseSchema.build(
+        [
+            TableDef(
+                "customer",
+                [ColumnDef(c) for c in frames["customer"].columns],
+                primary_key=("customer_id",),
+            ),
+            TableDef(
+                "invoice",
+                [ColumnDef(c) for c in frames["invoice"].columns],
+                primary_key=("invoice_id",),
+                foreign_keys=[ForeignKey(("customer_id",), "customer")],
+            ),
+        ]
+    )
+    privacy = None
+    if job.setting != "none":
+        privacy = {
+            "epsilon": float(job.setting),
+            "delta": NO_DP_DELTA,
+            "subject": "customer",
+            "max_rows_per_subject": CANARY_INVOICES,
+            "noise_seed": int(rng.integers(2**62)),
+        }
+    config = TrainingConfig(privacy=privacy, seed=int(rng.integers(2**31)), **job.model)
+    model = DatabaseModel(config).fit(schema, frames)
+    twin = model.generate(scale=job.samples / job.rows, seed=int(rng.integers(2**31)))
+    one_each = canaries.groupby("canary").first().reset_index(drop=True)
+    scores, produced = score_canaries(twin["invoice"], one_each, INVOICE_KEYS, ("amount",))
+    exact = np.floor(scores)
+    return {
+        "setting": job.setting,
+        "run": job.run,
+        "scores": [round(float(x), 6) for x in scores],
+        "included": included.astype(int).tolist(),
+        "ledger_epsilon": None if model.ledger is None else model.ledger.total_epsilon,
+        "delta": NO_DP_DELTA,
         "canary_values_produced": round(produced, 4),
         "mean_matches_in": round(float(exact[included].mean()), 3),
         "mean_matches_out": round(float(exact[~included].mean()), 3),
@@ -293,12 +443,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=MODEL["max_epochs"])
     parser.add_argument("--workers", type=int, default=2, help="trainings at once")
     parser.add_argument("--seed", type=int, default=7031)
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--json", type=Path, default=None, help=f"default {DEFAULT_JSON.name}")
+    parser.add_argument(
+        "--subjects",
+        action="store_true",
+        help="audit a database instead: canary customers with alike invoices, the customer "
+        "the privacy subject (--rows customers, --samples customers in the twin)",
+    )
     args = parser.parse_args(argv)
+    if args.json is None:
+        args.json = DEFAULT_SUBJECTS_JSON if args.subjects else DEFAULT_JSON
     for setting in args.settings:
         if setting != "none" and not float(setting) > 0:
             parser.error(f"--settings: a positive epsilon or none (got {setting})")
-    train = ensure_train(args.train)
+    train = args.train if args.subjects else ensure_train(args.train)
     model = {**MODEL, "max_epochs": args.epochs, "patience": args.epochs}
     jobs = [
         Job(s, run, args.seed, str(train), args.rows, args.canaries, args.samples, model)
@@ -306,17 +464,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for s in args.settings
     ]
     started = time.perf_counter()
+    runner = run_subject_job if args.subjects else run_job
     results: list[dict[str, Any]] = []
     if args.workers <= 1:
         for job in jobs:
-            results.append(run_job(job))
+            results.append(runner(job))
             _progress(results[-1], len(results), len(jobs))
     else:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-            for result in pool.map(run_job, jobs):
+            for result in pool.map(runner, jobs):
                 results.append(result)
                 _progress(result, len(results), len(jobs))
     rows = [
@@ -331,13 +490,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{platform.python_version()}",
         "command": " ".join(["benchmarks/privacy_audit.py", *(argv or sys.argv[1:])]),
         # relative to the repository where possible: the results file must not name this host
-        "train_csv": str(train.resolve().relative_to(REPO))
+        "train_csv": "constructed shop (customers and invoices)"
+        if args.subjects
+        else str(train.resolve().relative_to(REPO))
         if train.resolve().is_relative_to(REPO)
         else train.name,
         "rows": args.rows,
         "canaries_per_run": args.canaries,
         "samples_per_run": args.samples,
-        "keys": list(KEYS),
+        "keys": list(INVOICE_KEYS if args.subjects else KEYS),
         "model": model,
         "choices_per_run": choices_for(args.canaries),
         "beta": BETA,

@@ -119,6 +119,24 @@ class Privacy(BaseModel):
     public: dict[str, PublicColumn] = Field(
         default_factory=dict, description="per-column bounds or categories declared public"
     )
+    subject: str | None = Field(
+        None,
+        description="databases: the table whose rows are the privacy unit, each protected with "
+        "every row that references it directly or through other tables; default: the root "
+        "table with the most rows below it",
+    )
+    max_rows_per_subject: int | None = Field(
+        None,
+        ge=1,
+        description="databases: at most this many rows per subject in each table enter "
+        "training (the rest are sampled out); default: chosen privately per table, the 95th "
+        "percentile of a noisy histogram of rows per subject",
+    )
+    public_tables: tuple[str, ...] = Field(
+        (),
+        description="databases: tables copied as they are and not charged (job file "
+        "`tables.NAME.public: true`); they may reference only public tables",
+    )
     calibration: bool = Field(
         True,
         description="after DP-SGD, rake each output head's bias until the generated marginals "

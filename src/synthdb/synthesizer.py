@@ -49,6 +49,7 @@ from synthdb.training.loop import (
 )
 
 if TYPE_CHECKING:
+    from synthdb.privacy.database import TableBudget
     from synthdb.privacy.ledger import Ledger
     from synthdb.privacy.preprocessing import PrivatePreparation
 
@@ -132,13 +133,15 @@ class Synthesizer:
         listener: TrainingListener | None = None,
         context: Context | None = None,
         types: Mapping[str, SqlType] | None = None,
+        budget: TableBudget | None = None,
     ) -> Synthesizer:
         """Learn ``data`` (a DataFrame, a CSV/Parquet path or a ``sqlite:///`` URL).
 
         With ``context`` (one parent row per row of ``data``), learn the rows given their
         parent's, as a child table's model does. ``types`` are the columns' declared SQL types
         when the rows come from a database whose schema was read (a ``numeric(10,2)`` column
-        then keeps 2 decimals whatever its values show).
+        then keeps 2 decimals whatever its values show). ``budget`` is this table's part of a
+        database's privacy budget (:mod:`synthdb.privacy.database`), which holds the ledger.
         """
         if isinstance(data, pd.DataFrame):
             frame, name = data, table or "table"
@@ -155,7 +158,7 @@ class Synthesizer:
         schema = infer_schema(frame, name, config.columns, types=types)
         typed = to_typed(frame, schema)
         rules = _table_rules(config, typed, schema)
-        if config.privacy is not None and context is not None:
+        if config.privacy is not None and context is not None and budget is None:
             raise UsageError(
                 "differential privacy is not available for related tables yet",
                 hint="train each table on its own with `epsilon`, or drop `epsilon`",
@@ -164,7 +167,7 @@ class Synthesizer:
             raise ValueError(f"{context.tokens.shape[0]} context rows for {len(typed)} rows")
 
         # Statistics: exact, or (under DP) noisy counts charged to the model's ledger.
-        private = _prepare_private(config, schema, typed) if config.privacy else None
+        private = _prepare_private(config, schema, typed, budget) if config.privacy else None
         if private is None:
             prepared = prepare_table(typed, schema, config.nulls)
         else:
@@ -202,7 +205,9 @@ class Synthesizer:
             private.ledger if private is not None else None,
             rules=rules,
         )
-        _charge_rules(self._state, rules)
+        _charge_rules(self._state, rules, budget.noise.label if budget is not None else "")
+        if budget is not None:  # the database's model holds its one ledger
+            self._state.ledger = None
         return self
 
     @property
@@ -571,7 +576,7 @@ def _table_rules(config: TrainingConfig, typed: pd.DataFrame, schema: TableSchem
     return select(found, given, settings.drop, settings.discover and not private)
 
 
-def _charge_rules(state: FittedState, rules: list[Rule]) -> None:
+def _charge_rules(state: FittedState, rules: list[Rule], label: str = "") -> None:
     """Say in the DP ledger how rules were chosen: only declared ones, at no cost."""
     from synthdb.privacy.ledger import LedgerEntry
 
@@ -580,7 +585,7 @@ def _charge_rules(state: FittedState, rules: list[Rule]) -> None:
     state.ledger.add(
         LedgerEntry(
             mechanism="declared only",
-            target="rules",
+            target=f"{label}: rules" if label else "rules",
             epsilon=0.0,
             parameters={"rules": len(rules), "discovery": "off"},
             note="rules found in the data would depend on it, so under DP none are found; "
@@ -665,6 +670,8 @@ class _Private:
     preparation: PrivatePreparation
     #: DP-SGD's noise and Poisson sampling (the statistics' noise came from the same seed)
     generator: torch.Generator
+    #: a database table's part of the database's budget (None: a table of its own)
+    budget: TableBudget | None = None
 
     @property
     def table(self) -> PreparedTable:
@@ -686,7 +693,24 @@ class _Private:
         from synthdb.privacy.dpsgd import PoissonSteps
         from synthdb.privacy.training import BudgetSpent, default_private_batch, init_heads, plan
 
-        init_heads(net, self.table.token_counts or [])
+        given = net.shape.context
+        counts: list[np.ndarray | None] = [None] * given
+        init_heads(net, counts + list(self.table.token_counts or []))
+        if self.budget is not None:
+            budget = self.budget
+            planned = budget.plan(self.privacy, config.max_epochs)
+            steps = PoissonSteps(
+                tokens,
+                planned.sample_rate,
+                planned.steps_per_epoch,
+                planned.step,
+                config.learning_rate,
+                self.generator,
+                subjects=budget.subjects,
+            )
+            return steps, BudgetSpent(
+                planned, self.ledger, config.learning_rate, label=budget.noise.label
+            )
         rows = self.table.rows
         batch = config.batch_size or default_private_batch(rows)
         planned = plan(self.privacy, self.ledger, rows, batch, config.max_epochs)
@@ -703,7 +727,9 @@ class _Private:
     def calibrate(self, net: AutoregressiveNet, seed: int) -> None:
         """Rake the DP-trained heads to the DP marginals (unless switched off), and say so in
         the ledger (epsilon 0)."""
-        if not self.privacy.calibration:
+        if not self.privacy.calibration or net.shape.context:
+            # a child table's heads depend on its parent rows: raking them to the marginals
+            # would need the real parents, so child tables are left as DP-SGD made them
             return
         from synthdb.privacy.calibration import ROWS, TOLERANCE, calibrate_heads
         from synthdb.privacy.ledger import LedgerEntry
@@ -711,10 +737,11 @@ class _Private:
 
         targets = head_targets(net, self.table.token_counts or [])
         done = calibrate_heads(net, targets, torch.Generator().manual_seed(seed))
+        label = self.budget.noise.label if self.budget is not None else ""
         self.ledger.add(
             LedgerEntry(
                 mechanism="post-processing",
-                target="output biases",
+                target=f"{label}: output biases" if label else "output biases",
                 epsilon=0.0,
                 parameters={
                     "rounds": done.rounds,
@@ -732,12 +759,26 @@ class _Private:
         )
 
 
-def _prepare_private(config: TrainingConfig, schema: TableSchema, typed: pd.DataFrame) -> _Private:
-    """The DP statistics behind the encoders, charged to a new ledger."""
+def _prepare_private(
+    config: TrainingConfig,
+    schema: TableSchema,
+    typed: pd.DataFrame,
+    budget: TableBudget | None = None,
+) -> _Private:
+    """The DP statistics behind the encoders, charged to a new ledger (or, for a table of a
+    database, to the database's)."""
     from synthdb.privacy.preprocessing import default_delta, prepare
 
     privacy = config.privacy
     assert privacy is not None
+    if budget is not None:
+        rng = np.random.default_rng(budget.seed)
+        generator = torch.Generator().manual_seed(budget.seed)
+        noise = budget.noise
+        preparation = prepare(
+            typed, schema, config.nulls, privacy, noise.ledger.delta, rng, shared=noise
+        )
+        return _Private(privacy, preparation, generator, budget)
     rows = len(typed)
     delta = privacy.delta if privacy.delta is not None else default_delta(rows)
     if not delta < 1.0 / rows:

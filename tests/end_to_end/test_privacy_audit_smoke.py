@@ -139,3 +139,29 @@ def test_canaries_are_common_values_in_combinations_the_data_lacks() -> None:
     assert set(canaries["marital_status"]) <= set(privacy_audit.MARITAL)
     for column in ("sex", "marital_status", "income", "occupation", "workclass"):
         assert canaries[column].isin(set(base[column])).all()  # no brand-new category
+
+
+def test_canary_subjects_are_new_alike_and_common() -> None:
+    rng = np.random.default_rng(0)
+    _, invoices = privacy_audit._shop(300, rng)
+    canaries = privacy_audit.draw_canary_subjects(invoices, 10, rng)
+    assert len(canaries) == 10 * privacy_audit.CANARY_INVOICES
+    combos = privacy_audit._combos(canaries)
+    # each canary's invoices share one combination, found in no base invoice nor other canary
+    assert (canaries.assign(c=combos).groupby("canary")["c"].nunique() == 1).all()
+    assert combos.drop_duplicates().size == 10
+    assert not combos.isin(set(privacy_audit._combos(invoices))).any()
+    assert set(canaries["product"]) <= set(invoices["product"])
+
+
+@pytest.mark.slow
+def test_the_subject_audit_runs(tmp_path: Path) -> None:
+    out = tmp_path / "subjects.json"
+    command = [sys.executable, str(SCRIPT), "--subjects", "--settings", "8", "--runs", "1"]
+    command += ["--rows", "300", "--canaries", "10", "--samples", "3000", "--epochs", "2"]
+    command += ["--workers", "1", "--seed", "3", "--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    row = json.loads(out.read_text())["results"][0]
+    assert row["claimed_epsilon"] == 8.0 and row["ledger_epsilon_max"] <= 8.0 + 1e-6
+    assert row["empirical_epsilon_lower_bound"] <= 8.0

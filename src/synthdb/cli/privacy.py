@@ -49,6 +49,14 @@ def privacy(
         out.print(table)
         for note in notes:
             out.print(note, markup=False)
+        tables = ledger.tables()
+        if tables:
+            alone = ", ".join(f"{name} {value:.4f}" for name, value in tables.items())
+            out.print(
+                f"per table, each composed alone: {alone} (the total below composes them all "
+                "in one Renyi-DP curve, less than their sum)",
+                markup=False,
+            )
         target = data.get("target_epsilon")
         budget = f" of the {target:g} budgeted" if target is not None else ""
         out.print(

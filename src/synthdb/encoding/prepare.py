@@ -47,18 +47,26 @@ def prepare_table(
     policy: NullPolicy,
     counts: NoisyCounts | None = None,
     declared: Mapping[str, Declared] | None = None,
+    fit_rows: np.ndarray | None = None,
 ) -> PreparedTable:
     """Apply ``policy`` to the typed view and fit the encoders: from exact statistics, or
-    with ``counts`` from noisy ones (``declared`` columns' bounds and categories as given)."""
+    with ``counts`` from noisy ones (``declared`` columns' bounds and categories as given).
+
+    ``fit_rows`` (positions) are the rows the noisy fit reads, when it must read fewer than
+    the model learns from: one row per subject of a database's table, which keeps every
+    histogram's sensitivity at 1 however many rows a subject holds."""
     if counts is None:
         typed, report = apply_null_policy(typed, schema, policy)
         return PreparedTable(typed, TableEncoder.fit(typed, schema), report, float(len(typed)))
 
     if policy == "drop":
+        if fit_rows is not None:  # dropping rows would move the positions
+            raise ValueError("`fit_rows` needs the NULL policy keep or replace, not drop")
         modelled = [c.name for c in schema.columns if c.kind in MODELLED_KINDS]
         typed = drop_null_rows(typed, modelled, explain=False)
+    read = typed if fit_rows is None else typed.iloc[fit_rows]
     fitted = TableEncoder.fit_private(
-        typed, schema, counts, keep_nulls=policy == "keep", declared=declared
+        read, schema, counts, keep_nulls=policy == "keep", declared=declared
     )
     rows = round(fitted.rows)
     report = NullReport(

@@ -8,7 +8,7 @@ is completed. The CLI draws them with rich; a service can keep them as JSON
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -149,15 +149,19 @@ class Relay:
     says the model's header (what is learned, how) just before its first epoch, so that a
     problem found while preparing the data is the only thing said."""
 
-    def __init__(self, listener: Listener, header: str) -> None:
+    def __init__(self, listener: Listener, header: str, notes: Sequence[str] = ()) -> None:
         self.listener = listener
         self.header = header
+        #: lines said after the header (warnings found before training)
+        self.notes = list(notes)
         self.started = False
 
     def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
         self.started = True
         if self.header:
             self.listener.on_message(self.header)
+        for note in self.notes:
+            self.listener.on_message(note)
         self.listener.on_start(max_epochs, steps_per_epoch)
 
     def on_step(self, epoch: int, step: int, loss: float) -> None:

@@ -155,6 +155,7 @@ def table_configs(
     base = config.model_dump()
     for name, values in settings.items():
         values = {k.replace("-", "_"): v for k, v in values.items()}
+        values.pop("public", None)  # a table-level privacy setting: see public_tables
         context = values.pop("context", None)
         if context is not None:
             contexts[name] = str(context)
@@ -169,6 +170,18 @@ def table_configs(
         if values:
             configs[name] = make_config(**(base | values))
     return configs, contexts, orders
+
+
+def public_tables(settings: Mapping[str, Mapping[str, Any]]) -> tuple[str, ...]:
+    """The tables a job file declares ``public: true``: copied as they are under DP."""
+    public = []
+    for name, values in settings.items():
+        flag = values.get("public", False)
+        if not isinstance(flag, bool):
+            raise UsageError(f"`tables.{name}.public` must be true or false (got {flag!r})")
+        if flag:
+            public.append(name)
+    return tuple(public)
 
 
 def open_table_input(source: str, table: str | None, encoding: str = "utf-8") -> tuple[str, str]:

@@ -127,14 +127,29 @@ def fit_table(
         f"training on {shown}: {len(frame):,} rows x {frame.shape[1]} columns, purpose "
         f"{config.purpose}, max {config.max_epochs} epochs, nulls {config.nulls}"
     )
+    warning = _small_table_warning(frame, name, config) if config.privacy else None
     listener.on_training("training")
-    relay = Relay(listener, header)
+    relay = Relay(listener, header, [f"warning: {warning}"] if warning else [])
     synthesizer = Synthesizer(config).fit(frame, table=name, listener=relay)
     if not relay.started:  # nothing to learn (one row, constants): no epoch ran
         listener.on_message(header)
     for line in null_lines(synthesizer.null_report.to_dict()):
         listener.on_message(line)
     return synthesizer, frame
+
+
+def _small_table_warning(frame: pd.DataFrame, name: str, config: TrainingConfig) -> str | None:
+    """Before training under DP, whether the table's rows times epsilon are too few for its
+    modelled columns (the database path says the same per table, from released counts; here
+    the operator's own table, whose row count the header prints anyway)."""
+    from synthdb.encoding.table import MODELLED_KINDS
+    from synthdb.privacy.database import small_table_warning
+    from synthdb.schema.inference import infer_schema
+
+    assert config.privacy is not None
+    schema = infer_schema(frame, name, config.columns)
+    columns = sum(1 for c in schema.columns if c.kind in MODELLED_KINDS)
+    return small_table_warning(name, float(len(frame)), config.privacy.epsilon, columns)
 
 
 def fit_sequences(
@@ -196,6 +211,15 @@ def fit_database(
         f"{sum(len(f) for f in frames.values()):,} rows; purpose {config.purpose}, "
         f"max {config.max_epochs} epochs"
     )
+    public = inputs.public_tables(settings)
+    if public and config.privacy is not None:
+        privacy = config.privacy.model_copy(update={"public_tables": public})
+        config = config.model_copy(update={"privacy": privacy})
+    elif public:
+        listener.on_message(
+            f"note: public tables ({', '.join(public)}) matter under differential privacy "
+            "only; without it every table is learned"
+        )
     configs, contexts, orders = inputs.table_configs(config, settings)
     model = DatabaseModel(config, configs=configs, contexts=contexts, orders=orders)
 

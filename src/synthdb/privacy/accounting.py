@@ -146,3 +146,43 @@ def _search(fits: Callable[[int], bool], low: int, high: int) -> int:
         else:
             high = middle
     return low
+
+
+def calibrate_shared(
+    target_epsilon: float,
+    delta: float,
+    samplings: Sequence[tuple[float, int]],
+    prior: Sequence[Mechanism] = (),
+) -> float:
+    """The smallest noise multiplier that, given to every ``(sample_rate, steps)`` of
+    ``samplings`` (one per table of a database), keeps ``prior`` plus all of them within
+    ``target_epsilon``; ``math.inf`` when ``prior`` alone exceeds it."""
+    from opacus.accountants.analysis.rdp import compute_rdp
+
+    base = rdp_curve(prior)
+    if epsilon_of_curve(base, delta) >= target_epsilon:
+        return math.inf
+    grid = orders()
+
+    def spent(noise: float) -> float:
+        curve = base.copy()
+        for rate, steps in samplings:
+            curve += np.asarray(
+                compute_rdp(q=rate, noise_multiplier=noise, steps=steps, orders=grid)
+            )
+        return epsilon_of_curve(curve, delta)
+
+    low, high = 0.05, 1.0
+    while spent(high) > target_epsilon:
+        low, high = high, high * 2
+        if high > MAX_NOISE:
+            return math.inf
+    for _ in range(60):
+        middle = (low + high) / 2
+        if spent(middle) > target_epsilon:
+            low = middle
+        else:
+            high = middle
+        if high - low < 1e-6 * high:
+            break
+    return high

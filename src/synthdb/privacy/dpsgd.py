@@ -45,6 +45,9 @@ class StepSettings:
     microbatches: int | None
     #: the divisor: expected rows per batch (per-example) or ``microbatches``
     expected_groups: float
+    #: groups are subjects (all of one subject's rows in a table): removing a subject removes
+    #: its whole group, so the sensitivity stays ``clip`` (see :class:`PoissonSteps`)
+    by_subject: bool = False
 
     @property
     def sensitivity(self) -> float:
@@ -92,7 +95,10 @@ def _forward(net: AutoregressiveNet, tokens: Tensor) -> _Taps:
         logits = cast(nn.Linear, net.heads[j])(hidden)
         block.append((hidden, logits))
         layers.append(block)
-        loss = loss + F.cross_entropy(logits, tokens[:, j], reduction="none")
+        # a context sub-column is given, not learned (``AutoregressiveNet.row_loss``); kept in
+        # the graph at weight 0 so that every tapped output has a (zero) gradient
+        weight = 0.0 if j < net.shape.context else 1.0
+        loss = loss + weight * F.cross_entropy(logits, tokens[:, j], reduction="none")
     return _Taps(loss, embedded, x, pre, layers)
 
 
@@ -162,10 +168,14 @@ class PrivateGradient:
         return total
 
     # ------------------------------------------------------------------ step
-    def clipped_sum(self, tokens: Tensor) -> tuple[list[Tensor], Tensor]:
+    def clipped_sum(
+        self, tokens: Tensor, subjects: Tensor | None = None
+    ) -> tuple[list[Tensor], Tensor]:
         """Sum over groups of clipped mean gradients, one tensor per parameter, and the norms.
 
-        The norms (one per non-empty group, before clipping) are returned for tests only.
+        ``subjects`` (0..k-1 per row) makes each subject's rows one group, whatever
+        ``microbatches`` says. The norms (one per non-empty group, before clipping) are
+        returned for tests only.
         """
         net = self.net
         params = list(net.parameters())
@@ -177,14 +187,16 @@ class PrivateGradient:
         grads = list(torch.autograd.grad(taps.loss.sum(), [*taps.embedded, taps.pre, *outputs]))
         clip = self.settings.clip
         with torch.no_grad():
-            if self.settings.microbatches is None:
+            if self.settings.microbatches is None and subjects is None:
                 norms = self._example_sqnorms(taps, grads).sqrt()
                 weights = torch.clamp(clip / (norms + 1e-12), max=1.0)
             else:
-                group = torch.randint(
-                    0, self.settings.microbatches, (rows,), generator=self.generator
-                )
-                pad = _Padding(group, self.settings.microbatches)
+                if subjects is not None:
+                    group, count = subjects, int(subjects.max()) + 1
+                else:
+                    count = cast(int, self.settings.microbatches)
+                    group = torch.randint(0, count, (rows,), generator=self.generator)
+                pad = _Padding(group, count)
                 size = torch.bincount(group, minlength=pad.groups).float()
                 sums = self._group_sqnorms(taps, grads, tokens, pad).sqrt()
                 mean_norm = sums / size.clamp(min=1.0)
@@ -215,9 +227,9 @@ class PrivateGradient:
                 out[id(layer.bias)] = g.sum(0)
         return [out[id(p)] for p in net.parameters()]
 
-    def step(self, tokens: Tensor) -> None:
+    def step(self, tokens: Tensor, subjects: Tensor | None = None) -> None:
         """Set every parameter's ``.grad`` to the private gradient of this batch."""
-        sums, _ = self.clipped_sum(tokens)
+        sums, _ = self.clipped_sum(tokens, subjects)
         std = self.settings.noise_std
         scale = 1.0 / self.settings.expected_groups
         with torch.no_grad():
@@ -258,6 +270,12 @@ class PoissonSteps:
     accountant assumes), the batch's gradient is clipped and noised by
     :class:`PrivateGradient`, and Adam steps on it (post-processing).
 
+    With ``subjects`` (each row's subject, 0..n-1: user-level DP-SGD, as in McMahan et al.
+    2018 "Learning differentially private recurrent language models"), each *subject* joins
+    with probability ``sample_rate`` together with all of its rows, and each subject's rows are
+    one clipped group: adding or removing a subject with every row it has changes the noised
+    sum by at most ``clip``, which is what the accountant is told.
+
     The loss is not reported (NaN): it is an exact function of the data.
     """
 
@@ -269,8 +287,11 @@ class PoissonSteps:
         settings: StepSettings,
         learning_rate: float,
         generator: torch.Generator,
+        subjects: np.ndarray | None = None,
     ) -> None:
         self.data = torch.from_numpy(tokens.astype(np.int64))
+        self.subjects = None if subjects is None else torch.from_numpy(subjects.astype(np.int64))
+        self.subject_count = 0 if subjects is None else int(subjects.max(initial=-1)) + 1
         self.sample_rate = sample_rate
         self.steps_per_epoch = steps_per_epoch
         self.settings = settings
@@ -286,8 +307,14 @@ class PoissonSteps:
         pass
 
     def step(self, net: AutoregressiveNet) -> float:
-        batch = self.data[poisson_batch(self.data.shape[0], self.sample_rate, self.generator)]
-        self.gradient.step(batch)
+        if self.subjects is None:
+            batch = self.data[poisson_batch(self.data.shape[0], self.sample_rate, self.generator)]
+            self.gradient.step(batch)
+        else:
+            rows, groups = subject_batch(
+                self.subjects, self.subject_count, self.sample_rate, self.generator
+            )
+            self.gradient.step(self.data[rows], groups)
         self.optimizer.step()
         return float("nan")
 
@@ -298,6 +325,17 @@ class PoissonSteps:
 def poisson_batch(rows: int, sample_rate: float, generator: torch.Generator) -> Tensor:
     """Indices of the rows that join this step, each independently with ``sample_rate``."""
     return torch.nonzero(torch.rand(rows, generator=generator) < sample_rate).squeeze(1)
+
+
+def subject_batch(
+    subjects: Tensor, count: int, sample_rate: float, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Rows of the subjects that join this step (each subject independently with
+    ``sample_rate``), and each row's group: its subject renumbered 0..k-1 within the batch."""
+    chosen = torch.rand(count, generator=generator) < sample_rate
+    rows = torch.nonzero(chosen[subjects]).squeeze(1)
+    _, groups = torch.unique(subjects[rows], return_inverse=True)
+    return rows, groups
 
 
 def steps_per_epoch(sample_rate: float) -> int:

@@ -88,12 +88,32 @@ class Ledger:
         """Everything composed: RDP for the Gaussian entries, plus the pure-epsilon entries."""
         return accounting.epsilon(self.mechanisms(), self.rdp_delta) + self.pure_epsilon
 
+    def tables(self) -> dict[str, float]:
+        """A database's entries by table (targets ``"TABLE: ..."``), each table's composed on
+        their own: what the table would cost alone. The tables' figures add up to more than
+        :attr:`total_epsilon`, which composes them all in one curve. Empty for one table's
+        ledger (its targets ``"column: ..."`` name columns, not tables), whose dict is then
+        unchanged."""
+        if not any(e.mechanism == "privacy unit" for e in self.entries):
+            return {}
+        groups: dict[str, list[tuple[float, float, int]]] = {}
+        for entry in self.entries:
+            name, colon, _ = entry.target.partition(": ")
+            if colon and (gaussian := entry.gaussian) is not None:
+                groups.setdefault(name, []).append(gaussian)
+        return {
+            name: accounting.epsilon(mechanisms, self.rdp_delta)
+            for name, mechanisms in groups.items()
+        }
+
     def to_dict(self) -> dict[str, Any]:
+        tables = self.tables()
         return {
             "accountant": self.accountant,
             "delta": self.delta,
             "target_epsilon": self.target_epsilon,
             "total_epsilon": self.total_epsilon,
+            **({"tables": tables} if tables else {}),
             "composition": "Renyi DP over all Gaussian entries at delta minus the threshold "
             "deltas, plus the epsilons of any other entries",
             "entries": [e.to_dict() for e in self.entries],

@@ -73,9 +73,38 @@ class PrivatePreparation:
     ledger: Ledger
 
 
+@dataclass(frozen=True)
+class SharedNoise:
+    """One table's part of a database's budget, calibrated once for every table
+    (:mod:`synthdb.privacy.database`): the releases go to the database's ledger."""
+
+    ledger: Ledger
+    #: noise multiplier of every histogram (noise std over sensitivity)
+    sigma: float
+    key_delta: float
+    rdp_delta: float
+    #: the sensitivity: at most this many rows of one subject in the table
+    scale: int
+    #: the table's row count, released already (with the same noise)
+    rows: float
+    #: the table's name, written before each release's target
+    label: str
+    #: each row's subject (0..n-1) in a table under the subject whose bound is above 1:
+    #: the histograms then read one random row per subject (sensitivity 1, not ``scale``)
+    subjects: np.ndarray | None = None
+    #: the released count of subjects with rows in the table (the rows those histograms read)
+    subject_rows: float | None = None
+
+
 class ChargedCounts:
     """Noisy counts for the encoders' private fits (:class:`~synthdb.encoding.private.
-    NoisyCounts`), each release written to ``ledger`` as a Gaussian histogram."""
+    NoisyCounts`), each release written to ``ledger`` as a Gaussian histogram.
+
+    ``scale`` is the sensitivity of every histogram: a subject with up to ``scale`` rows in the
+    table moves a histogram by at most ``scale`` in L2 (all its rows in one cell), so the noise
+    std is ``sigma * scale`` and the accountant sees multiplier ``sigma``; a key held by one
+    subject alone counts up to ``scale``, so the stability threshold scales alike.
+    """
 
     def __init__(
         self,
@@ -85,17 +114,27 @@ class ChargedCounts:
         rdp_delta: float,
         ledger: Ledger,
         rng: np.random.Generator,
+        *,
+        scale: int = 1,
+        released_rows: float | None = None,
+        label: str = "",
     ) -> None:
-        self.sigma = sigma
+        self.multiplier = sigma
+        self.sigma = sigma * scale
+        self.scale = scale
         self.threshold = threshold
         self.key_delta = key_delta
         self.rdp_delta = rdp_delta
         self.ledger = ledger
         self.rng = rng
+        self.released_rows = released_rows
+        self.label = label
         #: each histogram's own guarantee, at the delta left after the thresholds' share
         self._single = accounting.epsilon([(sigma, 1.0, 1)], rdp_delta)
 
     def rows(self, count: int) -> float:
+        if self.released_rows is not None:  # released (and charged) with the database's counts
+            return self.released_rows
         rows = max(float(count + self.rng.normal(0.0, self.sigma)), 1.0)
         self._charge("row count", released=round(rows))
         return rows
@@ -140,15 +179,15 @@ class ChargedCounts:
         self.ledger.add(
             LedgerEntry(
                 mechanism="gaussian histogram",
-                target=target,
+                target=f"{self.label}: {target}" if self.label else target,
                 epsilon=self._single,
                 delta=self.rdp_delta,
-                noise_multiplier=self.sigma,
+                noise_multiplier=self.multiplier,
                 sample_rate=1.0,
                 steps=1,
                 threshold_delta=self.key_delta if thresholded else 0.0,
                 accountant=accounting.ACCOUNTANT,
-                parameters={"sensitivity": 1.0, **parameters},
+                parameters={"sensitivity": float(self.scale), **parameters},
             )
         )
 
@@ -160,13 +199,63 @@ def prepare(
     privacy: Privacy,
     delta: float,
     rng: np.random.Generator,
+    shared: SharedNoise | None = None,
 ) -> PrivatePreparation:
-    """Fit DP encoders on ``typed`` (the typed view), apply ``policy``, charge the ledger."""
-    schema = _public_kinds(schema)
+    """Fit DP encoders on ``typed`` (the typed view), apply ``policy``, charge the ledger.
+
+    With ``shared`` (a table of a database), the noise was calibrated for the whole database
+    and the releases go to its ledger."""
+    schema = public_kinds(schema)
     typed = typed.copy()
     for column in schema.columns:
         if column.kind == "categorical" and column.name in typed:
             typed[column.name] = typed_column(typed[column.name], column)
+    if shared is not None:
+        label = shared.label
+        for name, declared in privacy.public.items():
+            shared.ledger.add(
+                LedgerEntry(
+                    mechanism="declared public",
+                    target=f"{label}: column {name}",
+                    epsilon=0.0,
+                    parameters=declared.model_dump(exclude_none=True),
+                    note="declared public: used as given, not charged",
+                )
+            )
+        scale, released, fit_rows = shared.scale, shared.rows, None
+        if shared.subjects is not None and shared.scale > 1 and policy != "drop":
+            # One row per subject: a subject then moves each histogram by at most 1 (not K),
+            # so the noise and the vocabulary threshold shrink K-fold; the statistics read a
+            # uniform draw over subjects, as a histogram weighting each subject's rows 1/n
+            # would, while DP-SGD still learns from all K rows of each subject.
+            fit_rows = one_row_per_subject(shared.subjects, rng)
+            scale = 1
+            released = shared.subject_rows if shared.subject_rows is not None else len(fit_rows)
+            shared.ledger.add(
+                LedgerEntry(
+                    mechanism="one row per subject",
+                    target=f"{label}: histograms",
+                    epsilon=0.0,
+                    parameters={"rows_read": "one per subject, at random", "sensitivity": 1},
+                    note=f"the histograms below read one random row of each subject (up to "
+                    f"{shared.scale} enter training), so each has sensitivity 1",
+                )
+            )
+        threshold = scale * mechanisms.stability_threshold(shared.sigma, shared.key_delta)
+        counts = ChargedCounts(
+            shared.sigma,
+            threshold,
+            shared.key_delta,
+            shared.rdp_delta,
+            shared.ledger,
+            rng,
+            scale=scale,
+            released_rows=released,
+            label=label,
+        )
+        table = prepare_table(typed, schema, policy, counts, privacy.public, fit_rows=fit_rows)
+        scrubbed = _scrubbed(schema, table.encoder, round(table.rows))
+        return PrivatePreparation(table, scrubbed, shared.ledger)
     ledger = Ledger(delta=delta, target_epsilon=privacy.epsilon)
     ledger.add(
         LedgerEntry(
@@ -202,7 +291,15 @@ def prepare(
     return PrivatePreparation(table, _scrubbed(schema, table.encoder, round(table.rows)), ledger)
 
 
-def _public_kinds(schema: TableSchema) -> TableSchema:
+def one_row_per_subject(subjects: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions of one row per subject, chosen uniformly at random among its rows, in the
+    rows' order."""
+    order = rng.permutation(len(subjects))
+    _, first = np.unique(subjects[order], return_index=True)
+    return np.sort(order[first])
+
+
+def public_kinds(schema: TableSchema) -> TableSchema:
     """A constant column's value is data: under DP it is learned as a category instead."""
     columns = []
     for column in schema.columns:

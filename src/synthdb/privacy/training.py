@@ -236,10 +236,13 @@ class BudgetSpent:
 
     no_accuracy = float("nan")
 
-    def __init__(self, plan: PrivatePlan, ledger: Ledger, learning_rate: float) -> None:
+    def __init__(
+        self, plan: PrivatePlan, ledger: Ledger, learning_rate: float, *, label: str = ""
+    ) -> None:
         self.plan = plan
         self.ledger = ledger
         self.learning_rate = learning_rate
+        self.label = label
         self.max_epochs = math.ceil(plan.steps / plan.steps_per_epoch)
 
     def start(self, net: AutoregressiveNet) -> None:
@@ -269,7 +272,7 @@ class BudgetSpent:
         self.ledger.add(
             LedgerEntry(
                 mechanism="dp-sgd",
-                target="model weights",
+                target=f"{self.label}: model weights" if self.label else "model weights",
                 epsilon=accounting.epsilon(
                     [(plan.noise_multiplier, plan.sample_rate, steps)], self.ledger.rdp_delta
                 ),
@@ -281,12 +284,14 @@ class BudgetSpent:
                 parameters={
                     "clip": plan.step.clip,
                     "noise_std": plan.step.noise_std,
-                    "microbatches": plan.step.microbatches or "per example",
+                    "microbatches": "per subject"
+                    if plan.step.by_subject
+                    else plan.step.microbatches or "per example",
                     "sensitivity": plan.step.sensitivity,
                     "expected_groups": plan.step.expected_groups,
                     "learning_rate": self.learning_rate,
                     "optimizer": "adam",
-                    "sampling": "poisson",
+                    "sampling": "poisson over subjects" if plan.step.by_subject else "poisson",
                 },
             )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def draw_references(
@@ -77,3 +78,31 @@ def _distinct_per_group(
         p = probabilities if size <= nonzero else np.full(parents, 1.0 / parents)
         out[order[start : start + size]] = rng.choice(parents, size=size, replace=False, p=p)
     return out
+
+
+def public_positions(
+    drawn: pd.Series, keys: pd.Series, null_share: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Under differential privacy, the public parent each drawn key names (positions in
+    ``keys``; -1: NULL). The key was learned as a category over the public keys, so the model
+    may also draw its rare or NULL token, which its DP-SGD noise gives a little mass even when
+    no source row holds it: about ``null_share`` (a released count) of the rows stay NULL,
+    preferring those drawn NULL, and the rest get a key drawn from the valid keys the model
+    drew, in their drawn proportions. Only the model's output and public keys are read, so
+    this is post-processing; keys are compared as text, as the categories were learned."""
+    lookup = pd.Index(keys.map(str).to_numpy(), dtype=object)
+    missing = drawn.isna().to_numpy()
+    text = drawn.map(str).to_numpy(dtype=object)
+    positions = lookup.get_indexer(text).astype(np.int64)
+    positions[missing] = -1
+    invalid = np.flatnonzero(positions < 0)
+    if not len(invalid) or not len(keys):
+        return positions
+    # the rows drawn NULL first, then the others, each in random order
+    ranked = invalid[np.lexsort((rng.random(len(invalid)), ~missing[invalid]))]
+    stay = min(round(null_share * len(drawn)), len(ranked))
+    redraw = ranked[stay:]
+    valid = positions[positions >= 0]
+    pool = valid if len(valid) else np.arange(len(keys))
+    positions[redraw] = pool[rng.integers(0, len(pool), len(redraw))]
+    return positions

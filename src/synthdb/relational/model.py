@@ -28,9 +28,21 @@ from synthdb.encoding.keys import generate_keys
 from synthdb.encoding.table import MODELLED_KINDS
 from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.sequences import OrderedTable
+from synthdb.privacy.database import Roles, assign_roles
+from synthdb.privacy.ledger import Ledger, LedgerEntry
 from synthdb.relational.balance import balance_codes, balanced_choice
-from synthdb.relational.keys import draw_matching_references, draw_references
+from synthdb.relational.keys import (
+    draw_matching_references,
+    draw_references,
+    public_positions,
+)
 from synthdb.relational.plan import Relation, TablePlan, make_plans
+from synthdb.relational.private import (
+    PrivateDatabase,
+    prepare_database,
+    private_contexts,
+    private_plans,
+)
 from synthdb.relational.sequences import (
     LAGS,
     SOURCE_ORDER,
@@ -102,6 +114,8 @@ class TableModel:
     #: hidden columns summarising the children drawn under this table's rows
     #: (:mod:`synthdb.relational.summaries`): learned and drawn, never written out
     summaries: list[str] = field(default_factory=list)
+    #: a table declared public under differential privacy: its rows, copied as they are
+    copied: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,14 +166,21 @@ class DatabaseModel:
         self.notes: list[str] = []
         #: rules across tables kept in the twin (rules within a table live in its model)
         self.rules: list[Rule] = []
+        #: under differential privacy: each table's role (subject, public, ...)
+        self.roles: Roles | None = None
+        #: under differential privacy: the one epsilon ledger of every table
+        self.ledger: Ledger | None = None
+        #: under differential privacy: per table, the loss of accuracy to expect
+        #: (:func:`synthdb.privacy.database.expected_loss`)
+        self.expected: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ training
     def table_config(self, name: str) -> TrainingConfig:
         config = self.configs.get(name, self.config)
-        if config.privacy is not None:
-            raise InputError(
-                "differential privacy is not available for related tables yet",
-                hint="train one table at a time with --epsilon",
+        if (config.privacy is None) != (self.config.privacy is None):
+            raise UsageError(
+                f"tables.{name}: differential privacy covers the whole database or nothing",
+                hint="set `epsilon` once for the database, not per table",
             )
         if config.nulls == "drop":
             # dropping a parent row would orphan its children, and a child row its counts
@@ -186,21 +207,14 @@ class DatabaseModel:
         self.notes.extend(note for note in notes if note not in self.notes)
         frames = {name: frames[name].iloc[:0] if name in empty else frames[name] for name in frames}
         self.schema = schema
-        self.plans = make_plans(schema, self.contexts)
+        private: PrivateDatabase | None = None
+        if self.config.privacy is not None:
+            frames = dict(frames)
+            private = self._prepare_private(schema, frames)
+        else:
+            self.plans = make_plans(schema, self.contexts)
         self.rules = self._database_rules(schema, frames)
-        positions: dict[tuple[str, int], np.ndarray] = {}
-
-        def located(relation: Relation) -> np.ndarray:
-            where = (relation.child, relation.index)
-            if where not in positions:
-                parent_table = schema.table(relation.parent)
-                positions[where] = parent_positions(
-                    frames[relation.child],
-                    relation.key.columns,
-                    frames[relation.parent],
-                    relation.key.parent_columns or parent_table.primary_key,
-                )
-            return positions[where]
+        located = _locator(schema, frames)
 
         tokens: dict[str, np.ndarray] = {}
         cardinalities: dict[str, tuple[int, ...]] = {}
@@ -210,25 +224,27 @@ class DatabaseModel:
             frame = frames[name].reset_index(drop=True)
             model = TableModel(name=name, rows=len(frame), synthesizer=None)
             model.columns = [c for c in table.names if c in frame.columns]
-            key_set = set(plan.key_columns)
-            values = frame[[c for c in model.columns if c not in key_set]].copy()
-            overrides: dict[str, dict[str, Any]] = {}
-            for relation in plan.children:
-                per_row = children_per_parent(located(relation), len(frame))
-                values[relation.count_column] = per_row
-                overrides[relation.count_column] = {"kind": "numeric"}
-                model.children[f"{relation.child}/{relation.index}"] = int(per_row.sum())
+            if private is not None and name in private.roles.public:
+                model.copied = frame
+                self.models[name] = model
+                continue
+            values, overrides = _values(model, plan, frame, located)
+            # Under DP the summaries stay off (why: :mod:`synthdb.relational.summaries`).
+            summarise = self.summarise and private is None
+            for relation in plan.children if summarise else []:
                 # siblings only: a parent of at most one child learns nothing from a summary
                 # its child's own model does not (Berka's card type, drawn on the disposition,
                 # came out further from the source: classic 0.81 vs 0.74)
+                per_row = values[relation.count_column].to_numpy()
                 siblings = len(per_row) > 0 and per_row.max() > 1
-                if self.summarise and siblings and self.plans[relation.child].context == relation:
-                    summary = self._summaries(relation, frames, located(relation), len(frame))
-                    for column in summary.columns:
-                        values[column] = summary[column].to_numpy()
-                        kind = "categorical" if column.startswith(MODE_PREFIX) else "numeric"
-                        overrides[column] = {"kind": kind}
-                    model.summaries.extend(str(c) for c in summary.columns)
+                if not siblings or self.plans[relation.child].context != relation:
+                    continue
+                summary = self._summaries(relation, frames, located(relation), len(frame))
+                for column in summary.columns:
+                    values[column] = summary[column].to_numpy()
+                    kind = "categorical" if column.startswith(MODE_PREFIX) else "numeric"
+                    overrides[column] = {"kind": kind}
+                model.summaries.extend(str(c) for c in summary.columns)
             for other in plan.others:
                 pointing = located(other)
                 model.null_shares[other.index] = float((pointing < 0).mean()) if len(frame) else 0.0
@@ -238,6 +254,8 @@ class DatabaseModel:
                     frame[own_keys], name, {c: {"kind": "key"} for c in own_keys}
                 )
                 model.keys = {c.name: c for c in key_schema.columns}
+            if private is not None:
+                _released_facts(model, plan, private)
 
             context: Context | None = None
             order: np.ndarray | None = None  # the rows in sequence order, for ordered children
@@ -251,7 +269,13 @@ class DatabaseModel:
                 orphan = pointing < 0
                 model.orphans = int(orphan.sum())
                 model.flag = bool(orphan.any())
-                if name not in self.orders and len(frame):
+                if private is not None:
+                    model.orphans = round(private.nulls.get((name, plan.context.index), 0.0))
+                    # the flag's column is learned only if the source has NULL keys; a DP count
+                    # of 0 still has rows without parent drawn by the flag's model, so keep it
+                    # whenever the key may be NULL
+                    model.flag = model.orphans > 0 or bool(orphan.any())
+                if name not in self.orders and len(frame) and private is None:
                     inferred = infer_order(values, pointing)
                     if inferred:
                         self.orders[name] = inferred
@@ -299,11 +323,23 @@ class DatabaseModel:
                     )
             if values.shape[1] and len(frame):
                 config = self.table_config(name)
+                budget = None
+                if private is not None:
+                    config = private.config(name, config)
+                    budget = private.budgets.get(name)
+                    overrides.update(private.overrides(name))
                 columns = {**config.columns, **overrides}
                 synthesizer = Synthesizer(config.model_copy(update={"columns": columns}))
                 listener = listener_for(name, len(frame)) if listener_for else None
                 types = {c.name: c.type for c in table.columns if c.type is not None}
-                synthesizer.fit(values, table=name, listener=listener, context=context, types=types)
+                synthesizer.fit(
+                    values,
+                    table=name,
+                    listener=listener,
+                    context=context,
+                    types=types,
+                    budget=budget,
+                )
                 if model.sequence is not None and model.sequence.first is not None:
                     _add_order_rules(synthesizer, ordered.seen, model.sequence.first, config)
                 _drop_superseded(synthesizer, self.rules)
@@ -321,6 +357,8 @@ class DatabaseModel:
                 tokens[name] = np.zeros((len(frame), 0), dtype=np.int64)
                 cardinalities[name] = ()
             self.models[name] = model
+        if private is not None:
+            self._released_children(private)
         # a sequence's dates are drawn as gaps and never decrease: moving one element after
         # its ancestor's date would break that order, so such a column keeps no date order
         sequenced = {
@@ -334,6 +372,53 @@ class DatabaseModel:
             if r.kind != "order_across" or (r.table, r.column) not in sequenced
         ]
         return self
+
+    def _prepare_private(
+        self, schema: DatabaseSchema, frames: dict[str, pd.DataFrame]
+    ) -> PrivateDatabase:
+        """Roles, plans, bounds and budgets of a database trained under DP
+        (:mod:`synthdb.relational.private`); ``frames`` are bounded in place."""
+        privacy = self.config.privacy
+        assert privacy is not None
+        roles = assign_roles(schema, privacy, {name: len(frames[name]) for name in schema.order})
+        ordered = sorted(name for name, columns in self.orders.items() if columns)
+        if ordered:
+            raise UsageError(
+                f"tables.{ordered[0]}.order_by: sequences are not covered under differential "
+                "privacy yet",
+                hint=f"set tables.{ordered[0]}.order_by: false, or train without `epsilon`",
+            )
+        wanted = private_contexts(schema, roles)
+        for name, parent in self.contexts.items():
+            if wanted.get(name) != parent:
+                self.notes.append(
+                    f"{name}: drawn under {wanted.get(name, 'no parent')}, not {parent}, under "
+                    f"differential privacy (its rows belong to the subject through it)"
+                )
+        self.contexts = wanted
+        self.roles = roles
+        self.plans = private_plans(make_plans(schema, wanted), roles)
+
+        def values_of(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+            scratch = TableModel(name=name, rows=len(frame), synthesizer=None)
+            scratch.columns = [c for c in schema.table(name).names if c in frame.columns]
+            return _values(scratch, self.plans[name], frame, _locator(schema, frames))
+
+        private = prepare_database(
+            schema, frames, self.plans, roles, privacy, self.table_config, values_of
+        )
+        self.ledger = private.ledger
+        self.expected = private.expected
+        self.notes.extend(f"warning: {line}" for line in private.warnings)
+        return private
+
+    def _released_children(self, private: PrivateDatabase) -> None:
+        """Children per relation from the released counts (the exact ones are data)."""
+        for name, model in self.models.items():
+            for relation in self.plans[name].children:
+                rows = private.rows.get(relation.child, 0.0)
+                nulls = private.nulls.get((relation.child, relation.index), 0.0)
+                model.children[f"{relation.child}/{relation.index}"] = max(round(rows - nulls), 0)
 
     def _summaries(
         self,
@@ -406,6 +491,17 @@ class DatabaseModel:
             ):
                 raise UsageError(f"job file rules: '{rule.text}' names a table not in the source")
             _check_rule_columns(rule, schema)
+        if self.ledger is not None:  # under DP finding rules would read the data uncharged
+            self.ledger.add(
+                LedgerEntry(
+                    mechanism="declared only",
+                    target="rules across tables",
+                    epsilon=0.0,
+                    parameters={"rules": len(given), "discovery": "off"},
+                    note="only rules the job file declares are kept; none are found in the data",
+                )
+            )
+            return select([], given, settings.drop, False)
         found = discover_database_rules(schema, frames, seed=self.config.seed)
         return select(found, given, settings.drop, settings.discover)
 
@@ -436,6 +532,9 @@ class DatabaseModel:
         out, tokens, counts, parents_of = draft.out, draft.tokens, draft.counts, draft.parents_of
         for number, name in enumerate(schema.order):
             plan, model = self.plans[name], self.models[name]
+            if model.copied is not None:  # public under DP: as it is
+                out[name] = model.copied.copy()
+                continue
             if model.rows == 0:  # nothing was learned: the table is created empty
                 draft.add_empty(name, model.columns, plan.children)
                 continue
@@ -480,6 +579,7 @@ class DatabaseModel:
                     frame[key] = given[name][key].to_numpy()
                 else:
                     frame[key] = generate_keys(column_schema, 0, len(frame), rng).to_numpy()
+            self._public_keys(name, frame, out, np.random.default_rng([seed, number, 5]))
             if plan.context is not None:
                 self._fill(frame, plan.context, pointing, out)
             parents_of[name] = pointing
@@ -686,6 +786,29 @@ class DatabaseModel:
         ):
             frame[child_column] = _take(parent[parent_column], pointing)
 
+    def _public_keys(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        out: Mapping[str, pd.DataFrame],
+        rng: np.random.Generator,
+    ) -> None:
+        """Under DP, a key to a public table comes out of the model as one of the public keys'
+        text (or its rare or NULL token): write the public table's own key values instead
+        (:func:`synthdb.relational.keys.public_positions`)."""
+        if self.roles is None or not self.roles.public:
+            return
+        schema, model = self._fitted(), self.models[name]
+        for index, key in enumerate(schema.table(name).foreign_keys):
+            column = key.columns[0]
+            if key.parent not in self.roles.public or column not in frame or key.parent not in out:
+                continue
+            parent = out[key.parent]
+            parent_column = (key.parent_columns or schema.table(key.parent).primary_key)[0]
+            share = model.null_shares.get(index, 0.0)
+            pointing = public_positions(frame[column], parent[parent_column], share, rng)
+            frame[column] = _take(parent[parent_column], pointing)
+
     def _fill_other(self, draft: _Draft, relation: Relation, rng: np.random.Generator) -> None:
         out, counts, parents_of = draft.out, draft.counts, draft.parents_of
         frame = out[relation.child]
@@ -694,7 +817,9 @@ class DatabaseModel:
         share = model.null_shares.get(relation.index, 0.0)
         pointing = np.full(rows, -1, dtype=np.int64)
         with_key = np.sort(rng.permutation(rows)[: rows - round(share * rows)])
-        weights = counts[(relation.child, relation.index)]
+        weights = counts.get((relation.child, relation.index))
+        if weights is None:  # not learned (a row-level parent under DP): uniform
+            weights = np.ones(len(out[relation.parent]), dtype=np.int64)
         groups = None
         table = self._fitted().table(relation.child)
         context = self.plans[relation.child].context
@@ -901,6 +1026,64 @@ def _drop_superseded(synthesizer: Synthesizer, rules: list[Rule]) -> None:
     table = state.schema.name
     copied = {r.column for r in rules if r.table == table and r.kind in ("copy", "lookup")}
     state.rules = [r for r in state.rules if r.column not in copied and r.source not in copied]
+
+
+def _locator(
+    schema: DatabaseSchema, frames: Mapping[str, pd.DataFrame]
+) -> Callable[[Relation], np.ndarray]:
+    """Each relation's parent positions in ``frames`` (computed once per relation)."""
+    positions: dict[tuple[str, int], np.ndarray] = {}
+
+    def located(relation: Relation) -> np.ndarray:
+        where = (relation.child, relation.index)
+        if where not in positions:
+            parent_table = schema.table(relation.parent)
+            positions[where] = parent_positions(
+                frames[relation.child],
+                relation.key.columns,
+                frames[relation.parent],
+                relation.key.parent_columns or parent_table.primary_key,
+            )
+        return positions[where]
+
+    return located
+
+
+def _values(
+    model: TableModel,
+    plan: TablePlan,
+    frame: pd.DataFrame,
+    located: Callable[[Relation], np.ndarray],
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """The columns a table's model learns: its values and, per relation pointing at it, its
+    children counts (recorded in ``model.children``); and their schema overrides."""
+    key_set = set(plan.key_columns)
+    values = frame[[c for c in model.columns if c not in key_set]].copy()
+    overrides: dict[str, dict[str, Any]] = {}
+    for relation in plan.children:
+        per_row = children_per_parent(located(relation), len(frame))
+        values[relation.count_column] = per_row
+        overrides[relation.count_column] = {"kind": "numeric"}
+        model.children[f"{relation.child}/{relation.index}"] = int(per_row.sum())
+    return values, overrides
+
+
+def _released_facts(model: TableModel, plan: TablePlan, private: PrivateDatabase) -> None:
+    """Under DP, what generation reads besides the model comes from released counts: the row
+    count, the share of NULL keys per relation, and key formats without their data range."""
+    name = model.name
+    rows = private.rows.get(name, float(model.rows))
+    model.rows = max(round(rows), 1)
+    for index in [other.index for other in plan.others] + private.public_relations(name):
+        share = private.nulls.get((name, index), 0.0) / max(rows, 1.0)
+        model.null_shares[index] = float(min(max(share, 0.0), 1.0))
+    model.keys = {
+        key: ColumnSchema.from_dict(
+            {k: v for k, v in column.to_dict().items() if k not in ("minimum", "maximum")}
+            | {"distinct": 0, "null_count": 0}
+        )
+        for key, column in model.keys.items()
+    }
 
 
 def _foreign_columns(table: Any) -> set[str]:

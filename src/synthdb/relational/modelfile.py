@@ -8,9 +8,11 @@ every table's weights under ``<table>/``. No pickle, as for a single table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
@@ -26,8 +28,11 @@ from synthdb.modelfile import (
     synthesizer_tensors,
     write_model_file,
 )
+from synthdb.privacy.database import Roles
+from synthdb.privacy.ledger import Ledger
 from synthdb.relational.model import DatabaseModel, TableModel
 from synthdb.relational.plan import make_plans
+from synthdb.relational.private import private_plans
 from synthdb.relational.sequences import SequenceSpec
 from synthdb.rules.model import rules_from_dicts
 from synthdb.schema.relations import DatabaseSchema
@@ -73,6 +78,15 @@ def save_database_model(
         "rules": [rule.to_dict() for rule in model.rules],
         "tables": tables,
     }
+    if model.roles is not None and model.ledger is not None:
+        manifest["privacy"] = model.ledger.to_dict()
+        manifest["privacy_roles"] = model.roles.to_dict()
+        manifest["privacy_expected"] = model.expected
+        manifest["public_tables"] = {
+            name: _copied_to_dict(table.copied)
+            for name, table in model.models.items()
+            if table.copied is not None
+        }
     write_model_file(path, manifest, save_tensors(tensors) if tensors else save_tensors({}))
 
 
@@ -126,6 +140,16 @@ def _database_from(path: Path, manifest: dict[str, Any], weights: bytes) -> Data
         )
         model.schema = schema
         model.plans = make_plans(schema, model.contexts)
+        copied: dict[str, pd.DataFrame] = {}
+        if manifest.get("privacy_roles") is not None:
+            model.roles = Roles.from_dict(manifest["privacy_roles"])
+            model.ledger = Ledger.from_dict(manifest["privacy"])
+            model.expected = dict(manifest.get("privacy_expected", {}))
+            model.plans = private_plans(model.plans, model.roles)
+            copied = {
+                name: _copied_from_dict(data)
+                for name, data in manifest.get("public_tables", {}).items()
+            }
         model.notes = list(manifest.get("notes", []))
         model.inferred_orders = list(manifest.get("inferred_orders", []))
         model.rules = rules_from_dicts(manifest.get("rules", []))
@@ -149,10 +173,42 @@ def _database_from(path: Path, manifest: dict[str, Any], weights: bytes) -> Data
                 sequence=(
                     SequenceSpec.from_dict(entry["sequence"]) if entry.get("sequence") else None
                 ),
+                copied=copied.get(name),
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise _damaged(path, "a database model", exc) from None
     return model
+
+
+def _copied_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
+    """A public table's rows as JSON (column-wise, with each column's pandas dtype), so that
+    the twin holds exactly the source's values."""
+    return {
+        "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+        "columns": {
+            str(c): [None if pd.isna(v) else _plain(v) for v in frame[c].tolist()]
+            for c in frame.columns
+        },
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value
+
+
+def _copied_from_dict(data: Mapping[str, Any]) -> pd.DataFrame:
+    columns = {}
+    for name, values in data["columns"].items():
+        dtype = data["dtypes"][name]
+        if dtype.startswith("datetime64"):
+            columns[name] = pd.to_datetime(pd.Series(values, dtype=object)).astype(dtype)
+        elif dtype == "object":
+            columns[name] = pd.Series(values, dtype=object)
+        else:
+            columns[name] = pd.Series(values).astype(dtype)
+    return pd.DataFrame(columns)
 
 
 def _damaged(path: Path, what: str, exc: Exception) -> ModelFileError:

@@ -14,6 +14,12 @@ parent it is under:
 
 The summaries are hidden: learned and drawn with the parent, seen by its children as part of
 the parent's tokens, never written out, never shown with the rules.
+
+Under differential privacy they are off. They could be accounted where parent and children
+belong to one subject (computed on the bounded children, a summary is that subject's data, and
+the parent's DP-SGD clips per subject while its statistics read one row per subject), but that
+is neither tested nor measured, and under a row-level parent the children of one parent are
+other subjects' rows, so a summary would carry them uncharged.
 """
 
 from __future__ import annotations

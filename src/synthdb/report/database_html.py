@@ -221,8 +221,50 @@ def _summary(data: dict[str, Any], slugs: dict[str, str]) -> str:
             ],
             {1, 2, 3, 4},
         )
+        + expected_loss_html(model, tables)
         + note_html
         + "\n</section>"
+    )
+
+
+def expected_loss_html(model: dict[str, Any] | None, tables: list[dict[str, Any]]) -> str:
+    """Under DP, each table's expected loss of accuracy (set before training, from released
+    counts) beside the accuracy it got, so a reader sees whether a poor table was foreseen."""
+    expected = (model or {}).get("privacy_expected") or {}
+    if not expected:
+        return ""
+    scores = {t["table"]: t["overall"] for t in tables}
+    rows = [
+        [
+            escape(name),
+            f"{e['rows']:,}",
+            str(e["columns"]),
+            f"{e['signal']:,.0f}",
+            escape(str(e["expected"])),
+            _num(scores.get(name)),
+        ]
+        for name, e in expected.items()
+    ]
+    total = (model or {}).get("privacy_total")
+    spent = f" The ledger's total: epsilon {total:.3g}." if isinstance(total, float) else ""
+    return (
+        "<h3>Differential privacy: the loss to expect per table</h3>"
+        + _rows(
+            rows,
+            [
+                "table",
+                "rows (DP count)",
+                "modelled columns",
+                "rows x epsilon per column",
+                "expected loss",
+                "overall",
+            ],
+            {1, 2, 3, 5},
+        )
+        + '<p class="note">Set before training from released counts: the fewer rows times '
+        "epsilon each modelled column gets, the more the noise hides. Larger epsilon, public "
+        f"bounds or categories, or fewer columns help.{spent} Per-table and total epsilon: "
+        "<code>synthdb privacy MODEL</code>.</p>"
     )
 
 

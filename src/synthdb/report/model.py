@@ -148,4 +148,7 @@ def database_summary_from_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
         "contexts": dict(manifest.get("contexts", {})),
         "notes": list(manifest.get("notes", [])),
         "tables": tables,
+        # under DP: per table, the loss of accuracy expected before training
+        "privacy_expected": dict(manifest.get("privacy_expected") or {}),
+        "privacy_total": (manifest.get("privacy") or {}).get("total_epsilon"),
     }
