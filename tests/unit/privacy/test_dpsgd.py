@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from synthdb.model.network import AutoregressiveNet, NetworkShape
-from synthdb.privacy.dpsgd import PrivateGradient, StepSettings, _forward, poisson_batch
+from synthdb.privacy.dpsgd import (
+    PrivateGradient,
+    StepSettings,
+    _forward,
+    poisson_batch,
+    subject_batch,
+)
 
 CLIP = 0.5
 
@@ -104,3 +110,41 @@ def test_poisson_sampling_includes_each_row_at_the_rate() -> None:
     sizes = [len(poisson_batch(10_000, 0.05, generator)) for _ in range(50)]
     assert sum(sizes) / len(sizes) == pytest.approx(500, rel=0.03)
     assert len(set(sizes)) > 10  # the batch size varies: it is not a fixed-size shuffle
+
+
+def test_subjects_join_a_step_whole_each_at_the_rate() -> None:
+    """User-level sampling: a subject's rows come all together or not at all, and each
+    subject joins about ``sample_rate`` of the steps, however many rows it has."""
+    generator = torch.Generator().manual_seed(4)
+    rows_per_subject = torch.tensor([1] * 200 + [9] * 200)  # light and heavy subjects
+    subjects = torch.repeat_interleave(torch.arange(400), rows_per_subject)
+    joined = torch.zeros(400)
+    for _ in range(400):
+        rows, groups = subject_batch(subjects, 400, 0.1, generator)
+        chosen = subjects[rows]
+        present = torch.bincount(chosen, minlength=400)
+        taken = present > 0
+        assert bool((present[taken] == rows_per_subject[taken]).all())  # whole subjects only
+        assert len(torch.unique(groups)) == int(taken.sum())  # one group per subject
+        joined += taken.float()
+    light, heavy = joined[:200].mean() / 400, joined[200:].mean() / 400
+    assert float(light) == pytest.approx(0.1, abs=0.01)
+    assert float(heavy) == pytest.approx(0.1, abs=0.01)
+
+
+def test_a_subjects_rows_together_contribute_at_most_clip(net, tokens) -> None:
+    """Each subject's rows are one clipped group: removing a subject with all its rows moves
+    the summed gradient by at most ``clip``, what the accountant is told."""
+    clip = 1e-2
+    step = PrivateGradient(net, StepSettings(clip, 0.0, None, 4.0), torch.Generator())
+    subjects = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3])
+    total, norms = step.clipped_sum(tokens, subjects)
+    assert len(norms) == 4 and bool((norms > clip).all())
+    slow = reference(net, tokens, [torch.nonzero(subjects == g).squeeze(1) for g in range(4)], clip)
+    assert largest_gap(total, slow) < 1e-6
+    for gone in range(4):
+        keep = subjects != gone
+        _, renumbered = torch.unique(subjects[keep], return_inverse=True)
+        without, _ = step.clipped_sum(tokens[keep], renumbered)
+        moved = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(total, without, strict=True)))
+        assert float(moved) <= clip * (1 + 1e-4)
