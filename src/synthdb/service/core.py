@@ -196,8 +196,9 @@ class Service:
         if whole:
             if training.config.privacy:
                 raise UsageError(
-                    "`privacy`: differential privacy is not available for related tables yet; "
-                    "pick one table with config table: NAME",
+                    "`privacy`: the service trains one table under differential privacy; a "
+                    "whole database under DP (its subject, public tables) runs from a job file "
+                    "with synthdb run, or pick one table with config table: NAME",
                 )
             refuse_sequences_for_database(training.sequence_key, training.order_by or None, None)
             unknown = sorted(set(training.tables or {}) - set(views))
