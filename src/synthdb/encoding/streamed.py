@@ -17,6 +17,7 @@ would; only the bin edges of continuous numbers move, by less than a bin's width
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,7 +93,7 @@ class _Numbers:
         if numbers.size == 0:
             return
         self.present += numbers.size
-        self.total += float(numbers.sum())
+        self.total = math.fsum([self.total, math.fsum(numbers)])
         self.minimum = min(self.minimum, float(numbers.min()))
         self.maximum = max(self.maximum, float(numbers.max()))
         if self.counts is not None:

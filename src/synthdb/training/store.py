@@ -150,7 +150,8 @@ class StoredBatches:
         self._window = torch.empty((0, self.store.width), dtype=torch.int64)
         self._next = 0
 
-    def _batch(self) -> torch.Tensor:
+    def next_batch(self) -> torch.Tensor:
+        """The next batch of the epoch, its rows as int64 tokens."""
         if self._next + self.batch_size > len(self._window):
             rest = self._window[self._next :]
             if not len(self._blocks):
@@ -167,7 +168,7 @@ class StoredBatches:
         return batch
 
     def step(self, net: AutoregressiveNet) -> float:
-        loss = net.loss(self._batch())
+        loss = net.loss(self.next_batch())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         self.optimizer.step()
