@@ -1,11 +1,11 @@
-"""Encoded rows on disk: written once, read back in shuffled windows for training.
+"""Encoded rows on disk: written once, read back through memory maps in shuffled windows.
 
-A table larger than memory is encoded chunk by chunk into a :class:`TokenStore`, a numpy
-memmap in a temporary folder (removed when the store is closed), with the narrowest unsigned
-integer type that holds every sub-column's tokens (two bytes a token where the widest
-sub-column has at most 65,536 values, against eight in memory). :class:`StoredBatches` then
-takes training steps from it as :class:`~synthdb.training.loop.ShuffledBatches` does from an
-array in memory.
+A table larger than memory is encoded chunk by chunk into a :class:`TokenStore`: a file of
+rows, read back as numpy memmaps, in a temporary folder (removed when the store is closed),
+in the narrowest unsigned integer type that holds every sub-column's tokens (two bytes a
+token where the widest sub-column has at most 65,536 values, against eight in memory).
+:class:`StoredBatches` then takes training steps from it as
+:class:`~synthdb.training.loop.ShuffledBatches` does from an array in memory.
 
 Shuffling: each epoch draws the store's blocks of :data:`BLOCK_ROWS` rows in a random order,
 copies :data:`WINDOW_BLOCKS` of them at a time into memory, shuffles those rows and takes its
@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -61,9 +62,9 @@ class TokenStore:
         self.folder = Path(tempfile.mkdtemp(prefix="synthdb-tokens-", dir=directory))
         self.path = self.folder / "tokens.bin"
         self.written = 0
-        self._writer: np.memmap | None = None
-        if rows and self.width:
-            self._writer = np.memmap(self.path, self.dtype, "w+", shape=(rows, self.width))
+        # Written through a file, not a writable map: the pages of a map stay in the
+        # process's RSS until it is dropped, and the encoding pass would grow by the file.
+        self._writer: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115
         self.counts = [np.zeros(c, dtype=np.int64) for c in cardinalities]
 
     def append(self, tokens: np.ndarray) -> None:
@@ -71,8 +72,8 @@ class TokenStore:
         end = self.written + len(tokens)
         if end > self.rows or tokens.shape[1:] != (self.width,):
             raise ValueError(f"{tokens.shape} tokens after {self.written} of {self.rows} rows")
-        if self._writer is not None and len(tokens):
-            self._writer[self.written : end] = tokens
+        if self._writer is not None and len(tokens) and self.width:
+            self._writer.write(np.ascontiguousarray(tokens, dtype=self.dtype).tobytes())
             for j, counts in enumerate(self.counts):
                 counts += np.bincount(tokens[:, j], minlength=counts.size)[: counts.size]
         self.written = end
@@ -82,7 +83,7 @@ class TokenStore:
         if self.written != self.rows:
             raise ValueError(f"{self.written} rows written of {self.rows}")
         if self._writer is not None:
-            self._writer.flush()
+            self._writer.close()
             self._writer = None
 
     def read(self, start: int, stop: int) -> np.ndarray:
@@ -99,7 +100,9 @@ class TokenStore:
         return out
 
     def close(self) -> None:
-        self._writer = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> TokenStore:
