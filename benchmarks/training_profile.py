@@ -9,6 +9,10 @@ numpy seed 0) this measures, single-threaded:
    of each phase over ``--steps`` steps after 20 warm-up steps: taking the batch, the forward
    pass with the loss, the backward pass, the optimiser step; and rows per second.
 
+Times are the process's CPU time, not wall time: on a machine shared with other work the
+wall time of a step swings with the load (2x between two runs at a load average of 8), its
+CPU time far less. Run it with ``PYTHONPATH`` on two trees to compare them.
+
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/training_profile.py --rows 200000
 """
 
@@ -56,12 +60,12 @@ def main() -> None:
     columns = []
     for column_encoder in encoder.encoders:
         column = schema.column(column_encoder.column)
-        started = time.perf_counter()
+        started = time.process_time()
         typed_column(frame[column.name], column)
-        typing = time.perf_counter() - started
-        started = time.perf_counter()
+        typing = time.process_time() - started
+        started = time.process_time()
         column_encoder.encode(prepared.frame[column.name])
-        encoding = time.perf_counter() - started
+        encoding = time.process_time() - started
         columns.append(
             {
                 "column": column.name,
@@ -83,17 +87,17 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     phases = {"batch": 0.0, "forward_and_loss": 0.0, "backward": 0.0, "optimizer": 0.0}
     for step in range(20 + args.steps):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         idx = torch.randint(0, len(tokens), (args.batch,), generator=generator)
         batch = tokens[idx]
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         loss = net.loss(batch)
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
-        t3 = time.perf_counter()
+        t3 = time.process_time()
         optimizer.step()
-        t4 = time.perf_counter()
+        t4 = time.process_time()
         if step >= 20:
             for name, seconds in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                 phases[name] += seconds

@@ -110,3 +110,29 @@ def test_a_table_too_large_for_memory_refuses_differential_privacy(adult_parquet
 
     with pytest.raises(UsageError, match="`sample_rows`"):
         Synthesizer(config).fit(adult_parquet, stream_above=1_000)
+
+
+def test_a_database_table_is_counted_and_streamed(
+    adult_sample: pd.DataFrame, tmp_path: Path
+) -> None:
+    # Setup: 3,000 rows in SQLite
+    import sqlite3
+
+    from synthdb.io.sources import open_source
+    from synthdb.streaming import source_rows
+
+    path = tmp_path / "people.db"
+    with sqlite3.connect(path) as connection:
+        adult_sample.to_sql("people", connection, index=False)
+    url = f"sqlite:///{path}"
+
+    # Run
+    counted = source_rows(open_source(url, table="people"), "people")
+    model = Synthesizer(TrainingConfig(nulls="keep", **CONFIG)).fit(
+        url, table="people", stream_above=1_000
+    )
+
+    # Assert
+    assert counted == 3_000
+    assert model.null_report.rows_before == 3_000
+    assert len(model.sample(100, seed=1)) == 100
