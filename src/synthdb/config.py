@@ -225,6 +225,12 @@ class TrainingConfig(BaseModel):
         0.1, gt=0.0, lt=0.5, description="share of rows held out for early stopping"
     )
     seed: int = Field(0, ge=0, description="seed for splitting, initialisation and batching")
+    sample_rows: int | None = Field(
+        None,
+        ge=1,
+        description="train on a uniform sample of this many rows (drawn with the seed); "
+        "None: every row",
+    )
     embedding_dim: int = Field(8, ge=1, le=512)
     hidden: int = Field(48, ge=4, le=4096)
     depth: int = Field(1, ge=1, le=8)

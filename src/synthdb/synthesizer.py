@@ -26,7 +26,7 @@ from synthdb.encoding.table import MODELLED_KINDS, TableEncoder
 from synthdb.errors import InputError, UsageError
 from synthdb.evaluation.accuracy import AccuracyReference
 from synthdb.evaluation.columns import accuracy_kinds
-from synthdb.io.sources import read_table
+from synthdb.io.sources import Source, open_source, read_table
 from synthdb.model.conditional import sample_given
 from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.model.sampler import Sampler
@@ -37,6 +37,14 @@ from synthdb.schema.inference import infer_schema
 from synthdb.schema.relations import SqlType
 from synthdb.schema.table import TableSchema
 from synthdb.schema.values import source_column, to_source, to_typed, typed_column
+from synthdb.streaming import (
+    STREAM_ROWS,
+    Progress,
+    sample_positions,
+    source_rows,
+    stream_table,
+    validator,
+)
 from synthdb.training.loop import (
     Patience,
     ShuffledBatches,
@@ -47,6 +55,7 @@ from synthdb.training.loop import (
     default_batch_size,
     run,
 )
+from synthdb.training.store import StoredBatches
 
 if TYPE_CHECKING:
     from synthdb.privacy.database import TableBudget
@@ -123,6 +132,8 @@ class Synthesizer:
         #: to 128 times, and building the lookup tables cost more than drawing (87 of 168 s
         #: of Chinook's generation)
         self._sampler: tuple[AutoregressiveNet, Sampler] | None = None
+        #: after a streamed fit: a uniform sample of the rows read (the table is not kept)
+        self.training_sample: pd.DataFrame | None = None
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -134,20 +145,37 @@ class Synthesizer:
         context: Context | None = None,
         types: Mapping[str, SqlType] | None = None,
         budget: TableBudget | None = None,
+        stream_above: int = STREAM_ROWS,
+        progress: Progress | None = None,
     ) -> Synthesizer:
-        """Learn ``data`` (a DataFrame, a CSV/Parquet path or a ``sqlite:///`` URL).
+        """Learn ``data`` (a DataFrame, a CSV/Parquet path or a database URL).
 
         With ``context`` (one parent row per row of ``data``), learn the rows given their
         parent's, as a child table's model does. ``types`` are the columns' declared SQL types
         when the rows come from a database whose schema was read (a ``numeric(10,2)`` column
         then keeps 2 decimals whatever its values show). ``budget`` is this table's part of a
         database's privacy budget (:mod:`synthdb.privacy.database`), which holds the ledger.
+
+        A Parquet file or a database table of more than ``stream_above`` rows (after
+        ``sample_rows``) is never held in memory: it is read in chunks and its tokens kept on
+        disk (:mod:`synthdb.streaming`); ``progress`` hears how far each pass over it is.
         """
         if isinstance(data, pd.DataFrame):
             frame, name = data, table or "table"
         else:
-            frame = read_table(data, table)
             name = table or Path(str(data).split("?")[0]).name.split(".")[0]
+            source = open_source(data, table=table)
+            total = source_rows(source, table)
+            if total is not None and context is None:
+                wanted = min(total, self.config.sample_rows or total)
+                if wanted > stream_above:
+                    return self._fit_streamed(source, table, name, total, listener, types, progress)
+            frame = read_table(data, table)
+        positions = sample_positions(len(frame), self.config.sample_rows, self.config.seed)
+        if positions is not None:
+            if context is not None:
+                raise UsageError("`sample_rows` is for a table on its own, not a child table")
+            frame = frame.iloc[positions].reset_index(drop=True)
         if frame.shape[1] == 0:
             raise InputError("the table has no columns", hint="check the file's header line")
         if len(frame) == 0:
@@ -208,6 +236,57 @@ class Synthesizer:
         _charge_rules(self._state, rules, budget.noise.label if budget is not None else "")
         if budget is not None:  # the database's model holds its one ledger
             self._state.ledger = None
+        return self
+
+    def _fit_streamed(
+        self,
+        source: Source,
+        table: str | None,
+        name: str,
+        total: int,
+        listener: TrainingListener | None,
+        types: Mapping[str, SqlType] | None,
+        progress: Progress | None,
+    ) -> Synthesizer:
+        """Learn a table too large for memory (:mod:`synthdb.streaming`)."""
+        config = self.config
+        streamed = stream_table(
+            source,
+            table,
+            name,
+            config,
+            total=total,
+            types=dict(types) if types else None,
+            progress=progress,
+        )
+        with streamed.store as store:
+            schema, encoder = streamed.schema, streamed.encoder
+            rules = _table_rules(config, streamed.typed_sample, schema)
+            torch.manual_seed(config.seed)
+            shape = _network_shape(config, encoder, None)
+            net = AutoregressiveNet(shape)
+            if not encoder.encoders:
+                result = TrainingResult("converged", 0, 1.0)
+            else:
+                low, high = VALIDATION_SAMPLE
+                probe_rows = int(min(max(5 * len(streamed.val_frame), low), high))
+                validate = validator(
+                    config, encoder, streamed.val_frame, streamed.kinds, probe_rows
+                )
+                batch = config.batch_size or default_batch_size(store.rows)
+                steps = StoredBatches(store, batch, config.learning_rate, config.seed)
+                stopping = Patience(
+                    streamed.val_tokens,
+                    validate,
+                    max_epochs=config.max_epochs,
+                    patience=config.patience,
+                    min_delta=config.min_delta,
+                )
+                result = run(net, steps, stopping, listener, config.max_time)
+        self._state = FittedState(
+            schema, encoder, shape, net, result, streamed.nulls, None, rules=rules
+        )
+        self.training_sample = streamed.sample
         return self
 
     @property

@@ -160,7 +160,8 @@ class ConsoleListener:
             from synthdb.cli.progress import RowBar
 
             self._close_generation()
-            self.rows = RowBar(self.console, "generating", total)
+            label = "reading" if unit == "rows read" else "generating"
+            self.rows = RowBar(self.console, label, total)
         if self.rows is not None:
             self.rows.update(done, total)
         if done >= total:

@@ -137,6 +137,15 @@ SeedOpt = Annotated[
         f"Range: >= 0. Default: {_DEFAULTS['seed'].default}.",
     ),
 ]
+SampleRowsOpt = Annotated[
+    int | None,
+    _option(
+        "--sample-rows",
+        help="train on a uniform sample of this many rows, drawn with the seed; a table "
+        "of over 1,000,000 rows (or sample) is streamed from disk either way. Range: >= 1. "
+        "Default: every row.",
+    ),
+]
 EpsilonOpt = Annotated[
     float | None,
     _option(
@@ -327,6 +336,7 @@ class TrainingFlags:
     batch_size: BatchOpt = None
     learning_rate: LrOpt = None
     seed: SeedOpt = None
+    sample_rows: SampleRowsOpt = None
     epsilon: EpsilonOpt = None
     privacy: PrivacyOpt = None
     delta: DeltaOpt = None

@@ -39,7 +39,20 @@ class CategoricalEncoder:
 
     @classmethod
     def fit(cls, column: str, values: pd.Series, *, rare_min_count: int = 3) -> CategoricalEncoder:
-        counts = values.dropna().value_counts(sort=True)
+        return cls.from_counts(
+            column,
+            values.dropna().value_counts(sort=True),
+            has_null=bool(values.isna().any()),
+            rare_min_count=rare_min_count,
+        )
+
+    @classmethod
+    def from_counts(
+        cls, column: str, counts: pd.Series, *, has_null: bool, rare_min_count: int = 3
+    ) -> CategoricalEncoder:
+        """The encoder from each value's row count (indexed by value), as :meth:`fit` reads
+        them off the rows: a table streamed in chunks adds its chunks' counts up, and gets
+        the encoder a table in memory would."""
         counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
         common = counts[counts >= rare_min_count]
         if len(common) > MAX_CATEGORIES:
@@ -48,7 +61,7 @@ class CategoricalEncoder:
         return cls(
             column=column,
             categories=[str(v) for v in common.index],
-            has_null=bool(values.isna().any()),
+            has_null=has_null,
             rare_values=[str(v) for v in rare.index],
             rare_counts=[int(c) for c in rare.to_numpy()],
         )

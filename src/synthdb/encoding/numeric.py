@@ -68,9 +68,7 @@ class NumericEncoder:
         if distinct.size <= MAX_EXACT_VALUES:
             exact, edges = distinct, np.empty(0)
         else:
-            exact = distinct[counts >= POINT_MASS_SHARE * numbers.size]
-            rest = numbers[~np.isin(numbers, exact)]
-            edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, BINS + 1)))
+            exact, edges = _layout(numbers, distinct, counts)
             if edges.size < 2:
                 exact, edges = distinct, np.empty(0)
         return cls(
@@ -78,6 +76,50 @@ class NumericEncoder:
             integer=integer,
             minimum=float(numbers.min()),
             maximum=float(numbers.max()),
+            has_null=has_null,
+            exact=[float(v) for v in exact],
+            edges=[float(v) for v in edges],
+        )
+
+    @classmethod
+    def from_summary(
+        cls,
+        column: str,
+        *,
+        integer: bool,
+        minimum: float,
+        maximum: float,
+        has_null: bool,
+        distinct: np.ndarray | None,
+        sample: np.ndarray,
+    ) -> NumericEncoder:
+        """The encoder of a column streamed in chunks: its exact range, NULLs and (when at
+        most :data:`MAX_EXACT_VALUES`) distinct values, and a uniform ``sample`` of its
+        non-NULL values for the rest.
+
+        With few distinct values this is :meth:`fit`'s encoder exactly. Otherwise the point
+        masses and the quantile edges are read off the sample, a sampling sketch: a quantile
+        of n sampled values is within about 1/sqrt(n) in rank of the true one (the DKW
+        inequality: 0.3% for 200,000 values, below the 1/64 width of a bin), and a point
+        mass's share within about the same. The outer edges are the exact range, so every
+        value of the table falls inside a bin.
+        """
+        if distinct is not None and distinct.size <= MAX_EXACT_VALUES:
+            exact, edges = np.sort(distinct), np.empty(0)
+        elif sample.size == 0:
+            exact, edges = np.empty(0), np.empty(0)
+        else:
+            values, counts = np.unique(sample, return_counts=True)
+            exact, edges = _layout(sample, values, counts)
+            if edges.size < 2:
+                exact, edges = values, np.empty(0)
+            else:
+                edges[0], edges[-1] = min(edges[0], minimum), max(edges[-1], maximum)
+        return cls(
+            column=column,
+            integer=integer,
+            minimum=minimum,
+            maximum=maximum,
             has_null=has_null,
             exact=[float(v) for v in exact],
             edges=[float(v) for v in edges],
@@ -283,3 +325,15 @@ class NumericEncoder:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _layout(
+    numbers: np.ndarray, distinct: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point masses (values held by :data:`POINT_MASS_SHARE` of ``numbers`` or more) and the
+    quantile edges of the other values."""
+    exact = distinct[counts >= POINT_MASS_SHARE * numbers.size]
+    rest = numbers[~np.isin(numbers, exact)]
+    if rest.size == 0:
+        return exact, np.empty(0)
+    return exact, np.unique(np.quantile(rest, np.linspace(0.0, 1.0, BINS + 1)))

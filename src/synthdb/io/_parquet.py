@@ -36,6 +36,17 @@ def read_parquet(path: Path, *, name: str) -> pd.DataFrame:
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
+def parquet_rows(path: Path, *, name: str) -> int:
+    """The file's row count, read from its footer."""
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            f"{name} is not a readable Parquet file ({one_line(exc)})",
+            hint="it may be truncated or another format; export it again",
+        ) from exc
+
+
 def read_parquet_chunks(path: Path, *, name: str, rows: int) -> Iterator[pd.DataFrame]:
     """Frames of at most ``rows`` rows; pyarrow reads one batch at a time."""
     try:

@@ -239,6 +239,13 @@ class SqlSource:
         chunks = list(self.read_chunks(table))
         return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
+    def count_rows(self, table: str | None = None) -> int:
+        """The table's row count (``COUNT(*)``), which decides whether it is streamed."""
+        with self._connect() as connection:
+            name = self._resolve(connection, table if table is not None else self._table)
+            query = sa.select(sa.func.count()).select_from(sa.table(name))
+            return int(connection.execute(query).scalar_one())
+
     def read_chunks(
         self, table: str | None = None, *, rows: int | None = None
     ) -> Iterator[pd.DataFrame]:

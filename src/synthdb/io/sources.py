@@ -29,7 +29,7 @@ from synthdb.io._locations import (
     table_name,
     unsupported,
 )
-from synthdb.io._parquet import read_parquet, read_parquet_chunks
+from synthdb.io._parquet import parquet_rows, read_parquet, read_parquet_chunks
 
 #: Rows per chunk for chunked reads (the SQL reader's figure; kept here so that reading a file
 #: does not import SQLAlchemy).
@@ -82,6 +82,13 @@ class FileSource:
         if self._format.kind == "parquet":
             return read_parquet(self._path, name=self.location)
         return read_csv(self._path, self._format, encoding=self._encoding, name=self.location)
+
+    def count_rows(self, table: str | None = None) -> int | None:
+        """The row count of a Parquet file, from its footer; None for text files (counting
+        their rows means reading them)."""
+        if self._format.kind != "parquet" or self._path.stat().st_size == 0:
+            return None
+        return parquet_rows(self._path, name=self.location)
 
     def read_chunks(
         self, table: str | None = None, *, rows: int | None = None

@@ -159,10 +159,12 @@ class AutoregressiveNet(nn.Module):
         """Logits for every sub-column given the true previous ones (teacher forcing)."""
         x = self.dropout(self._embed(tokens))
         pre = F.linear(x, self.w1 * self.mask1, self.b1)
-        return [
-            self._block(j, pre[:, self.h_off[j] : self.h_off[j + 1]])
-            for j in range(len(self.cards))
-        ]
+        # One split, not a slice per sub-column: a slice's backward fills a zero tensor the
+        # size of ``pre`` and adds it up, 28 times per step for 28 sub-columns (59% of a
+        # training step on 2 cores); a split's backward is one concatenation, with the same
+        # gradients bit for bit (a slice's zeros add nothing).
+        parts = torch.split(pre, self.h, dim=1)
+        return [self._block(j, parts[j]) for j in range(len(self.cards))]
 
     def loss(self, tokens: Tensor) -> Tensor:
         """Mean over rows of the summed cross-entropy of all sub-columns (nats per row)."""

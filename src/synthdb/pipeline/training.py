@@ -100,7 +100,7 @@ def train(
     return TrainOutcome(
         model_path=path,
         kind="table",
-        rows=len(frame),
+        rows=synthesizer.null_report.rows_before,
         tables=1,
         stop_reason=synthesizer.training.stop_reason,
         seconds=time.monotonic() - started,
@@ -116,10 +116,15 @@ def fit_table(
     config: TrainingConfig,
     listener: Listener,
 ) -> tuple[Synthesizer, pd.DataFrame]:
-    """Read one table and learn it; return the model and the rows read."""
-    from synthdb.io.sources import read_table
+    """Read one table and learn it; return the model and the rows read (of a table too large
+    for memory, which is streamed: a uniform sample of them)."""
+    from synthdb.io.sources import open_source, read_table
+    from synthdb.streaming import STREAM_ROWS, source_rows
     from synthdb.synthesizer import Synthesizer
 
+    total = source_rows(open_source(source, table=table, encoding=encoding), table)
+    if total is not None and min(total, config.sample_rows or total) > STREAM_ROWS:
+        return fit_streamed(source, shown, table, total, config, listener)
     frame = read_table(source, table, encoding=encoding)
     # Said once the data is ready to learn, so that a problem found while preparing it (say, a
     # NULL policy that drops every row) is the only line said.
@@ -150,6 +155,45 @@ def _small_table_warning(frame: pd.DataFrame, name: str, config: TrainingConfig)
     schema = infer_schema(frame, name, config.columns)
     columns = sum(1 for c in schema.columns if c.kind in MODELLED_KINDS)
     return small_table_warning(name, float(len(frame)), config.privacy.epsilon, columns)
+
+
+def fit_streamed(
+    source: str,
+    shown: str,
+    table: str | None,
+    total: int,
+    config: TrainingConfig,
+    listener: Listener,
+) -> tuple[Synthesizer, pd.DataFrame]:
+    """Learn a table too large for memory in passes over its chunks (:mod:`synthdb.streaming`),
+    each pass reported as rows read; return the model and a uniform sample of the rows."""
+    from synthdb.synthesizer import Synthesizer
+
+    sampled = f", a uniform sample of {config.sample_rows:,}" if config.sample_rows else ""
+    listener.on_message(
+        f"streaming {shown}: {total:,} rows{sampled}, read in chunks and encoded to disk"
+    )
+
+    def progress(stage: str, done: int, rows: int) -> None:
+        if done == 0:
+            listener.on_message(f"{stage} pass over {rows:,} rows")
+        listener.on_rows(done, rows, "rows read")
+
+    header = (
+        f"training on {shown}: purpose {config.purpose}, max {config.max_epochs} epochs, "
+        f"nulls {config.nulls}"
+    )
+    listener.on_training("training")
+    relay = Relay(listener, header)
+    synthesizer = Synthesizer(config).fit(
+        source, table=table, listener=relay, progress=progress, stream_above=0
+    )
+    if not relay.started:
+        listener.on_message(header)
+    for line in null_lines(synthesizer.null_report.to_dict()):
+        listener.on_message(line)
+    sample = synthesizer.training_sample
+    return synthesizer, sample if sample is not None else synthesizer.sample(1).iloc[:0]
 
 
 def fit_sequences(
