@@ -91,20 +91,7 @@ def calibrate_noise(
         )
         return epsilon_of_curve(base + step, delta)
 
-    low, high = 0.05, 1.0
-    while spent(high) > target_epsilon:
-        low, high = high, high * 2
-        if high > MAX_NOISE:
-            return math.inf
-    for _ in range(60):
-        middle = (low + high) / 2
-        if spent(middle) > target_epsilon:
-            low = middle
-        else:
-            high = middle
-        if high - low < 1e-6 * high:
-            break
-    return high
+    return _least_noise(spent, target_epsilon)
 
 
 def affordable_steps(
@@ -172,6 +159,12 @@ def calibrate_shared(
             )
         return epsilon_of_curve(curve, delta)
 
+    return _least_noise(spent, target_epsilon)
+
+
+def _least_noise(spent: Callable[[float], float], target_epsilon: float) -> float:
+    """The smallest noise multiplier whose ``spent(noise)`` is within ``target_epsilon``
+    (bisection to a millionth; ``inf`` when even :data:`MAX_NOISE` spends more)."""
     low, high = 0.05, 1.0
     while spent(high) > target_epsilon:
         low, high = high, high * 2
