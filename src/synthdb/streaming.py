@@ -65,8 +65,9 @@ Progress = Callable[[str, int, int], None]
 
 
 def source_rows(source: Source, table: str | None) -> int | None:
-    """The source's row count where it is cheap to know (Parquet metadata, a database's
-    ``COUNT(*)``); None otherwise (a CSV file, which is then read into memory as before)."""
+    """The source's row count where it is worth knowing (Parquet metadata, a database's
+    ``COUNT(*)``, a pass over a CSV file of 16 MB or more); None otherwise (a smaller CSV file,
+    which is then read into memory as before)."""
     count = getattr(source, "count_rows", None)
     return count(table) if callable(count) else None
 

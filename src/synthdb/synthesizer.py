@@ -156,7 +156,8 @@ class Synthesizer:
         then keeps 2 decimals whatever its values show). ``budget`` is this table's part of a
         database's privacy budget (:mod:`synthdb.privacy.database`), which holds the ledger.
 
-        A Parquet file or a database table of more than ``stream_above`` rows (after
+        A Parquet file, a CSV file (of 16 MB or more: smaller ones are not counted) or a
+        database table of more than ``stream_above`` rows (after
         ``sample_rows``) is never held in memory: it is read in chunks and its tokens kept on
         disk (:mod:`synthdb.streaming`); ``progress`` hears how far each pass over it is.
         """

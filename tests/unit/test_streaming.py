@@ -136,3 +136,35 @@ def test_a_database_table_is_counted_and_streamed(
     assert counted == 3_000
     assert model.null_report.rows_before == 3_000
     assert len(model.sample(100, seed=1)) == 100
+
+
+def test_a_large_csv_file_is_counted_and_streamed(
+    adult: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV file past the size threshold is counted as it is read (a quoted line break is
+    one record, not two) and learned by the streamed route, as a Parquet file is."""
+    from synthdb.io import sources
+    from synthdb.io.sources import open_source
+
+    # Setup: 3,000 rows, one field with a quoted line break, plain and gzipped
+    frame = adult.iloc[:3_000].copy()
+    frame.loc[7, "occupation"] = "Tech-support\nnight shift"
+    plain, packed = tmp_path / "people.csv", tmp_path / "people.csv.gz"
+    frame.to_csv(plain, index=False)
+    frame.to_csv(packed, index=False)
+
+    # Run / Assert: below the threshold, not counted (read whole as before)
+    assert open_source(plain).count_rows() is None  # type: ignore[attr-defined]
+    monkeypatch.setattr(sources, "CSV_COUNT_BYTES", 1)
+    assert open_source(plain).count_rows() == 3_000  # type: ignore[attr-defined]
+    assert open_source(packed).count_rows() == 3_000  # type: ignore[attr-defined]
+
+    passes: list[str] = []
+    config = TrainingConfig(nulls="replace", **CONFIG)
+    streamed = Synthesizer(config).fit(
+        plain, stream_above=1_000, progress=lambda stage, done, rows: passes.append(stage)
+    )
+    in_memory = Synthesizer(config).fit(plain, stream_above=10_000)
+    assert passes, "the CSV file did not take the streamed route"
+    assert streamed.schema.to_dict() == in_memory.schema.to_dict()
+    assert streamed.null_report.rows_before == 3_000

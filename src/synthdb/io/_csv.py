@@ -114,6 +114,21 @@ def read_csv_chunks(
             yield pd.read_csv(path, **options)
 
 
+def count_csv_rows(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> int:
+    """The number of records, read as :func:`read_csv` reads them (quoted line breaks stay in
+    their field), one column converted: about a second per 100 MB of text."""
+    _check_content(path, fmt, encoding, name)
+    options = _text_options(fmt, encoding)
+    rows = 0
+    with (
+        _translated_errors(path, fmt, encoding, name),
+        pd.read_csv(path, usecols=[0], chunksize=500_000, **options) as reader,
+    ):
+        for frame in reader:
+            rows += len(frame)
+    return rows
+
+
 def read_csv_header(path: Path, fmt: FileFormat, *, encoding: str, name: str) -> list[str]:
     """The column names, without reading the rows."""
     _check_content(path, fmt, encoding, name)

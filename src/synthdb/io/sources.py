@@ -20,7 +20,7 @@ from typing import Protocol
 import pandas as pd
 
 from synthdb.errors import InputError, UsageError
-from synthdb.io._csv import read_csv, read_csv_chunks
+from synthdb.io._csv import count_csv_rows, read_csv, read_csv_chunks
 from synthdb.io._locations import (
     SUPPORTED,
     FileFormat,
@@ -34,6 +34,11 @@ from synthdb.io._parquet import parquet_rows, read_parquet, read_parquet_chunks
 #: Rows per chunk for chunked reads (the SQL reader's figure; kept here so that reading a file
 #: does not import SQLAlchemy).
 READ_CHUNK_ROWS = 50_000
+#: A CSV file this large on disk (a quarter of it compressed) has its rows counted before it
+#: is read, so that one too large for memory is streamed as a Parquet file is. Below it the
+#: file is read whole as before: a table of more than a million rows takes more bytes than
+#: this unless it has a column or two, and then it fits in memory anyway.
+CSV_COUNT_BYTES = 16 * 2**20
 
 __all__ = ["Source", "open_source", "read_table"]
 
@@ -84,11 +89,18 @@ class FileSource:
         return read_csv(self._path, self._format, encoding=self._encoding, name=self.location)
 
     def count_rows(self, table: str | None = None) -> int | None:
-        """The row count of a Parquet file, from its footer; None for text files (counting
-        their rows means reading them)."""
-        if self._format.kind != "parquet" or self._path.stat().st_size == 0:
+        """The row count of a Parquet file, from its footer; of a text file of at least
+        :data:`CSV_COUNT_BYTES`, from a pass over it; None for a smaller text file (read
+        whole: counting would cost a pass for nothing)."""
+        size = self._path.stat().st_size
+        if size == 0:
             return None
-        return parquet_rows(self._path, name=self.location)
+        if self._format.kind == "parquet":
+            return parquet_rows(self._path, name=self.location)
+        scale = 4 if self._format.compression is not None else 1
+        if size * scale < CSV_COUNT_BYTES:
+            return None
+        return count_csv_rows(self._path, self._format, encoding=self._encoding, name=self.location)
 
     def read_chunks(
         self, table: str | None = None, *, rows: int | None = None
