@@ -75,7 +75,7 @@ from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema
 from synthdb.schema.table import ColumnSchema, TableSchema
 from synthdb.schema.values import to_source, to_typed
-from synthdb.synthesizer import Context, Synthesizer
+from synthdb.synthesizer import SAMPLE_BATCH, Context, Synthesizer
 from synthdb.training.loop import TrainingListener
 
 #: Tables of at most this many rows get several candidates per row (see ``_draw_rows``): as
@@ -87,6 +87,8 @@ DRAWS_FOR_SMALL_TABLES = (8, 128)
 
 #: ``listener_for(table, rows)`` -> progress listener for that table's training (or None)
 ListenerFactory = Callable[[str, int], TrainingListener | None]
+#: Rows per batch of a table's draw, each batch from its own seeds (the output depends on it)
+DRAW_BATCH = SAMPLE_BATCH
 #: A table's rows and their tokens, when asked for (:meth:`Synthesizer.sample_given`'s)
 Drawn = Callable[[], tuple[pd.DataFrame, np.ndarray]]
 #: ``draws(table, context, seed)``: the draw of ``table``'s rows under ``context`` (one row
@@ -685,7 +687,7 @@ class DatabaseModel:
         """:data:`Draws` in this process: the draw is made when its result is asked for."""
         synthesizer = self.models[name].synthesizer
         assert synthesizer is not None
-        return lambda: synthesizer.sample_given(context, seed=seed)
+        return lambda: synthesizer.sample_given(context, seed=seed, batch_rows=DRAW_BATCH)
 
     def _check_given(self, given: Mapping[str, pd.DataFrame]) -> None:
         """Given rows are for root tables of rows (not sequences) that have a model."""
