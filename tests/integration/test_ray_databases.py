@@ -18,7 +18,7 @@ import pytest
 
 from synthdb import pipeline
 from synthdb.config import TrainingConfig
-from synthdb.errors import ClusterError
+from synthdb.errors import ClusterError, UsageError
 from synthdb.io import read_table
 from synthdb.pipeline import EventLog
 from synthdb.pipeline.cluster import ACTOR_PREFIX, shards
@@ -218,3 +218,13 @@ def _worker(index: int) -> str:
     """The name of worker ``index`` of the job running now."""
     (name,) = [n for n in ray.util.list_named_actors() if n.endswith(f"-{index}")]
     return str(name)
+
+
+def test_given_rows_with_ray_are_refused_before_anything_loads(
+    model: Path, tmp_path: Path, one_line: Any
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        pipeline.generate(model, tmp_path / "twin", given=tmp_path / "Customer.csv", ray="auto")
+
+    one_line(caught.value, "`given`", "not on Ray")
+    assert list(tmp_path.iterdir()) == []
