@@ -53,11 +53,12 @@ def timed(command: list[str]) -> tuple[float, int]:
 
 
 class WorkerMemory(threading.Thread):
-    """Peak RSS of every ``ray::Drawer`` process seen while it runs (VmHWM is the kernel's
-    high-water mark, so polling misses nothing between two looks)."""
+    """Peak RSS of every ``ray::Drawer`` process (or ``ray::<actor>``) seen while it runs
+    (VmHWM is the kernel's high-water mark, so polling misses nothing between two looks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, actor: str = "Drawer") -> None:
         super().__init__(daemon=True)
+        self.title = f"ray::{actor}".encode()
         self.peaks: dict[int, int] = {}
         self.done = threading.Event()
 
@@ -68,7 +69,7 @@ class WorkerMemory(threading.Thread):
                     continue
                 try:
                     title = (entry / "cmdline").read_bytes().split(b"\0")[0]
-                    if not title.startswith(b"ray::Drawer"):
+                    if not title.startswith(self.title):
                         continue
                     for line in (entry / "status").read_text().splitlines():
                         if line.startswith("VmHWM:"):

@@ -8,7 +8,7 @@ file pickle-free.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -491,6 +491,24 @@ class Synthesizer:
 
         The tokens are what this table's children are generated under in turn.
         """
+        return self.joined(self.given_batches(context, seed=seed, batch_rows=batch_rows))
+
+    def given_batches(
+        self,
+        context: np.ndarray,
+        *,
+        seed: int = 0,
+        batch_rows: int = SAMPLE_BATCH,
+        first_batch: int = 0,
+        workers: int | None = None,
+    ) -> list[tuple[pd.DataFrame, np.ndarray]]:
+        """:meth:`sample_given`'s batches, not yet joined (:meth:`joined` joins them).
+
+        ``context`` holds the rows of batches ``first_batch``, ``first_batch + 1``, ... of a
+        larger draw, and each is drawn exactly as that whole draw draws it (batch ``i`` from
+        its own seeds): a shard of a draw split across machines. ``workers`` threads draw
+        (default: one per core).
+        """
         state = self._fitted()
         given = state.shape.context
         if context.ndim != 2 or context.shape[1] != given:
@@ -501,13 +519,19 @@ class Synthesizer:
         def batch(index: int) -> tuple[pd.DataFrame, np.ndarray]:
             start = starts[index]
             part = context[start : start + batch_rows]
-            return self._draw(state, sampler, start, len(part), seed, index, part)
+            at = first_batch * batch_rows + start
+            return self._draw(state, sampler, at, len(part), seed, first_batch + index, part)
 
-        parts = list(
-            ordered_map(batch, range(len(starts)), workers=min(available_cores(), len(starts)))
-        )
+        if workers is None:
+            workers = min(available_cores(), len(starts))
+        return list(ordered_map(batch, range(len(starts)), workers=max(1, workers)))
+
+    def joined(
+        self, parts: Sequence[tuple[pd.DataFrame, np.ndarray]]
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Batches of :meth:`given_batches`, in order, as one frame and one token array."""
         if not parts:
-            width = sum(1 for _ in state.encoder.sub_columns)
+            width = sum(1 for _ in self._fitted().encoder.sub_columns)
             return self._empty(), np.zeros((0, width), dtype=np.int64)
         frame = pd.concat([p[0] for p in parts], ignore_index=True)
         return frame, np.concatenate([p[1] for p in parts])

@@ -8,10 +8,12 @@ that need it are skipped, except under CI (``CI`` set), where that is a failure.
 
 from __future__ import annotations
 
+import logging
 import lzma
 import os
 import secrets
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -172,3 +174,37 @@ def check_error() -> Callable[..., str]:
         return message
 
     return check
+
+
+@pytest.fixture(scope="module")
+def cluster_and_client() -> Iterator[tuple[str, str]]:
+    """A Ray cluster of two nodes of one CPU each on this machine, its address and its Ray
+    Client address (``ray://``); this process is connected to it while the module's tests
+    run. Skipped where Ray is not installed (``pip install 'synthdb[ray]'``), except under CI,
+    where ``make test`` installs it and a skip would hide the tests."""
+    try:
+        import ray
+        from ray.cluster_utils import Cluster
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs the ray extra (make test): ray is missing")
+        pytest.skip("needs the ray extra: pip install 'synthdb[ray]'")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nodes = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "ray_client_server_port": port}
+    )
+    try:
+        nodes.add_node(num_cpus=1)
+        ray.init(address=nodes.address, logging_level=logging.WARNING, log_to_driver=False)
+        yield nodes.address, f"ray://127.0.0.1:{port}"
+    finally:
+        ray.shutdown()
+        nodes.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_and_client: tuple[str, str]) -> str:
+    return cluster_and_client[0]

@@ -7,13 +7,7 @@ except under CI, where ``make test`` installs it and a skip would hide them."""
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import socket
 import sys
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,36 +46,6 @@ def model(adult: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path
     frame.to_csv(folder / "people.csv", index=False)
     config = TrainingConfig(max_epochs=1, hidden=16, embedding_dim=4, batch_size=64, seed=1)
     return pipeline.train(str(folder / "people.csv"), folder / "people.synthdb", config).model_path
-
-
-@pytest.fixture(scope="module")
-def cluster_and_client() -> Iterator[tuple[str, str]]:
-    """Two nodes of one CPU each, their address and their Ray Client address (``ray://``);
-    this process is connected to them while the tests run."""
-    if ray is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI installs the ray extra (make test): ray is missing")
-        pytest.skip("needs the ray extra: pip install 'synthdb[ray]'")
-    from ray.cluster_utils import Cluster
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    nodes = Cluster(
-        initialize_head=True, head_node_args={"num_cpus": 1, "ray_client_server_port": port}
-    )
-    try:
-        nodes.add_node(num_cpus=1)
-        ray.init(address=nodes.address, logging_level=logging.WARNING, log_to_driver=False)
-        yield nodes.address, f"ray://127.0.0.1:{port}"
-    finally:
-        ray.shutdown()
-        nodes.shutdown()
-
-
-@pytest.fixture(scope="module")
-def cluster(cluster_and_client: tuple[str, str]) -> str:
-    return cluster_and_client[0]
 
 
 @pytest.fixture(scope="module")
@@ -239,18 +203,6 @@ def test_ray_without_the_extra_names_the_install_command(
         pipeline.generate(model, str(tmp_path / "out.csv"), ray="auto")
 
     one_line(caught.value, "`ray`", "pip install 'synthdb[ray]'")
-
-
-def test_ray_is_for_a_tables_model(tmp_path: Path, one_line: Any) -> None:
-    model = tmp_path / "db.synthdb"
-    with zipfile.ZipFile(model, "w") as zf:  # a manifest is all generate reads before refusing
-        manifest = {"format": "synthdb-model", "format_version": "1.0", "kind": "database"}
-        zf.writestr("manifest.json", json.dumps(manifest))
-
-    with pytest.raises(UsageError) as caught:
-        pipeline.generate(model, str(tmp_path / "out"), ray="auto")
-
-    one_line(caught.value, "`ray`", "a database")
 
 
 def test_bad_usage_on_the_command_line_is_one_line(model: Path, tmp_path: Path) -> None:

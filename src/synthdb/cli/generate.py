@@ -78,9 +78,10 @@ def generate(
 ) -> None:
     """Generate synthetic rows from a model file; from a database's model, a whole synthetic
     database (to a database URL or a folder) with every key intact; from a model of
-    sequences (--sequence-key), new sequences, each in order. With --ray, a table's rows are
-    drawn on a Ray cluster, the same rows. With --given FILE, rows that keep the file's values
-    (test data for one case); with --rebalance, a chosen mix of a category."""
+    sequences (--sequence-key), new sequences, each in order. With --ray, the rows (of a
+    table, a database, sequences) are drawn on a Ray cluster: the same output. With --given
+    FILE, rows that keep the file's values (test data for one case); with --rebalance, a
+    chosen mix of a category."""
     with errors("generate", quiet), console_listener() as listener:
         from synthdb import pipeline
 

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 #: what a model file holds: one table, one table of sequences, or a database
 ModelKind = Literal["table", "sequences", "database"]
-#: what a bar counts: rows or whole sequences generated, or rows read by a pass over a table
-#: too large for memory (:mod:`synthdb.streaming`)
-Unit = Literal["rows", "sequences", "rows read"]
+#: what a bar counts: rows, whole sequences or a database's tables generated, or rows read by
+#: a pass over a table too large for memory (:mod:`synthdb.streaming`)
+Unit = Literal["rows", "sequences", "tables", "rows read"]
 
 
 class Listener(Protocol):

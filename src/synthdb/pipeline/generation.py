@@ -17,7 +17,7 @@ from synthdb.pipeline.events import GenerateOutcome, Listener, SilentListener
 
 @dataclass(frozen=True)
 class Cluster:
-    """Where a table's rows are drawn when not here: a Ray address, workers, the model file."""
+    """Where rows are drawn when not here: a Ray address, workers, the model file."""
 
     address: str
     workers: int | None
@@ -57,10 +57,10 @@ def generate(
     writes ``sequences`` whole sequences (default: as many as it learned). The same model and
     ``seed`` give the same output. An existing output is refused unless ``overwrite``.
 
-    ``ray`` (a table's model only) draws the rows on a Ray cluster: ``"auto"`` for the one
-    this machine belongs to, or its address (``"ray://head:10001"``), with ``workers`` workers
-    (default: one per CPU of the cluster). The output is the same, byte for byte
-    (:mod:`synthdb.pipeline.cluster` says why).
+    ``ray`` draws the rows (a database's tables, sequences) on a Ray cluster: ``"auto"`` for
+    the one this machine belongs to, or its address (``"ray://head:10001"``), with
+    ``workers`` workers (default: one per CPU of the cluster). The output is the same, byte
+    for byte (:mod:`synthdb.pipeline.cluster` says why).
 
     ``given`` is a CSV or Parquet file of any of the model's columns: one output row per
     given row, its values kept, the rest drawn given them. For a database's model, rows of the
@@ -84,12 +84,6 @@ def generate(
 
     kind = read_manifest(path).get("kind")
     inputs.check_generation(kind, rows=rows, scale=scale, sequences=sequences, table=table)
-    if ray is not None and kind in ("database", "sequences"):
-        held = "a database" if kind == "database" else "sequences"
-        raise UsageError(
-            f"`ray` generation is for a table's model; this one holds {held}",
-            hint="leave `ray` out",
-        )
     conditioned = given is not None or bool(rebalance)
     if conditioned:
         _check_conditioned(kind, given, rebalance, rows, ray)
@@ -103,7 +97,8 @@ def generate(
         twin = DatabaseModel.load(path)
         schema = twin.fitted_schema()
         inputs.check_database_output(output, schema, overwrite)
-        synthetic = write_twin(twin, output, factor, seed, overwrite, listener, roots)
+        cluster = None if ray is None else Cluster(ray, workers, path.read_bytes())
+        synthetic = write_twin(twin, output, factor, seed, overwrite, listener, roots, cluster)
         counts = {name: len(synthetic[name]) for name in schema.order}
         return GenerateOutcome(
             output=inputs.display(output),
@@ -121,8 +116,9 @@ def generate(
             inputs.check_output(output, table or "synthetic", overwrite)
         model = SequenceModel.load(path)
         name = table or model.table
+        cluster = None if ray is None else Cluster(ray, workers, path.read_bytes())
         location, written, count = write_sequences(
-            model, output, sequences, seed, name, overwrite, listener
+            model, output, sequences, seed, name, overwrite, listener, cluster
         )
         return GenerateOutcome(
             output=location,
@@ -377,30 +373,56 @@ def write_sequences(
     table: str,
     overwrite: bool,
     listener: Listener,
+    cluster: Cluster | None = None,
 ) -> tuple[str, int, int]:
     """Write the sequences, all or nothing; return the output's name, the rows written and
-    the sequences."""
-    from synthdb.io.sinks import open_sink
+    the sequences. With ``cluster``, Ray workers draw them (the same sequences)."""
+    from synthdb.io._batches import rows_of
+    from synthdb.io.sinks import Batch, open_sink
+    from synthdb.relational.sequence_table import CHUNK
 
     count = model.sequences if sequences is None else sequences
     if count < 1:
         raise UsageError(f"`sequences` must be at least 1 (got {count})")
     sink = open_sink(output, table=table, overwrite=overwrite)
-    listener.on_message(f"generating {count:,} sequences to {sink.location}")
-    chunks = model.iter_sequences(count, seed=seed)
+    chunks: Iterator[Batch]
+    if cluster is None:
+        listener.on_message(f"generating {count:,} sequences to {sink.location}")
+        chunks = (sink.prepare(chunk) for chunk in model.iter_sequences(count, seed=seed))
+    else:
+        from synthdb.pipeline.cluster import draw_shards
+
+        listener.on_message(
+            f"generating {count:,} sequences to {sink.location} on Ray ({cluster.address})"
+        )
+        chunks = draw_shards(
+            cluster.model,
+            sink,
+            count,
+            seed,
+            address=cluster.address,
+            workers=cluster.workers,
+            batch_rows=CHUNK,
+            kind="sequences",
+        )
     written = 0
     drawn = 0
     listener.on_rows(drawn, count, "sequences")
 
-    def counted() -> Iterator[pd.DataFrame]:
+    def counted() -> Iterator[Batch]:
         nonlocal written, drawn
-        for chunk in chunks:
-            written += len(chunk)
-            yield sink.prepare(chunk)
-            drawn += int(chunk[model.sequence_key].nunique())
+        for chunk in chunks:  # CHUNK sequences each, the last one the rest
+            written += rows_of(chunk)
+            yield chunk
+            drawn = min(count, drawn + CHUNK)
             listener.on_rows(drawn, count, "sequences")
 
-    sink.write_batches(table, counted())
+    try:
+        sink.write_batches(table, counted())
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # stops drawing (ends the Ray workers) now, not when collected
     listener.on_output(sink.location)
     listener.on_message(f"wrote {count:,} sequences, {written:,} rows, to {sink.location}")
     return sink.location, written, count
@@ -414,16 +436,41 @@ def write_twin(
     overwrite: bool,
     listener: Listener,
     given: Mapping[str, pd.DataFrame] | None = None,
+    cluster: Cluster | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Generate the whole database and write it, all or nothing; return what was written.
 
     ``given`` holds rows of root tables, by table name, that are kept and drawn under
-    (:meth:`~synthdb.relational.model.DatabaseModel.generate`)."""
+    (:meth:`~synthdb.relational.model.DatabaseModel.generate`). With ``cluster``, Ray
+    workers draw the tables' rows (the same database)."""
     from synthdb.io.database import write_database
 
     schema = model.fitted_schema()
-    listener.on_message(f"generating {len(schema.tables)} tables at scale {scale:g}")
-    synthetic = model.generate(scale=scale, seed=seed, given=given)
+    total = len(schema.order)
+    done = 0
+
+    def on_table(name: str, rows: int) -> None:
+        nonlocal done
+        done += 1
+        listener.on_rows(done, total, "tables")
+
+    where = "" if cluster is None else f" on Ray ({cluster.address})"
+    listener.on_message(f"generating {total} tables at scale {scale:g}{where}")
+    listener.on_rows(done, total, "tables")
+    if cluster is None:
+        synthetic = model.generate(scale=scale, seed=seed, given=given, on_table=on_table)
+    else:
+        from synthdb.pipeline.cluster import draw_twin
+
+        synthetic = draw_twin(
+            cluster.model,
+            model,
+            scale=scale,
+            seed=seed,
+            address=cluster.address,
+            workers=cluster.workers,
+            on_table=on_table,
+        )
     write_database(
         output,
         schema,

@@ -75,7 +75,7 @@ from synthdb.schema.references import children_per_parent, parent_positions
 from synthdb.schema.relations import DatabaseSchema
 from synthdb.schema.table import ColumnSchema, TableSchema
 from synthdb.schema.values import to_source, to_typed
-from synthdb.synthesizer import Context, Synthesizer
+from synthdb.synthesizer import SAMPLE_BATCH, Context, Synthesizer
 from synthdb.training.loop import TrainingListener
 
 #: Tables of at most this many rows get several candidates per row (see ``_draw_rows``): as
@@ -87,6 +87,15 @@ DRAWS_FOR_SMALL_TABLES = (8, 128)
 
 #: ``listener_for(table, rows)`` -> progress listener for that table's training (or None)
 ListenerFactory = Callable[[str, int], TrainingListener | None]
+#: Rows per batch of a table's draw, each batch from its own seeds (the output depends on it)
+DRAW_BATCH = SAMPLE_BATCH
+#: A table's rows and their tokens, when asked for (:meth:`Synthesizer.sample_given`'s)
+Drawn = Callable[[], tuple[pd.DataFrame, np.ndarray]]
+#: ``draws(table, context, seed)``: the draw of ``table``'s rows under ``context`` (one row
+#: per context row) from ``seed``, exactly as ``sample_given(context, seed=seed)`` draws it,
+#: asked for now and delivered by the returned call (:mod:`synthdb.pipeline.cluster` draws on
+#: a Ray cluster)
+Draws = Callable[[str, np.ndarray, int], Drawn]
 
 
 @dataclass
@@ -513,6 +522,8 @@ class DatabaseModel:
         seed: int = 0,
         roots: Mapping[str, int] | None = None,
         given: Mapping[str, pd.DataFrame] | None = None,
+        draws: Draws | None = None,
+        on_table: Callable[[str, int], None] | None = None,
     ) -> dict[str, pd.DataFrame]:
         """A synthetic database: one frame per table, keys intact, in dependency order.
 
@@ -522,72 +533,53 @@ class DatabaseModel:
         (how many, and what they hold) drawn from the model given them, as
         :meth:`Synthesizer.sample` does with ``given``. The given tables' children counts are
         not scaled to the source's children per row: given rich customers, say, keep the
-        invoices the model expects of them."""
+        invoices the model expects of them.
+
+        ``draws`` draws a table's rows under their context (default: here; see
+        :data:`Draws`): a table's draw is asked for as soon as its parent is done, so a
+        remote ``draws`` works on tables of one depth at once. ``on_table(name, rows)`` is
+        called as each table is done."""
         schema = self._fitted()
         if not scale > 0:
             raise InputError(f"--scale must be above 0 (got {scale})")
         given = dict(given or {})
         self._check_given(given)
+        draws = draws if draws is not None else self._draw_here
         draft = _Draft()
-        out, tokens, counts, parents_of = draft.out, draft.tokens, draft.counts, draft.parents_of
+        out, counts = draft.out, draft.counts
+        #: per table whose draw was asked for: its rows' parents, their tokens, the draw
+        asked: dict[str, tuple[np.ndarray, np.ndarray, Drawn]] = {}
+
+        def ask(parent: str | None) -> None:
+            """Ask for the draws of the tables of rows drawn under ``parent`` (None: roots)."""
+            for number, name in enumerate(schema.order):
+                plan, model = self.plans[name], self.models[name]
+                under = plan.context.parent if plan.context is not None else None
+                if (
+                    under != parent
+                    or name in given
+                    or model.copied is not None
+                    or model.rows == 0
+                    or model.sequence is not None
+                    or model.synthesizer is None
+                ):
+                    continue
+                pointing, context = self._context_of(name, draft, scale, roots)
+                pool, draw_seed = _pool_context(context, seed, number)
+                asked[name] = (pointing, context, draws(name, pool, draw_seed))
+
+        ask(None)
         for number, name in enumerate(schema.order):
             plan, model = self.plans[name], self.models[name]
             if model.copied is not None:  # public under DP: as it is
                 out[name] = model.copied.copy()
-                continue
-            if model.rows == 0:  # nothing was learned: the table is created empty
+            elif model.rows == 0:  # nothing was learned: the table is created empty
                 draft.add_empty(name, model.columns, plan.children)
-                continue
-            rng = np.random.default_rng([seed, number, 1])
-            if plan.context is None:
-                drawn_rows = (roots or {}).get(name, max(1, round(model.rows * scale)))
-                pointing = np.full(drawn_rows, -1, dtype=np.int64)
-                context_tokens = np.zeros((len(pointing), 0), dtype=np.int64)
             else:
-                relation = plan.context
-                per_parent = counts[(relation.child, relation.index)]
-                primary_key = set(schema.table(name).primary_key)
-                if primary_key and primary_key <= set(relation.key.columns):
-                    per_parent = np.minimum(per_parent, 1)  # one child per parent at most
-                pointing = np.concatenate(
-                    [
-                        np.repeat(np.arange(len(per_parent)), per_parent),
-                        np.full(round(model.orphans * scale), -1),
-                    ]
-                ).astype(np.int64)
-                parent_model = self.models[relation.parent]
-                width = (
-                    len(parent_model.synthesizer.state.encoder.sub_columns)
-                    if parent_model.synthesizer
-                    else 0
-                )
-                context_tokens = _context_rows(
-                    tokens[relation.parent], width, pointing, flag=model.flag
-                )
-            if name in given:
-                pointing = np.full(len(given[name]), -1, dtype=np.int64)
-                frame, own, drawn = self._draw_given(model, plan, given[name], seed, number)
-            elif model.sequence is not None:
-                frame, own, drawn = self._draw_sequences(
-                    model, plan, context_tokens, pointing, seed, number
-                )
-            else:
-                frame, own, drawn = self._draw_rows(model, plan, context_tokens, seed, number)
-            counts.update(drawn)
-            for key, column_schema in model.keys.items():
-                if name in given and key in given[name].columns:
-                    frame[key] = given[name][key].to_numpy()
-                else:
-                    frame[key] = generate_keys(column_schema, 0, len(frame), rng).to_numpy()
-            self._public_keys(name, frame, out, np.random.default_rng([seed, number, 5]))
-            if plan.context is not None:
-                self._fill(frame, plan.context, pointing, out)
-            parents_of[name] = pointing
-            tokens[name] = own
-            out[name] = frame
-            for relation in plan.others:
-                if relation.parent in out and relation.parent != name:
-                    self._fill_other(draft, relation, rng)
+                self._generate_table(name, number, draft, asked, draws, scale, seed, roots, given)
+            if on_table is not None:
+                on_table(name, len(out[name]))
+            ask(name)
         # references to tables generated later (cycle breaks) and to the table itself
         for number, name in enumerate(schema.order):
             rng = np.random.default_rng([seed, number, 2])
@@ -611,6 +603,91 @@ class DatabaseModel:
             }
             keep_orders_across(self.rules, schemas, out, schema, rng)
         return {name: out[name][self.models[name].columns] for name in schema.order}
+
+    def _generate_table(
+        self,
+        name: str,
+        number: int,
+        draft: _Draft,
+        asked: dict[str, tuple[np.ndarray, np.ndarray, Drawn]],
+        draws: Draws,
+        scale: float,
+        seed: int,
+        roots: Mapping[str, int] | None,
+        given: Mapping[str, pd.DataFrame],
+    ) -> None:
+        """Table ``name``'s rows, drawn under their parents (or as asked), with their keys."""
+        plan, model = self.plans[name], self.models[name]
+        out, counts = draft.out, draft.counts
+        rng = np.random.default_rng([seed, number, 1])
+        if name in asked:
+            pointing, context_tokens, drawn_pool = asked.pop(name)
+        else:
+            pointing, context_tokens = self._context_of(name, draft, scale, roots)
+            drawn_pool = None
+        if name in given:
+            pointing = np.full(len(given[name]), -1, dtype=np.int64)
+            frame, own, drawn = self._draw_given(model, plan, given[name], seed, number)
+        elif model.sequence is not None:
+            frame, own, drawn = self._draw_sequences(
+                model, plan, context_tokens, pointing, seed, number, draws, name
+            )
+        else:
+            frame, own, drawn = self._draw_rows(
+                model, plan, context_tokens, seed, number, drawn_pool
+            )
+        counts.update(drawn)
+        for key, column_schema in model.keys.items():
+            if name in given and key in given[name].columns:
+                frame[key] = given[name][key].to_numpy()
+            else:
+                frame[key] = generate_keys(column_schema, 0, len(frame), rng).to_numpy()
+        self._public_keys(name, frame, out, np.random.default_rng([seed, number, 5]))
+        if plan.context is not None:
+            self._fill(frame, plan.context, pointing, out)
+        draft.parents_of[name] = pointing
+        draft.tokens[name] = own
+        out[name] = frame
+        for relation in plan.others:
+            if relation.parent in out and relation.parent != name:
+                self._fill_other(draft, relation, rng)
+
+    def _context_of(
+        self, name: str, draft: _Draft, scale: float, roots: Mapping[str, int] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's context parent (-1: none) and the tokens it is drawn under: fixed once
+        the context parent is done."""
+        plan, model = self.plans[name], self.models[name]
+        if plan.context is None:
+            drawn_rows = (roots or {}).get(name, max(1, round(model.rows * scale)))
+            pointing = np.full(drawn_rows, -1, dtype=np.int64)
+            return pointing, np.zeros((len(pointing), 0), dtype=np.int64)
+        relation = plan.context
+        per_parent = draft.counts[(relation.child, relation.index)]
+        primary_key = set(self._fitted().table(name).primary_key)
+        if primary_key and primary_key <= set(relation.key.columns):
+            per_parent = np.minimum(per_parent, 1)  # one child per parent at most
+        pointing = np.concatenate(
+            [
+                np.repeat(np.arange(len(per_parent)), per_parent),
+                np.full(round(model.orphans * scale), -1),
+            ]
+        ).astype(np.int64)
+        parent_model = self.models[relation.parent]
+        width = (
+            len(parent_model.synthesizer.state.encoder.sub_columns)
+            if parent_model.synthesizer
+            else 0
+        )
+        return pointing, _context_rows(
+            draft.tokens[relation.parent], width, pointing, flag=model.flag
+        )
+
+    def _draw_here(self, name: str, context: np.ndarray, seed: int) -> Drawn:
+        """:data:`Draws` in this process: the draw is made when its result is asked for."""
+        synthesizer = self.models[name].synthesizer
+        assert synthesizer is not None
+        return lambda: synthesizer.sample_given(context, seed=seed, batch_rows=DRAW_BATCH)
 
     def _check_given(self, given: Mapping[str, pd.DataFrame]) -> None:
         """Given rows are for root tables of rows (not sequences) that have a model."""
@@ -661,6 +738,7 @@ class DatabaseModel:
         context: np.ndarray,
         seed: int,
         number: int,
+        drawn_pool: Drawn | None,
     ) -> tuple[pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]]:
         """A table's rows, their tokens, and how many children each row gets per relation.
 
@@ -678,20 +756,11 @@ class DatabaseModel:
         if model.synthesizer is None:
             return pd.DataFrame(index=range(rows)), np.zeros((rows, 0), dtype=np.int64), {}
         synthesizer = model.synthesizer
-        given = plan.context is not None
-
-        def draw(count_context: np.ndarray, draw_seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-            if given:
-                return synthesizer.sample_given(count_context, seed=draw_seed)
-            return synthesizer.sample_with_tokens(len(count_context), seed=draw_seed)
-
-        small = 0 < rows <= SMALL_TABLE_ROWS
-        fewest, most = DRAWS_FOR_SMALL_TABLES
-        candidates = min(most, max(fewest, DRAWN_ROWS // rows)) if small else 1
-        draw_seed = (seed * 1_000 + number) * 100
-        pool, pool_tokens = draw(np.tile(context, (candidates, 1)), draw_seed)
+        if drawn_pool is None:
+            drawn_pool = self._draw_here(model.name, *_pool_context(context, seed, number))
+        pool, pool_tokens = drawn_pool()
         chosen = np.arange(rows)
-        if candidates > 1:
+        if len(pool) > rows:
             categorical, binned = _balanced_features(synthesizer)
             codes = balance_codes(pool, pool_tokens, categorical, binned)
             chosen = balanced_choice(codes, rows, np.random.default_rng([seed, number, 4]))
@@ -716,6 +785,8 @@ class DatabaseModel:
         pointing: np.ndarray,
         seed: int,
         number: int,
+        draws: Draws,
+        name: str,
     ) -> tuple[pd.DataFrame, np.ndarray, dict[tuple[str, int], np.ndarray]]:
         """An ordered child table's rows, drawn position by position: every sequence's first
         element, then every second element given the first, and so on (``pointing`` is sorted
@@ -740,9 +811,7 @@ class DatabaseModel:
             given = np.concatenate(
                 [context[at], spec.context(position[at], length[at], lags)], axis=1
             )
-            drawn, own = synthesizer.sample_given(
-                given, seed=((seed * 1_000 + number) * 100_000 + step) % 2**63
-            )
+            drawn, own = draws(name, given, ((seed * 1_000 + number) * 100_000 + step) % 2**63)()
             previous = absolute[at - 1] if step else np.full(len(at), np.nan)
             absolute[at] = step_order(drawn, spec, position[at], previous, rng)
             drawn = _keep_order_rules(synthesizer, spec, drawn, absolute[at], rng)
@@ -990,6 +1059,16 @@ class _Draft:
             where = (relation.child, relation.index)
             if where in self.counts:
                 self.counts[where] = self.counts[where][keep]
+
+
+def _pool_context(context: np.ndarray, seed: int, number: int) -> tuple[np.ndarray, int]:
+    """What table ``number``'s rows are drawn under, and from which seed: each row's context
+    once per candidate (several for a small table, see ``_draw_rows``)."""
+    rows = len(context)
+    small = 0 < rows <= SMALL_TABLE_ROWS
+    fewest, most = DRAWS_FOR_SMALL_TABLES
+    candidates = min(most, max(fewest, DRAWN_ROWS // rows)) if small else 1
+    return np.tile(context, (candidates, 1)), (seed * 1_000 + number) * 100
 
 
 def _balanced_features(synthesizer: Synthesizer) -> tuple[list[str], list[int]]:

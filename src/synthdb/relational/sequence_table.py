@@ -177,18 +177,25 @@ class SequenceModel:
         return self.database
 
     def iter_sequences(
-        self, sequences: int | None = None, *, seed: int = 0
+        self, sequences: int | None = None, *, seed: int = 0, chunks: range | None = None
     ) -> Iterator[pd.DataFrame]:
         """New sequences (default: as many as the source has), :data:`CHUNK` at a time, each
-        chunk's rows sequence after sequence, in order, with the source's columns."""
+        chunk's rows sequence after sequence, in order, with the source's columns.
+
+        ``chunks`` draws only those chunks (by index), exactly as the whole run draws them: a
+        shard of a job split across machines."""
         database = self._fitted()
         assert self.key is not None
         total = self.sequences if sequences is None else int(sequences)
         if total < 1:
             raise UsageError(f"sequences to generate must be at least 1 (got {total})")
         names = self._names()
-        done = 0
-        for chunk in range((total + CHUNK - 1) // CHUNK):
+        every = range((total + CHUNK - 1) // CHUNK)
+        indices = every if chunks is None else chunks
+        if indices.step != 1 or not 0 <= indices.start <= indices.stop <= len(every):
+            raise ValueError(f"chunks {indices} are not a run of the {len(every)} chunks")
+        for chunk in indices:
+            done = chunk * CHUNK
             count = min(CHUNK, total - done)
             twin = database.generate(
                 scale=count / max(self.sequences, 1),
@@ -206,7 +213,6 @@ class SequenceModel:
                 attributes = entities.set_index(self.sequence_key)[self.entity_columns]
                 for column in self.entity_columns:
                     out[column] = keys.map(attributes[column]).to_numpy()
-            done += count
             yield out[self.columns].reset_index(drop=True)
 
     def generate(self, sequences: int | None = None, *, seed: int = 0) -> pd.DataFrame:

@@ -119,6 +119,22 @@ def test_chunks_keep_keys_unique_and_the_same_sequences(
     assert len(keys) == 200
 
 
+def test_a_run_of_chunks_is_those_chunks_of_the_whole_run(
+    learned, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    model, _ = learned
+    monkeypatch.setattr(sequence_table, "CHUNK", 70)
+    whole = list(model.iter_sequences(200, seed=5))
+
+    shard = list(model.iter_sequences(200, seed=5, chunks=range(1, 3)))
+
+    assert len(shard) == 2
+    for drawn, expected in zip(shard, whole[1:], strict=True):
+        pd.testing.assert_frame_equal(drawn, expected)
+    with pytest.raises(ValueError, match="not a run"):
+        list(model.iter_sequences(200, seed=5, chunks=range(2, 4)))
+
+
 def test_without_order_by_the_source_row_order_is_the_order() -> None:
     rng = np.random.default_rng(0)
     rows = []
