@@ -168,6 +168,21 @@ def test_the_command_line_trains_on_ray(table: Path, cluster: str, tmp_path: Pat
     assert Synthesizer.load(out).sample(10, seed=1).shape == (10, 15)
 
 
+def test_a_listener_that_stops_the_training_leaves_nothing(
+    table: Path, cluster: str, tmp_path: Path
+) -> None:
+    class Stop(EventLog):
+        """Stops the training at its first epoch, as ``synthdb serve`` cancels a job."""
+
+        def on_epoch(self, record: Any) -> None:
+            raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        pipeline.train(str(table), tmp_path / "m.synthdb", CONFIG, ray=cluster, listener=Stop())
+
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ bad usage, no cluster
 def test_workers_without_ray_is_one_line_naming_both(
     table: Path, tmp_path: Path, one_line: Any

@@ -71,9 +71,9 @@ class ShardedBatches(ShuffledBatches):
     def start(self, net: AutoregressiveNet) -> None:
         super().start(net)
         # every parameter takes part in every step's loss; buffers (the first layer's mask)
-        # never change, so they need not be sent at each step
+        # never change, so they need not be sent at each step (only once, at the start)
         self.parallel = DistributedDataParallel(
-            _BatchLoss(net, self.world / self.batch_size), broadcast_buffers=False
+            _BatchLoss(net, self.world / self.batch_size), forward_sync_buffers=False
         )
 
     def step(self, net: AutoregressiveNet) -> float:
