@@ -7,8 +7,10 @@ except under CI, where ``make test`` installs it and a skip would hide them."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from safetensors.torch import load, save
 
 from synthdb import Synthesizer, pipeline
 from synthdb.config import Privacy, TrainingConfig
-from synthdb.errors import UsageError
+from synthdb.errors import ClusterError, UsageError
 from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.pipeline import EventLog
 from synthdb.training.loop import ShuffledBatches
@@ -181,6 +183,38 @@ def test_a_listener_that_stops_the_training_leaves_nothing(
         pipeline.train(str(table), tmp_path / "m.synthdb", CONFIG, ray=cluster, listener=Stop())
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_lost_mid_training_fails_in_one_line_and_writes_nothing(
+    table: Path, cluster: str, tmp_path: Path, one_line: Any
+) -> None:
+    killed: list[int] = []
+
+    class Killer(EventLog):
+        """Kills a Ray Train worker's process (this machine's) after the first epoch."""
+
+        def on_epoch(self, record: Any) -> None:
+            if not killed:
+                killed.append(_train_worker())
+                os.kill(killed[0], signal.SIGKILL)
+
+    with pytest.raises(ClusterError) as caught:
+        pipeline.train(str(table), tmp_path / "m.synthdb", CONFIG, ray=cluster, listener=Killer())
+
+    assert killed
+    one_line(caught.value, "lost a Ray worker while training", "nothing was written")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _train_worker() -> int:
+    """The process id of one of Ray Train's workers running now."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(
+                b"ray::RayTrainWorker"
+            ):
+                return int(entry.name)
+    raise AssertionError("no Ray Train worker found")
 
 
 # ------------------------------------------------------------------ bad usage, no cluster

@@ -58,6 +58,12 @@ RUN_PREFIX = "synthdb-train-"
 STEP_EVERY = 0.5
 #: how long the driver waits for a message before it checks that training still runs
 POLL_SECONDS = 0.5
+#: Ray Train's names for a worker whose process or node is gone (its health check failed),
+#: where not an actor error
+LOST_WORKER = ("WorkerHealthCheckFailedError", "WorkerHealthCheckTimeoutError")
+#: what gloo says on the ranks still running when another one's process is gone (which Ray
+#: Train may report alone, before the lost worker's health check fails)
+LOST_PEER = "Connection closed by peer"
 
 
 @dataclass(frozen=True)
@@ -233,11 +239,25 @@ def _relay(listener: TrainingListener, message: tuple[Any, ...]) -> None:
 
 def _failure(error: BaseException) -> SynthdbError:
     """Ray Train's failure as one line (a worker's own error, where it was ours)."""
-    causes: list[BaseException] = [error]
-    causes += list(getattr(error, "worker_failures", {}).values())
+    from ray import exceptions
+
+    failures = list(getattr(error, "worker_failures", {}).values())
+    causes = [error, *failures]
     for cause in [*causes, *(getattr(c, "cause", None) for c in causes)]:
         if isinstance(cause, SynthdbError):
             return type(cause)(cause.message, cause.hint)
+    lost = [
+        f
+        for f in failures
+        if isinstance(f, exceptions.RayActorError)
+        or type(f).__name__ in LOST_WORKER
+        or LOST_PEER in str(f)
+    ]
+    if lost:  # the others then fail waiting for its gradients: the lost one is the news
+        return ClusterError(
+            "lost a Ray worker while training (its process or its node is gone)",
+            hint="check the cluster's nodes and memory; nothing was written",
+        )
     worst = causes[-1]
     return ClusterError(
         f"training on Ray failed: {type(worst).__name__}: {_one_line(worst)}",
