@@ -217,6 +217,16 @@ def _train_worker() -> int:
     raise AssertionError("no Ray Train worker found")
 
 
+def test_more_workers_than_the_clusters_cpus_is_refused(
+    table: Path, cluster: str, tmp_path: Path, one_line: Any
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        pipeline.train(str(table), tmp_path / "m.synthdb", CONFIG, ray=cluster, workers=3)
+
+    one_line(caught.value, "`workers` is 3", "2 CPUs")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ bad usage, no cluster
 def test_workers_without_ray_is_one_line_naming_both(
     table: Path, tmp_path: Path, one_line: Any
