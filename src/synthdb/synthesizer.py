@@ -47,6 +47,7 @@ from synthdb.streaming import (
 )
 from synthdb.training.loop import (
     Patience,
+    Runner,
     ShuffledBatches,
     StepStrategy,
     StoppingPolicy,
@@ -147,6 +148,7 @@ class Synthesizer:
         budget: TableBudget | None = None,
         stream_above: int = STREAM_ROWS,
         progress: Progress | None = None,
+        runner: Runner | None = None,
     ) -> Synthesizer:
         """Learn ``data`` (a DataFrame, a CSV/Parquet path or a database URL).
 
@@ -160,6 +162,9 @@ class Synthesizer:
         database table of more than ``stream_above`` rows (after
         ``sample_rows``) is never held in memory: it is read in chunks and its tokens kept on
         disk (:mod:`synthdb.streaming`); ``progress`` hears how far each pass over it is.
+
+        ``runner`` runs the training loop (default: :func:`~synthdb.training.loop.run`, in
+        this process); :mod:`synthdb.pipeline.cluster_training` runs it on a Ray cluster.
         """
         if isinstance(data, pd.DataFrame):
             frame, name = data, table or "table"
@@ -170,6 +175,11 @@ class Synthesizer:
             if total is not None and context is None:
                 wanted = min(total, self.config.sample_rows or total)
                 if wanted > stream_above:
+                    if runner is not None:
+                        raise UsageError(
+                            f"{wanted:,} rows are streamed from disk, which trains here only",
+                            hint=f"train here, or set `sample_rows` to at most {stream_above:,}",
+                        )
                     return self._fit_streamed(source, table, name, total, listener, types, progress)
             frame = read_table(data, table)
         positions = sample_positions(len(frame), self.config.sample_rows, self.config.seed)
@@ -221,7 +231,7 @@ class Synthesizer:
                 if private is None
                 else private.training(config, tokens, net)
             )
-            result = run(net, steps, stopping, listener, config.max_time)
+            result = (runner or run)(net, steps, stopping, listener, config.max_time)
             if private is not None:
                 private.calibrate(net, config.seed)
         self._state = FittedState(

@@ -241,6 +241,16 @@ RayOpt = Annotated[
         "pip install 'synthdb[ray]'. Default: this process.",
     ),
 ]
+RayTrainOpt = Annotated[
+    str | None,
+    _option(
+        "--ray",
+        help="train data-parallel on a Ray cluster (a table's model without DP): auto (the "
+        "cluster this machine belongs to) or its address. Each worker takes its part of every "
+        "batch; the result matches one process's within noise. Needs pip install "
+        "'synthdb[ray]'. Default: this process.",
+    ),
+]
 WorkersOpt = Annotated[
     int | None,
     _option(

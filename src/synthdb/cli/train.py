@@ -13,9 +13,11 @@ from synthdb.cli.options import (
     InputArg,
     OverwriteOpt,
     QuietOpt,
+    RayTrainOpt,
     TableOpt,
     TablesOpt,
     TrainingFlags,
+    WorkersOpt,
     training_flags,
 )
 
@@ -39,6 +41,8 @@ def train(
     encoding: EncodingOpt = "utf-8",
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
+    ray: RayTrainOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Train a model on a table, or a set of related models on a database, and save it to
     one file.
@@ -50,7 +54,8 @@ def train(
     'tables' section trains one model per table, children under their parent rows.
 
     Ctrl-C after the first epoch stops training and saves the best epoch so far (stop reason
-    "interrupted"); before that, or while saving, nothing is written.
+    "interrupted"); before that, or while saving, nothing is written. With --ray, the
+    training loop runs on the cluster's workers and Ctrl-C stops it with nothing written.
     """
     with errors("train", quiet), console_listener() as listener:
         config = flags.config(source, listener)
@@ -68,4 +73,6 @@ def train(
             encoding=encoding,
             overwrite=overwrite,
             listener=listener,
+            ray=ray,
+            workers=workers,
         )

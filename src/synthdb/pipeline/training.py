@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthdb.errors import UsageError
 from synthdb.pipeline import inputs
+from synthdb.pipeline.cluster import check_workers, import_ray
 from synthdb.pipeline.events import Listener, Relay, SilentListener, TrainOutcome
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from synthdb.relational.sequence_table import SequenceModel
     from synthdb.schema.relations import DatabaseSchema
     from synthdb.synthesizer import Synthesizer
+    from synthdb.training.loop import Runner
 
 
 def train(
@@ -36,6 +39,8 @@ def train(
     encoding: str = "utf-8",
     overwrite: bool = False,
     listener: Listener | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
 ) -> TrainOutcome:
     """Train a model on ``source`` and save it to ``model_path``.
 
@@ -50,6 +55,11 @@ def train(
     defaults; :func:`synthdb.pipeline.training_config` reads job files). The output is checked
     before training starts; an existing file is refused unless ``overwrite``. Raises
     :class:`~synthdb.errors.SynthdbError` subclasses with one-line messages.
+
+    ``ray`` (a table's model without DP) runs the training loop data-parallel on a Ray
+    cluster: ``"auto"`` for the one this machine belongs to, or its address, with ``workers``
+    workers (default: one per CPU of the cluster); the rest, and the file, stay here
+    (:mod:`synthdb.pipeline.cluster_training`).
     """
     from synthdb.config import TrainingConfig
 
@@ -58,7 +68,9 @@ def train(
     listener = listener if listener is not None else SilentListener()
     path = Path(model_path)
     started = time.monotonic()
+    _check_ray(ray, workers, config)
     if inputs.is_database_input(source, table, tables):
+        _refuse_ray(ray, "a database")
         inputs.refuse_sequences_for_database(sequence_key, order_by, None)
         database, schema, settings = inputs.open_database_input(source, tables, job, encoding)
         inputs.check_output(path, None, overwrite)
@@ -76,6 +88,9 @@ def train(
         )
     inputs.single_table_job(job, listener)
     sequenced = inputs.sequencing(job, sequence_key, order_by)
+    if sequenced is not None:
+        _refuse_ray(ray, "sequences")
+    runner = _ray_runner(ray, workers)
     shown, name = inputs.open_table_input(source, table, encoding)
     inputs.check_output(path, None, overwrite)
     if sequenced is not None:
@@ -93,7 +108,9 @@ def train(
             stop_reason=None,
             seconds=time.monotonic() - started,
         )
-    synthesizer, frame = fit_table(source, shown, table, name, encoding, config, listener)
+    synthesizer, frame = fit_table(
+        source, shown, table, name, encoding, config, listener, runner=runner
+    )
     synthesizer.save(path, overwrite=overwrite)
     listener.on_output(str(path))
     listener.on_message(f"saved model to {path}")
@@ -115,15 +132,23 @@ def fit_table(
     encoding: str,
     config: TrainingConfig,
     listener: Listener,
+    *,
+    runner: Runner | None = None,
 ) -> tuple[Synthesizer, pd.DataFrame]:
     """Read one table and learn it; return the model and the rows read (of a table too large
-    for memory, which is streamed: a uniform sample of them)."""
+    for memory, which is streamed: a uniform sample of them). ``runner`` runs the training
+    loop elsewhere (:meth:`Synthesizer.fit`)."""
     from synthdb.io.sources import open_source, read_table
     from synthdb.streaming import STREAM_ROWS, source_rows
     from synthdb.synthesizer import Synthesizer
 
     total = source_rows(open_source(source, table=table, encoding=encoding), table)
     if total is not None and min(total, config.sample_rows or total) > STREAM_ROWS:
+        if runner is not None:
+            raise UsageError(
+                f"`ray` trains a table that fits in memory; this one has {total:,} rows",
+                hint=f"leave `ray` out, or set `sample_rows` to at most {STREAM_ROWS:,}",
+            )
         return fit_streamed(source, shown, table, total, config, listener)
     frame = read_table(source, table, encoding=encoding)
     # Said once the data is ready to learn, so that a problem found while preparing it (say, a
@@ -135,12 +160,43 @@ def fit_table(
     warning = _small_table_warning(frame, name, config) if config.privacy else None
     listener.on_training("training")
     relay = Relay(listener, header, [f"warning: {warning}"] if warning else [])
-    synthesizer = Synthesizer(config).fit(frame, table=name, listener=relay)
+    synthesizer = Synthesizer(config).fit(frame, table=name, listener=relay, runner=runner)
     if not relay.started:  # nothing to learn (one row, constants): no epoch ran
         listener.on_message(header)
     for line in null_lines(synthesizer.null_report.to_dict()):
         listener.on_message(line)
     return synthesizer, frame
+
+
+def _check_ray(ray: str | None, workers: int | None, config: TrainingConfig) -> None:
+    """Bad usage of ``ray`` and ``workers``, refused before any slow step."""
+    check_workers(ray, workers)
+    if ray is None:
+        return
+    if not ray.strip():
+        raise UsageError("`ray` must be auto or the cluster's address (got nothing)")
+    if config.privacy is not None:
+        raise UsageError(
+            "`ray` training is not available under differential privacy yet",
+            hint="train without `ray` (DP-SGD runs here)",
+        )
+    import_ray()  # before PyTorch's import, which takes seconds
+
+
+def _refuse_ray(ray: str | None, what: str) -> None:
+    if ray is not None:
+        raise UsageError(
+            f"`ray` trains a table's model, not yet {what}", hint="train here: leave `ray` out"
+        )
+
+
+def _ray_runner(ray: str | None, workers: int | None) -> Runner | None:
+    """Where the training loop runs when not here (None: here)."""
+    if ray is None:
+        return None
+    from synthdb.pipeline.cluster_training import RayRunner
+
+    return RayRunner(ray, workers)
 
 
 def _small_table_warning(frame: pd.DataFrame, name: str, config: TrainingConfig) -> str | None:

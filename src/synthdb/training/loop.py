@@ -193,13 +193,17 @@ def run(
     stopping: StoppingPolicy,
     listener: TrainingListener | None = None,
     max_time: float | None = None,
+    *,
+    clock: Clock | None = None,
 ) -> TrainingResult:
     """The training loop: epochs of ``steps``, measured and stopped by ``stopping``.
 
     Stops when the policy says so (converged, or no step left), after ``max_epochs``, after
-    ``max_time`` seconds (at the end of the current step) or on Ctrl-C after the first epoch;
-    on return ``net`` holds the weights the policy keeps, in eval mode.
+    ``max_time`` seconds (at the end of the current step, as ``clock`` tells: ranks of a
+    distributed training must agree) or on Ctrl-C after the first epoch; on return ``net``
+    holds the weights the policy keeps, in eval mode.
     """
+    out_of_time = clock or _out_of_time
     listener = listener or QuietListener()
     steps.start(net)
     stopping.start(net)
@@ -222,7 +226,7 @@ def run(
                 total += loss
                 taken += 1
                 listener.on_step(epoch, step + 1, loss)
-                if _out_of_time(started, max_time):
+                if out_of_time(started, max_time):
                     break
             net.eval()
             measured = stopping.measure(net, done)
@@ -241,7 +245,7 @@ def run(
             if converged:
                 result.stop_reason = "converged"
                 break
-            if _out_of_time(started, max_time):
+            if out_of_time(started, max_time):
                 result.stop_reason = "time limit"
                 break
         else:
@@ -257,6 +261,24 @@ def run(
     return result
 
 
+#: Whether ``limit`` seconds have passed since ``started`` (a ``time.monotonic()``).
+Clock = Callable[[float, float | None], bool]
+
+
+class Runner(Protocol):
+    """What runs the loop: :func:`run` here, or a cluster's ranks
+    (:mod:`synthdb.pipeline.cluster_training`), leaving the same weights in ``net``."""
+
+    def __call__(
+        self,
+        net: AutoregressiveNet,
+        steps: StepStrategy,
+        stopping: StoppingPolicy,
+        listener: TrainingListener | None,
+        max_time: float | None,
+    ) -> TrainingResult: ...
+
+
 class ShuffledBatches:
     """Steps over shuffled passes of the training rows, AdamW, and the learning rate halved
     when the validation loss stalls (as TabularARGN does), down to a tenth.
@@ -267,6 +289,7 @@ class ShuffledBatches:
     def __init__(
         self, tokens: np.ndarray, batch_size: int, learning_rate: float, seed: int
     ) -> None:
+        self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
         self.data = torch.from_numpy(tokens.astype(np.int64))
         self.rows = self.data.shape[0]

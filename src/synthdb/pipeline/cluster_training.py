@@ -1,0 +1,344 @@
+"""Training on a Ray cluster (the ``ray`` extra): ``synthdb train --ray ADDRESS|auto``.
+
+This process, the driver, reads the table, infers its schema and fits its encoders, as
+without Ray; only the training loop runs elsewhere. :class:`RayRunner` is handed the loop's
+parts by :meth:`Synthesizer.fit <synthdb.synthesizer.Synthesizer.fit>` and ships plain data
+to ``workers`` Ray Train workers (``TorchTrainer``, one CPU each, PyTorch's gloo backend):
+the token arrays through the object store, the network's shape, its initial weights as
+safetensors bytes, and the loop's settings. Each worker runs the one loop
+(:func:`~synthdb.training.loop.run`) data-parallel (:mod:`synthdb.training.distributed`):
+the single process's batches, split between the workers, the same optimiser and schedule.
+
+The validation accuracy needs the encoders, which stay here: after each epoch rank 0 sends
+its weights, this process scores them with the single process's validator and answers, and
+rank 0 broadcasts the measurement to the others. Epoch records come the same way, for the
+listeners; at the end rank 0 sends the kept (best epoch's) weights, which go into ``net``.
+No model object is pickled; the model file is written by the caller, as without Ray.
+
+A worker lost mid-training fails the training (one line, ``ClusterError``) and nothing is
+written: starting again from a checkpoint would need the optimiser's, the schedule's and
+the shuffling's state carried across, which is not done yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_weights
+from safetensors.torch import save as save_weights
+
+from synthdb.errors import ClusterError, SynthdbError, UsageError
+from synthdb.model.network import AutoregressiveNet, NetworkShape
+from synthdb.pipeline.cluster import _one_line, connect, import_ray, worker_count
+from synthdb.training.distributed import Agreed, ShardedBatches, agreed_out_of_time
+from synthdb.training.loop import (
+    EpochRecord,
+    Patience,
+    ShuffledBatches,
+    StepStrategy,
+    StoppingPolicy,
+    TrainingListener,
+    TrainingResult,
+    run,
+)
+
+#: the prefix of a training's Ray Train run name, for Ray's own listings
+RUN_PREFIX = "synthdb-train-"
+#: at most this often, a step's loss is sent to the driver's listeners (seconds)
+STEP_EVERY = 0.5
+#: how long the driver waits for a message before it checks that training still runs
+POLL_SECONDS = 0.5
+#: Ray Train's names for a worker whose process or node is gone (its health check failed),
+#: where not an actor error
+LOST_WORKER = ("WorkerHealthCheckFailedError", "WorkerHealthCheckTimeoutError")
+#: what gloo says on the ranks still running when another one's process is gone (which Ray
+#: Train may report alone, before the lost worker's health check fails)
+LOST_PEER = "Connection closed by peer"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every rank is given: plain numbers and arrays, and two queues to the driver."""
+
+    #: the training rows' and validation rows' tokens, each a reference in a list (so Ray
+    #: hands over the reference, and each rank reads the array from its node's store)
+    tokens: list[Any]
+    val_tokens: list[Any]
+    shape: dict[str, Any]
+    #: the initial weights (safetensors): every rank starts where the single process does
+    weights: bytes
+    batch_size: int
+    learning_rate: float
+    seed: int
+    max_epochs: int
+    patience: int
+    min_delta: float
+    loss_counts: bool
+    max_time: float | None
+    #: rank 0 -> driver: progress, weights to score, the result
+    events: Any
+    #: driver -> rank 0: validation accuracies
+    replies: Any
+
+
+class RayRunner:
+    """Runs the training loop on ``workers`` Ray workers of the cluster at ``address``
+    (a :class:`~synthdb.training.loop.Runner`): a table's model without DP only."""
+
+    def __init__(self, address: str, workers: int | None) -> None:
+        self.address = address
+        self.workers = workers
+
+    def __call__(
+        self,
+        net: AutoregressiveNet,
+        steps: StepStrategy,
+        stopping: StoppingPolicy,
+        listener: TrainingListener | None,
+        max_time: float | None,
+    ) -> TrainingResult:
+        if type(steps) is not ShuffledBatches or type(stopping) is not Patience:
+            raise UsageError(
+                "`ray` trains a table's model without differential privacy",
+                hint="train here: leave `ray` out",
+            )
+        ray = import_ray()
+        connected = connect(ray, self.address)
+        storage = tempfile.mkdtemp(prefix="synthdb-ray-train-")
+        queues: list[Any] = []
+        try:
+            count = worker_count(ray, self.workers)
+            from ray.util.queue import Queue
+
+            queues = [Queue(actor_options={"num_cpus": 0}) for _ in range(2)]
+            job = Job(
+                tokens=[ray.put(steps.data.numpy())],
+                val_tokens=[ray.put(stopping.val.numpy())],
+                shape=net.shape.to_dict(),
+                weights=save_weights(net.state_dict()),
+                batch_size=steps.batch_size,
+                learning_rate=steps.learning_rate,
+                seed=steps.seed,
+                max_epochs=stopping.max_epochs,
+                patience=stopping.patience,
+                min_delta=stopping.min_delta,
+                loss_counts=stopping.loss_counts,
+                max_time=max_time,
+                events=queues[0],
+                replies=queues[1],
+            )
+            return _drive(_trainer(job, count, storage), job, net, stopping.validate, listener)
+        finally:
+            for queue in queues:
+                with contextlib.suppress(Exception):  # already gone: nothing to end
+                    ray.kill(queue.actor, no_restart=True)
+            if connected:
+                ray.shutdown()
+            shutil.rmtree(storage, ignore_errors=True)
+
+
+def _trainer(job: Job, workers: int, storage: str) -> Any:
+    from ray.train import FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    return TorchTrainer(
+        train_rank,
+        train_loop_config={"job": job},
+        torch_config=TorchConfig(backend="gloo"),
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=False),
+        run_config=RunConfig(
+            name=f"{RUN_PREFIX}{secrets.token_hex(4)}",
+            storage_path=storage,
+            failure_config=FailureConfig(max_failures=0),
+        ),
+    )
+
+
+def _drive(
+    trainer: Any,
+    job: Job,
+    net: AutoregressiveNet,
+    validate: Callable[[AutoregressiveNet], float],
+    listener: TrainingListener | None,
+) -> TrainingResult:
+    """Run ``trainer`` in a thread and serve rank 0's messages here until it is done; on
+    return ``net`` holds the kept weights, in eval mode."""
+    from ray.util.queue import Empty
+
+    outcome: dict[str, BaseException] = {}
+
+    def fit() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # handed to the driver's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=fit, name="synthdb-ray-train", daemon=True)
+    thread.start()
+    done: tuple[Any, ...] | None = None
+    try:
+        while done is None:
+            try:
+                message = job.events.get(timeout=POLL_SECONDS)
+            except Empty:
+                if thread.is_alive():
+                    continue
+                if job.events.empty():
+                    break
+                continue
+            kind = message[0]
+            if kind == "validate":
+                net.load_state_dict(load_weights(message[1]))
+                net.eval()
+                job.replies.put(validate(net))
+            elif kind == "done":
+                done = message
+            elif listener is not None:
+                _relay(listener, message)
+    except BaseException:
+        # ends rank 0's next call to the driver, and with it the training
+        with contextlib.suppress(Exception):
+            import ray
+
+            ray.kill(job.events.actor, no_restart=True)
+            ray.kill(job.replies.actor, no_restart=True)
+        thread.join(timeout=30)
+        raise
+    thread.join()
+    if "error" in outcome:
+        raise _failure(outcome["error"]) from None
+    if done is None:
+        raise ClusterError("training on Ray ended without a result", hint="nothing was written")
+    net.load_state_dict(load_weights(done[1]))
+    net.eval()
+    result = TrainingResult.from_dict(done[2])
+    if listener is not None:
+        listener.on_stop(result)
+    return result
+
+
+def _relay(listener: TrainingListener, message: tuple[Any, ...]) -> None:
+    kind = message[0]
+    if kind == "start":
+        listener.on_start(message[1], message[2])
+    elif kind == "step":
+        listener.on_step(message[1], message[2], message[3])
+    elif kind == "epoch":
+        listener.on_epoch(EpochRecord(**message[1]))
+
+
+def _failure(error: BaseException) -> SynthdbError:
+    """Ray Train's failure as one line (a worker's own error, where it was ours)."""
+    from ray import exceptions
+
+    failures = list(getattr(error, "worker_failures", {}).values())
+    causes = [error, *failures]
+    for cause in [*causes, *(getattr(c, "cause", None) for c in causes)]:
+        if isinstance(cause, SynthdbError):
+            return type(cause)(cause.message, cause.hint)
+    lost = [
+        f
+        for f in failures
+        if isinstance(f, exceptions.RayActorError)
+        or type(f).__name__ in LOST_WORKER
+        or LOST_PEER in str(f)
+    ]
+    if lost:  # the others then fail waiting for its gradients: the lost one is the news
+        return ClusterError(
+            "lost a Ray worker while training (its process or its node is gone)",
+            hint="check the cluster's nodes and memory; nothing was written",
+        )
+    worst = causes[-1]
+    return ClusterError(
+        f"training on Ray failed: {type(worst).__name__}: {_one_line(worst)}",
+        hint="check the cluster's nodes and memory; nothing was written",
+    )
+
+
+# ------------------------------------------------------------------------ on the workers
+def train_rank(config: dict[str, Any]) -> None:
+    """One rank's training (Ray Train runs it on every worker, in a gloo process group)."""
+    import ray
+    import ray.train
+
+    job: Job = config["job"]
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    torch.set_num_threads(1)  # one CPU per worker; Ray reserves it
+    net = AutoregressiveNet(NetworkShape.from_dict(job.shape))
+    net.load_state_dict(load_weights(job.weights))
+    torch.manual_seed(job.seed + rank)  # dropout: each rank its own masks
+    steps = ShardedBatches(
+        ray.get(job.tokens[0]),
+        job.batch_size,
+        job.learning_rate,
+        job.seed,
+        rank=rank,
+        world=world,
+    )
+    patience = Patience(
+        ray.get(job.val_tokens[0]),
+        _AskDriver(job) if rank == 0 else _unmeasured,
+        max_epochs=job.max_epochs,
+        patience=job.patience,
+        min_delta=job.min_delta,
+        loss_counts=job.loss_counts,
+    )
+    result = run(
+        net,
+        steps,
+        Agreed(patience, rank),
+        _ToDriver(job) if rank == 0 else None,
+        job.max_time,
+        clock=agreed_out_of_time,
+    )
+    if rank == 0:
+        job.events.put(("done", save_weights(net.state_dict()), result.to_dict()))
+
+
+class _AskDriver:
+    """Rank 0's validation: the driver scores the weights (it holds the encoders)."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def __call__(self, net: AutoregressiveNet) -> float:
+        self.job.events.put(("validate", save_weights(net.state_dict())))
+        return float(self.job.replies.get())
+
+
+def _unmeasured(net: AutoregressiveNet) -> float:
+    return float(np.nan)  # never called: only rank 0 measures (:class:`Agreed`)
+
+
+class _ToDriver:
+    """Rank 0's listener: the loop's progress, sent to the driver's listeners."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.sent = 0.0
+
+    def on_start(self, max_epochs: int, steps_per_epoch: int) -> None:
+        self.job.events.put(("start", max_epochs, steps_per_epoch))
+
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        now = time.monotonic()
+        if now - self.sent >= STEP_EVERY:
+            self.sent = now
+            self.job.events.put(("step", epoch, step, loss))
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self.job.events.put(("epoch", asdict(record)))
+
+    def on_stop(self, result: TrainingResult) -> None:
+        pass  # the driver says it, with the result rank 0 sends
