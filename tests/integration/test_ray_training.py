@@ -8,11 +8,9 @@ except under CI, where ``make test`` installs it and a skip would hide them."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,25 +55,6 @@ def single(table: Path) -> Synthesizer:
     path = table.with_name("single.synthdb")
     pipeline.train(str(table), path, CONFIG)
     return Synthesizer.load(path)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """Two nodes of one CPU each; this process is connected to them while the tests run."""
-    if ray is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI installs the ray extra (make test): ray is missing")
-        pytest.skip("needs the ray extra: pip install 'synthdb[ray]'")
-    from ray.cluster_utils import Cluster
-
-    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    try:
-        nodes.add_node(num_cpus=1)
-        ray.init(address=nodes.address, logging_level=logging.WARNING, log_to_driver=False)
-        yield nodes.address
-    finally:
-        ray.shutdown()
-        nodes.shutdown()
 
 
 def test_two_ranks_step_on_the_gradient_of_the_whole_batch(cluster: str) -> None:
