@@ -179,9 +179,9 @@ def connect(ray: ModuleType, address: str) -> bool:
     process already connected keeps its connection."""
     if ray.is_initialized():
         return False
-    options: dict[str, Any] = {"logging_level": logging.WARNING}
-    if not address.startswith("ray://"):
-        options["log_to_driver"] = False  # workers' output would interleave with ours
+    # workers' output would interleave with ours (through Ray Client too: its cluster's log
+    # lines came between a training's epoch lines)
+    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     # Ray Client's head starts a server process for each client, and gives up when that
     # takes long on a busy head ("Starting Ray client server failed"): worth another try
     # (seen once in 20 runs of the suite on a loaded 2-core machine).
