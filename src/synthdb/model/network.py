@@ -260,12 +260,12 @@ class AutoregressiveNet(nn.Module):
         self.register_buffer("mask_seen", mask[:, columns], persistent=False)
         prefix = [sum(self.d[k] for k in self.seen if k < j) for j in range(len(self.cards))]
         self.groups = _prefix_groups(self.h, prefix)
-        self.deep = nn.ModuleList(
-            nn.ModuleList(nn.Linear(h, h) for h in self.h) for _ in range(shape.depth - 1)
-        )
         with warnings.catch_warnings():
-            # context sub-columns have zero-width heads: nothing to initialise, nothing to warn
+            # context sub-columns have zero-width blocks: nothing to initialise, nothing to warn
             warnings.filterwarnings("ignore", "Initializing zero-element tensors")
+            self.deep = nn.ModuleList(
+                nn.ModuleList(nn.Linear(h, h) for h in self.h) for _ in range(shape.depth - 1)
+            )
             self.heads = nn.ModuleList(
                 nn.Linear(h, max(c, 1)) for h, c in zip(self.h, self.cards, strict=True)
             )
