@@ -91,6 +91,8 @@ MAX_GROUPS = 8
 #: What one more group costs, in multiply-adds per row: three more small matrix products per
 #: step, each with a fixed overhead.
 GROUP_OVERHEAD = 4_000
+#: Most block boundaries considered as the end of a group.
+CUT_CANDIDATES = 64
 #: Dropout's masks are drawn 15 bits at a time: the probability is rounded to a multiple of
 #: 2**-15 (0.1 becomes 0.100006) and the kept values are scaled by the exact inverse.
 DROPOUT_BITS = 15
@@ -109,27 +111,35 @@ def _prefix_groups(rows: list[int], seen: list[int]) -> list[tuple[int, int, int
     Block j sees only the first ``seen[j]`` input columns (``seen`` never falls), so a run of
     blocks needs the prefix its last block sees: a run costs its rows times that prefix. The
     runs are chosen to minimise the total, plus :data:`GROUP_OVERHEAD` per run, by dynamic
-    programming over where each run ends. Returns ``(first row, end row, columns)`` per run.
+    programming over where each run ends, among at most :data:`CUT_CANDIDATES` evenly spaced
+    block boundaries (a table of a thousand sub-columns then costs milliseconds, not
+    seconds). Returns ``(first row, end row, columns)`` per run.
     """
     count = len(rows)
     starts = _offsets(rows)
-    # best[g][i]: cheapest cost of blocks i.. in at most g runs, and where the first run ends
-    best = [[(math.inf, count)] * (count + 1) for _ in range(MAX_GROUPS + 1)]
+    step = max(1, -(-count // CUT_CANDIDATES))
+    cuts = sorted({*range(0, count, step), count})  # block boundaries a run may end at
+    last = len(cuts) - 1
+    # best[g][i]: cheapest cost from boundary i to the end in at most g runs, and where the
+    # first of them ends
+    best = [[(math.inf, last)] * len(cuts) for _ in range(MAX_GROUPS + 1)]
     for g in range(MAX_GROUPS + 1):
-        best[g][count] = (0.0, count)
+        best[g][last] = (0.0, last)
     for g in range(1, MAX_GROUPS + 1):
-        for i in range(count - 1, -1, -1):
-            for end in range(i + 1, count + 1):
-                cost = (starts[end] - starts[i]) * seen[end - 1] + GROUP_OVERHEAD
-                total = cost + best[g - 1][end][0]
+        for i in range(last - 1, -1, -1):
+            for e in range(i + 1, last + 1):
+                lo, hi = cuts[i], cuts[e]
+                total = (starts[hi] - starts[lo]) * seen[hi - 1] + GROUP_OVERHEAD
+                total += best[g - 1][e][0]
                 if total < best[g][i][0]:
-                    best[g][i] = (total, end)
+                    best[g][i] = (total, e)
     groups, i, g = [], 0, MAX_GROUPS
-    while i < count:
-        end = best[g][i][1]
-        if starts[end] > starts[i]:  # context blocks have no rows
-            groups.append((starts[i], starts[end], seen[end - 1]))
-        i, g = end, g - 1
+    while i < last:
+        e = best[g][i][1]
+        lo, hi = cuts[i], cuts[e]
+        if starts[hi] > starts[lo]:  # given sub-columns have no rows
+            groups.append((starts[lo], starts[hi], seen[hi - 1]))
+        i, g = e, g - 1
     return groups
 
 
@@ -258,7 +268,9 @@ class AutoregressiveNet(nn.Module):
         columns = [c for k in self.seen for c in range(self.d_off[k], self.d_off[k + 1])]
         self.register_buffer("seen_columns", torch.tensor(columns, dtype=torch.long), False)
         self.register_buffer("mask_seen", mask[:, columns], persistent=False)
-        prefix = [sum(self.d[k] for k in self.seen if k < j) for j in range(len(self.cards))]
+        seen, prefix = set(self.seen), [0]
+        for k in range(len(self.cards) - 1):
+            prefix.append(prefix[-1] + (self.d[k] if k in seen else 0))
         self.groups = _prefix_groups(self.h, prefix)
         with warnings.catch_warnings():
             # context sub-columns have zero-width blocks: nothing to initialise, nothing to warn
