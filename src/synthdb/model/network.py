@@ -195,7 +195,7 @@ def _keep_mask(shape: tuple[int, ...], p: float) -> tuple[Tensor, float]:
     """
     count = math.prod(shape)
     levels = 1 << DROPOUT_BITS
-    threshold = round(p * levels)
+    threshold = min(round(p * levels), levels - 1)  # keep something: p < 1 in the config
     words = torch.empty((count + 3) // 4, dtype=torch.int64).random_()  # 63 random bits each
     draws = words.view(torch.int16)[:count].view(shape).bitwise_and_(levels - 1)
     # uint8, not bool: PyTorch multiplies a float by uint8 several times faster

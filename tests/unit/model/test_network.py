@@ -369,6 +369,13 @@ def test_dropout_drops_its_share_and_keeps_the_mean() -> None:
     assert float((lanes - 0.9).abs().max()) < 0.004
 
 
+def test_dropout_near_one_still_keeps_a_few_values() -> None:
+    keep, scale = _keep_mask((1_000, 100), 0.99999)  # the config allows any p < 1
+
+    assert scale == 2**15
+    assert 0 < int(keep.sum()) < 30  # about 3 of 100,000
+
+
 def test_training_with_dropout_is_reproducible_under_the_seed() -> None:
     shape = NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8, dropout=0.3)
     tokens = _tokens_for(shape, 64, seed=1)
