@@ -185,7 +185,9 @@ class _PrefixLinear(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None
 
 
-def _keep_mask(shape: tuple[int, ...], p: float) -> tuple[Tensor, float]:
+def _keep_mask(
+    shape: tuple[int, ...], p: float, device: torch.device | None = None
+) -> tuple[Tensor, float]:
     """Dropout's mask (uint8, 0 with probability ``p`` rounded to :data:`DROPOUT_BITS` bits,
     else 1) and the scale of the kept values, the inverse of their probability.
 
@@ -196,7 +198,7 @@ def _keep_mask(shape: tuple[int, ...], p: float) -> tuple[Tensor, float]:
     count = math.prod(shape)
     levels = 1 << DROPOUT_BITS
     threshold = min(round(p * levels), levels - 1)  # keep something: p < 1 in the config
-    words = torch.empty((count + 3) // 4, dtype=torch.int64).random_()  # 63 random bits each
+    words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_()  # 63 bits
     draws = words.view(torch.int16)[:count].view(shape).bitwise_and_(levels - 1)
     # uint8, not bool: PyTorch multiplies a float by uint8 several times faster
     return (draws >= threshold).view(torch.uint8), levels / (levels - threshold)
@@ -213,7 +215,7 @@ class _Dropout(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, p: float, relu: bool) -> Tensor:
-        keep, scale = _keep_mask(tuple(x.shape), p)
+        keep, scale = _keep_mask(tuple(x.shape), p, x.device)
         if relu:
             x.relu_()
         x.mul_(keep).mul_(scale)
