@@ -279,6 +279,16 @@ class Runner(Protocol):
     ) -> TrainingResult: ...
 
 
+def adamw(net: AutoregressiveNet, learning_rate: float) -> torch.optim.AdamW:
+    """The optimiser of plain (non-DP) training: AdamW without weight decay.
+
+    ``fused``: one kernel updates every parameter (PyTorch's CPU kernel since 2.4). The
+    default loops over the parameters in Python, a dozen small operations each: 7.5 ms of a
+    96 ms step on nycflights13 (86 parameters), 2 ms fused.
+    """
+    return torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=0.0, fused=True)
+
+
 class ShuffledBatches:
     """Steps over shuffled passes of the training rows, AdamW, and the learning rate halved
     when the validation loss stalls (as TabularARGN does), down to a tenth.
@@ -303,9 +313,7 @@ class ShuffledBatches:
 
     def start(self, net: AutoregressiveNet) -> None:
         net.init_marginals(self.data)
-        self.optimizer = torch.optim.AdamW(
-            net.parameters(), lr=self.learning_rate, weight_decay=0.0
-        )
+        self.optimizer = adamw(net, self.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=0.5, patience=2, min_lr=0.1 * self.learning_rate
         )
@@ -366,7 +374,7 @@ class Patience:
     def measure(self, net: AutoregressiveNet, steps: int) -> Measurement:
         val_loss = None
         if len(self.val):
-            with torch.no_grad():
+            with torch.inference_mode():
                 val_loss = float(net.loss(self.val))
         return Measurement(val_loss=val_loss, val_accuracy=self.validate(net))
 

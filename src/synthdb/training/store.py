@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from synthdb.model.network import AutoregressiveNet
-from synthdb.training.loop import MIN_STEPS_PER_EPOCH
+from synthdb.training.loop import MIN_STEPS_PER_EPOCH, adamw
 
 #: Rows of one block, the unit of the shuffle's reads (4,096 rows of 30 two-byte tokens:
 #: 240 KB read in one go).
@@ -141,9 +141,7 @@ class StoredBatches:
                 total = torch.from_numpy(counts).double()
                 bias = torch.log((total + 0.5) / (total.sum() + 0.5 * total.numel()))
                 head.bias.copy_(bias.float())  # type: ignore[operator]
-        self.optimizer = torch.optim.AdamW(
-            net.parameters(), lr=self.learning_rate, weight_decay=0.0
-        )
+        self.optimizer = adamw(net, self.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=0.5, patience=2, min_lr=0.1 * self.learning_rate
         )

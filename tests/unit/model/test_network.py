@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
-from synthdb.model.network import AutoregressiveNet, NetworkShape
+from synthdb.model import network
+from synthdb.model.network import (
+    AutoregressiveNet,
+    NetworkShape,
+    _Dropout,
+    _keep_mask,
+    _prefix_groups,
+    _PrefixLinear,
+)
 
 CARDINALITIES = (3, 5, 2, 7, 4)
 
@@ -201,3 +211,199 @@ def test_a_wide_table_samples_although_its_prefixes_outnumber_int64() -> None:
 
     assert samples.shape == (100, 30)
     assert int(samples.max()) < 1_000
+
+
+# --------------------------------------------------------------------- the training layout
+# A training step computes the plain layout of the module docstring with less work (the
+# first layer per group of blocks, dropout in place). The reference below is that plain
+# layout, written out from the parameters, as the network computed it before.
+
+SHAPES = [
+    NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8),
+    NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8, depth=3, hidden_inputs=(1, 3)),
+    NetworkShape((40, 3, 900, 16, 2, 75), embedding_dim=8, hidden=16, hidden_inputs=(3,)),
+    NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8, depth=2, context=2),
+]
+
+
+def _plain_logits(net: AutoregressiveNet, tokens: torch.Tensor) -> list[torch.Tensor]:
+    """Embeddings of every sub-column, one dense product with the masked weight, per-block
+    relu, further layers and heads: the layout of the module docstring, no dropout."""
+    state = net.state_dict()
+    embedded = [state[f"embeddings.{j}.weight"][tokens[:, j]] for j in range(len(net.cards))]
+    pre = torch.cat(embedded, dim=1) @ (state["w1"] * net.mask1).t() + state["b1"]
+    blocks = [torch.relu(b) for b in torch.split(pre, net.h, dim=1)]
+    for depth in range(net.shape.depth - 1):
+        blocks = [
+            torch.relu(b @ state[f"deep.{depth}.{j}.weight"].t() + state[f"deep.{depth}.{j}.bias"])
+            for j, b in enumerate(blocks)
+        ]
+    return [
+        b @ state[f"heads.{j}.weight"].t() + state[f"heads.{j}.bias"] for j, b in enumerate(blocks)
+    ]
+
+
+def _tokens_for(shape: NetworkShape, rows: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.stack(
+        [torch.randint(0, c, (rows,), generator=generator) for c in shape.cardinalities], dim=1
+    )
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_state_dict_of_the_plain_layout_loads_and_gives_its_logits(
+    shape: NetworkShape,
+) -> None:
+    # Setup: weights under the plain layout's names and shapes, as every model file holds
+    # them, drawn at random (not from the network's own initialisation)
+    torch.manual_seed(5)
+    plain = AutoregressiveNet(shape)
+    generator = torch.Generator().manual_seed(6)
+    state = {k: torch.randn(v.shape, generator=generator) for k, v in plain.state_dict().items()}
+    tokens = _tokens_for(shape, 300, seed=7)
+
+    # Run
+    net = AutoregressiveNet(shape).eval()
+    net.load_state_dict(state)  # strict: no name missing, none unexpected
+    with torch.no_grad():
+        logits, expected = net(tokens), _plain_logits(net, tokens)
+
+    # Assert
+    assert list(net.state_dict()) == list(state)
+    for j, (got, want) in enumerate(zip(logits, expected, strict=True)):
+        assert torch.allclose(got, want, atol=1e-4, rtol=1e-5), f"sub-column {j}"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gradients_are_the_plain_layouts(shape: NetworkShape) -> None:
+    # Setup
+    torch.manual_seed(8)
+    net = AutoregressiveNet(shape).eval()  # eval: no dropout, so both are deterministic
+    tokens = _tokens_for(shape, 200, seed=9)
+    params = dict(net.named_parameters())
+
+    # Run
+    net.loss(tokens).backward()  # type: ignore[no-untyped-call]
+    got = {k: p.grad for k, p in params.items()}
+    for p in params.values():
+        p.grad = None
+    logits = _plain_logits_with_grad(net, tokens)
+    plain_loss = sum(
+        torch.nn.functional.cross_entropy(logits[j], tokens[:, j], reduction="none")
+        for j in range(shape.context, len(shape.cardinalities))
+    )
+    plain_loss.mean().backward()  # type: ignore[union-attr]
+
+    # Assert: an embedding no block sees gets no gradient instead of a zero one
+    for name, p in params.items():
+        want = p.grad if p.grad is not None else torch.zeros_like(p)
+        have = got[name] if got[name] is not None else torch.zeros_like(p)
+        assert torch.allclose(have, want, atol=1e-6, rtol=1e-4), name
+
+
+def _plain_logits_with_grad(net: AutoregressiveNet, tokens: torch.Tensor) -> list[torch.Tensor]:
+    """:func:`_plain_logits` on the parameters themselves, so that gradients flow."""
+    embedded = [e.weight[tokens[:, j]] for j, e in enumerate(net.embeddings)]  # type: ignore[union-attr]
+    pre = torch.cat(embedded, dim=1) @ (net.w1 * net.mask1).t() + net.b1
+    blocks = [torch.relu(b) for b in torch.split(pre, net.h, dim=1)]
+    for layer in net.deep:
+        blocks = [torch.relu(layer[j](b)) for j, b in enumerate(blocks)]  # type: ignore[index]
+    return [net.heads[j](b) for j, b in enumerate(blocks)]
+
+
+def test_the_grouped_first_layer_passes_gradcheck() -> None:
+    # Setup: blocks of 3, 4, 2 and 5 rows seeing 0, 2, 5 and 6 input columns, in groups
+    rows, seen = [3, 4, 2, 5], [0, 2, 5, 6]
+    groups = _prefix_groups(rows, seen)
+    mask = torch.zeros(14, 6, dtype=torch.float64)
+    start = 0
+    for width, cols in zip(rows, seen, strict=True):
+        mask[start : start + width, :cols] = 1.0
+        start += width
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(7, 6, dtype=torch.float64, generator=generator, requires_grad=True)
+    weight = torch.randn(14, 6, dtype=torch.float64, generator=generator) * mask
+    weight.requires_grad_()
+    bias = torch.randn(14, dtype=torch.float64, generator=generator, requires_grad=True)
+
+    def layer(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return _PrefixLinear.apply(x, weight * mask, bias, groups)  # type: ignore[no-untyped-call]
+
+    # Run / Assert: against finite differences, and against the dense product
+    assert torch.autograd.gradcheck(layer, (x, weight, bias))
+    assert torch.allclose(layer(x, weight, bias), x @ (weight * mask).t() + bias)
+
+
+@pytest.mark.parametrize("most", [1, 2, 8])
+def test_groups_cover_every_block_once_and_see_what_their_blocks_see(
+    most: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(network, "MAX_GROUPS", most)
+    rows = [0, 0, 42, 67, 96, 48, 103, 48, 192, 24]  # two given sub-columns: no rows
+    seen = [0, 7, 16, 16, 27, 35, 35, 47, 69, 69]
+
+    groups = _prefix_groups(rows, seen)
+
+    assert 1 <= len(groups) <= most
+    assert groups[0][0] == 0 and groups[-1][1] == sum(rows)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(groups))
+    starts = network._offsets(rows)
+    for j, width in enumerate(rows):
+        if width:
+            (cols,) = [c for lo, hi, c in groups if lo <= starts[j] < hi]
+            assert cols >= seen[j]
+
+
+def test_dropout_drops_its_share_and_keeps_the_mean() -> None:
+    torch.manual_seed(0)
+
+    keep, scale = _keep_mask((1_000, 1_000), 0.1)
+
+    assert keep.dtype == torch.uint8
+    share = float(keep.double().mean())
+    assert abs(share - 0.9) < 0.002  # standard error 0.0003
+    assert abs(share * scale - 1.0) < 0.003
+    assert scale * (1 - round(0.1 * 2**15) / 2**15) == pytest.approx(1.0, abs=1e-12)
+    # no structure across the 16-bit lanes of a random word
+    lanes = keep.reshape(-1)[:999_996].reshape(-1, 4).double().mean(dim=0)
+    assert float((lanes - 0.9).abs().max()) < 0.004
+
+
+def test_dropout_near_one_still_keeps_a_few_values() -> None:
+    keep, scale = _keep_mask((1_000, 100), 0.99999)  # the config allows any p < 1
+
+    assert scale == 2**15
+    assert 0 < int(keep.sum()) < 30  # about 3 of 100,000
+
+
+def test_training_with_dropout_is_reproducible_under_the_seed() -> None:
+    shape = NetworkShape(CARDINALITIES, embedding_dim=4, hidden=8, dropout=0.3)
+    tokens = _tokens_for(shape, 64, seed=1)
+
+    def loss(seed: int) -> float:
+        torch.manual_seed(0)
+        net = AutoregressiveNet(shape).train()
+        torch.manual_seed(seed)
+        return float(net.loss(tokens).detach())
+
+    assert loss(1) == loss(1)
+    assert loss(1) != loss(2)
+
+
+def test_a_dropped_hidden_value_gets_no_gradient_and_a_kept_one_is_scaled() -> None:
+    # Setup
+    torch.manual_seed(3)
+    pre = torch.randn(500, 40)
+    leaf = pre.clone().requires_grad_()
+
+    # Run: the function works in place on a fresh tensor, as the network hands it one
+    out = _Dropout.apply(leaf * 1.0, 0.25, True)  # type: ignore[no-untyped-call]
+    out.backward(torch.ones_like(out))
+
+    # Assert
+    scale = 2**15 / (2**15 - round(0.25 * 2**15))
+    kept = out != 0
+    assert torch.allclose(out[kept], pre[kept] * scale)
+    assert bool((pre[kept] > 0).all())
+    assert torch.equal(leaf.grad, kept.float() * scale)
+    assert abs(float((~kept & (pre > 0)).sum()) / float((pre > 0).sum()) - 0.25) < 0.03
