@@ -112,8 +112,11 @@ def test_two_ranks_step_on_the_gradient_of_the_whole_batch(cluster: str) -> None
     for _, rank_loss, gradients in ranks:
         assert rank_loss == pytest.approx(loss, rel=1e-6)
         for name, parameter in net.named_parameters():
-            assert parameter.grad is not None
+            if parameter.grad is None:  # an embedding no block sees: no gradient on a rank
+                assert gradients[name] is None or not gradients[name].any(), name
+                continue
             assert torch.allclose(gradients[name], parameter.grad, atol=1e-6, rtol=0), name
+        assert net.w1.grad is not None  # the weight whose bucket DDP once left unreduced
 
 
 def test_ray_training_matches_one_process_within_noise(

@@ -70,10 +70,16 @@ class ShardedBatches(ShuffledBatches):
 
     def start(self, net: AutoregressiveNet) -> None:
         super().start(net)
-        # every parameter takes part in every step's loss; buffers (the first layer's mask)
-        # never change, so they need not be sent at each step (only once, at the start)
+        # ``static_graph``: the embeddings no hidden block sees (a number's position in its
+        # bin, the last sub-column) never reach the loss, the same ones at every step. Without
+        # it DDP waits for their gradients, never all-reduces the bucket they share with
+        # others (the first layer's weight came back as the rank's own gradient), and fails
+        # at the next step. Buffers (the first layer's mask) never change, so they need not
+        # be sent at each step (only once, at the start).
         self.parallel = DistributedDataParallel(
-            _BatchLoss(net, self.world / self.batch_size), forward_sync_buffers=False
+            _BatchLoss(net, self.world / self.batch_size),
+            forward_sync_buffers=False,
+            static_graph=True,
         )
 
     def step(self, net: AutoregressiveNet) -> float:
