@@ -60,11 +60,15 @@ DEFAULT_VALUE_PROTECTION_SHARE = 0.1
 
 
 def read_csv(path: Path, datetime_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a CSV so that only empty fields become NULL, as split_adult.py wrote it.
+    """Read a CSV so that only empty fields become NULL, as split_adult.py wrote it (or a
+    Parquet file as it is).
 
     ``datetime_columns`` become timezone-naive UTC timestamps (unparseable values: NULL).
     """
-    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if path.suffix == ".parquet":  # the scale benchmark's table (its NULLs are Parquet's)
+        df = pd.read_parquet(path)
+    else:
+        df = pd.read_csv(path, keep_default_na=False, na_values=[""])
     for col in datetime_columns:
         parsed = pd.to_datetime(df[col], utc=True, errors="coerce", format="ISO8601")
         df[col] = parsed.dt.tz_localize(None)
@@ -260,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=DEFAULT_SEED)
         p.add_argument("--json", type=Path, help="write figures here (default: stdout)")
     for p in (p_train, p_all):
-        p.add_argument("--train", type=Path, required=True, help="training CSV")
+        p.add_argument("--train", type=Path, required=True, help="training CSV (or .parquet)")
     p_train.add_argument("--dp-epsilon", type=float, help="train with DP at this total epsilon")
     p_train.add_argument(
         "--value-protection-share",
