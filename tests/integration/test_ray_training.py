@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from synthdb.config import Privacy, TrainingConfig
 from synthdb.errors import ClusterError, UsageError
 from synthdb.model.network import AutoregressiveNet, NetworkShape
 from synthdb.pipeline import EventLog
+from synthdb.pipeline import cluster as cluster_module
 from synthdb.training.loop import ShuffledBatches
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "end_to_end"))
@@ -119,13 +121,19 @@ def test_two_ranks_step_on_the_gradient_of_the_whole_batch(cluster: str) -> None
         assert net.w1.grad is not None  # the weight whose bucket DDP once left unreduced
 
 
-def test_ray_training_matches_one_process_within_noise(
-    table: Path, single: Synthesizer, cluster: str, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def on_ray(table: Path, cluster: str) -> tuple[Path, EventLog, Any]:
+    """The model two Ray workers train, uninterrupted: its file, its events, the outcome."""
     log = EventLog()
-    path = tmp_path / "ray.synthdb"
-
+    path = table.with_name("ray.synthdb")
     done = pipeline.train(str(table), path, CONFIG, ray=cluster, workers=2, listener=log)
+    return path, log, done
+
+
+def test_ray_training_matches_one_process_within_noise(
+    single: Synthesizer, on_ray: tuple[Path, EventLog, Any]
+) -> None:
+    path, log, done = on_ray
 
     model = Synthesizer.load(path)
     assert done.stop_reason == single.training.stop_reason == "max epochs"
@@ -167,24 +175,73 @@ def test_a_listener_that_stops_the_training_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_worker_lost_mid_training_fails_in_one_line_and_writes_nothing(
-    table: Path, cluster: str, tmp_path: Path, one_line: Any
+class Killer(EventLog):
+    """Kills a Ray Train worker's process (this machine's) after each of the first ``times``
+    epochs the listeners hear of (a resumed training's included)."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.times = times
+        self.killed: list[int] = []
+
+    def on_epoch(self, record: Any) -> None:
+        super().on_epoch(record)
+        if len(self.killed) < self.times:
+            self.killed.append(_train_worker())
+            os.kill(self.killed[-1], signal.SIGKILL)
+
+
+def test_a_worker_lost_mid_training_is_retried_and_the_model_is_the_same(
+    table: Path, cluster: str, tmp_path: Path, on_ray: tuple[Path, EventLog, Any]
 ) -> None:
-    killed: list[int] = []
+    # Setup: a worker killed in epoch 2 (or, were that epoch done first, later)
+    killer = Killer(times=1)
+    path = tmp_path / "m.synthdb"
 
-    class Killer(EventLog):
-        """Kills a Ray Train worker's process (this machine's) after the first epoch."""
+    # Run
+    done = pipeline.train(str(table), path, CONFIG, ray=cluster, workers=2, listener=killer)
 
-        def on_epoch(self, record: Any) -> None:
-            if not killed:
-                killed.append(_train_worker())
-                os.kill(killed[0], signal.SIGKILL)
+    # Assert: one line says so, and the model is the uninterrupted training's, bit for bit
+    assert len(killer.killed) == 1
+    said = [e["text"] for e in killer.events if e["event"] == "message"]
+    retried = [line for line in said if line.startswith("lost a Ray worker")]
+    assert len(retried) == 1, said
+    where = re.fullmatch(
+        r"lost a Ray worker at epoch (\d); resuming from the end of epoch (\d) \(retry 1 of 3\)",
+        retried[0],
+    )
+    assert where and int(where[1]) == int(where[2]) + 1 >= 2, retried
+    epochs = [e["epoch"] for e in killer.events if e["event"] == "epoch"]
+    assert epochs == [1, 2, 3]  # each epoch told once
+    uninterrupted, resumed = Synthesizer.load(on_ray[0]), Synthesizer.load(path)
+    assert done.stop_reason == on_ray[2].stop_reason
+    assert [(e.epoch, e.loss, e.val_accuracy, e.best) for e in resumed.training.epochs] == [
+        (e.epoch, e.loss, e.val_accuracy, e.best) for e in uninterrupted.training.epochs
+    ]
+    expected, got = uninterrupted.state.net.state_dict(), resumed.state.net.state_dict()
+    assert expected.keys() == got.keys()
+    for name, tensor in expected.items():
+        assert torch.equal(tensor, got[name]), name
 
+
+def test_a_worker_lost_more_times_than_retried_fails_in_one_line_and_writes_nothing(
+    table: Path, cluster: str, tmp_path: Path, one_line: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Setup: one retry allowed, a worker killed after each of the first two epochs (of
+    # six: the training never ends before the second kill)
+    monkeypatch.setattr(cluster_module, "RETRIES", 1)
+    killer = Killer(times=2)
+    config = CONFIG.model_copy(update={"max_epochs": 6})
+
+    # Run
     with pytest.raises(ClusterError) as caught:
-        pipeline.train(str(table), tmp_path / "m.synthdb", CONFIG, ray=cluster, listener=Killer())
+        pipeline.train(str(table), tmp_path / "m.synthdb", config, ray=cluster, listener=killer)
 
-    assert killed
-    one_line(caught.value, "lost a Ray worker while training", "nothing was written")
+    # Assert
+    assert len(killer.killed) == 2
+    one_line(
+        caught.value, "lost a Ray worker more than 1 times while training", "nothing was written"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

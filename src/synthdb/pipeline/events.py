@@ -174,6 +174,10 @@ class Relay:
     def on_stop(self, result: TrainingResult) -> None:
         self.listener.on_stop(result)
 
+    def on_message(self, text: str) -> None:
+        """A status line from whatever runs the loop (a Ray training that lost a worker)."""
+        self.listener.on_message(text)
+
 
 def _as_json(value: Any) -> Any:
     if isinstance(value, Path):

@@ -187,6 +187,18 @@ class StoppingPolicy(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a run interrupted after a completed epoch goes on (a Ray training that lost a
+    worker): the epochs already run and the steps taken. The weights, the optimiser's, the
+    schedule's and the policy's state are not here: the strategy and the policy restore
+    their own in ``start`` (:mod:`synthdb.training.distributed`)."""
+
+    #: the result so far: its epochs are the completed ones, its best epoch the best so far
+    result: TrainingResult
+    steps: int
+
+
 def run(
     net: AutoregressiveNet,
     steps: StepStrategy,
@@ -195,13 +207,14 @@ def run(
     max_time: float | None = None,
     *,
     clock: Clock | None = None,
+    resume: Resume | None = None,
 ) -> TrainingResult:
     """The training loop: epochs of ``steps``, measured and stopped by ``stopping``.
 
     Stops when the policy says so (converged, or no step left), after ``max_epochs``, after
     ``max_time`` seconds (at the end of the current step, as ``clock`` tells: ranks of a
     distributed training must agree) or on Ctrl-C after the first epoch; on return ``net``
-    holds the weights the policy keeps, in eval mode.
+    holds the weights the policy keeps, in eval mode. ``resume`` goes on after its epochs.
     """
     out_of_time = clock or _out_of_time
     listener = listener or QuietListener()
@@ -210,9 +223,13 @@ def run(
     result = TrainingResult("max epochs", 0, stopping.no_accuracy, batch_size=steps.batch_size)
     started = time.monotonic()
     done = 0
+    first = 1
+    if resume is not None:
+        result, done = copy.deepcopy(resume.result), resume.steps
+        first = len(result.epochs) + 1
     listener.on_start(stopping.max_epochs, steps.steps_per_epoch)
     try:
-        for epoch in range(1, stopping.max_epochs + 1):
+        for epoch in range(first, stopping.max_epochs + 1):
             epoch_start = time.monotonic()
             net.train()
             steps.start_epoch()

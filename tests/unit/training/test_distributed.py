@@ -11,11 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load
 from torch import distributed
 
 from synthdb.model.network import AutoregressiveNet, NetworkShape
-from synthdb.training.distributed import Agreed, ShardedBatches, agreed_out_of_time
-from synthdb.training.loop import Patience, ShuffledBatches, run
+from synthdb.training.distributed import Agreed, Checkpoint, ShardedBatches, agreed_out_of_time
+from synthdb.training.loop import (
+    EpochRecord,
+    Patience,
+    QuietListener,
+    ShuffledBatches,
+    TrainingResult,
+    run,
+)
 
 SHAPE = NetworkShape(cardinalities=(4, 6, 3), embedding_dim=4, hidden=8, dropout=0.0)
 
@@ -68,3 +76,88 @@ def test_the_time_limit_is_asked_of_every_rank_only_when_there_is_one(group: Non
     assert not agreed_out_of_time(now, None)
     assert not agreed_out_of_time(now, 3600.0)
     assert agreed_out_of_time(now - 10, 5.0)
+
+
+class Checkpoints(QuietListener):
+    """Captures the training's state after each epoch, as rank 0 does for the Ray driver."""
+
+    def __init__(self, net: AutoregressiveNet, steps: ShardedBatches, policy: Patience) -> None:
+        self.net, self.steps, self.policy = net, steps, policy
+        self.records: list[EpochRecord] = []
+        self.done = 0
+        self.taken: list[Checkpoint] = []
+
+    def on_step(self, epoch: int, step: int, loss: float) -> None:
+        self.done += 1
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self.records.append(record)
+        self.taken.append(
+            Checkpoint.capture(self.net, self.steps, self.policy, self.records, self.done)
+        )
+
+
+def dropout_training(
+    resume: Checkpoint | None = None,
+) -> tuple[AutoregressiveNet, TrainingResult, list[Checkpoint]]:
+    """Five epochs with dropout, a learning rate that plateaus and a patience that counts;
+    from ``resume`` where given (the network then starts from other weights: the
+    checkpoint's must replace them)."""
+    shape = NetworkShape(cardinalities=(4, 6, 3), embedding_dim=4, hidden=8, dropout=0.2)
+    torch.manual_seed(3 if resume is None else 99)
+    net = AutoregressiveNet(shape)
+    data, val = tokens(300, 1), tokens(60, 2)
+    steps = ShardedBatches(data, 50, 0.05, 5, rank=0, world=1, resume=resume)
+    patience = Patience(val, lambda n: -float(n.loss(torch.from_numpy(val)).item()),
+                        max_epochs=5, patience=4, min_delta=0.01)  # fmt: skip
+    listener = Checkpoints(net, steps, patience)
+    result = run(
+        net,
+        steps,
+        Agreed(patience, rank=0, resume=resume),
+        listener,
+        clock=agreed_out_of_time,
+        resume=None if resume is None else resume.resume(steps.batch_size),
+    )
+    return net, result, listener.taken
+
+
+def test_a_training_resumed_from_a_checkpoint_ends_with_the_same_bytes(group: None) -> None:
+    # Setup: the uninterrupted training, and its state after epoch 2
+    whole, whole_result, checkpoints = dropout_training()
+    after_two = checkpoints[1]
+
+    # Run: new objects go on from it (what new Ray workers do after a lost one)
+    resumed, resumed_result, resumed_checkpoints = dropout_training(resume=after_two)
+
+    # Assert: the same state after the last epoch bit for bit (weights, AdamW's moments, the
+    # shuffling generator: the weights kept may be an earlier epoch's), the same kept weights,
+    # the same epochs and the same best epoch
+    assert after_two.epoch == 2
+    last, resumed_last = load(checkpoints[-1].tensors), load(resumed_checkpoints[-1].tensors)
+    assert last.keys() == resumed_last.keys()
+    for name, tensor in last.items():
+        assert torch.equal(tensor, resumed_last[name]), name
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert [(e.epoch, e.loss, e.val_accuracy, e.best) for e in resumed_result.epochs] == [
+        (e.epoch, e.loss, e.val_accuracy, e.best) for e in whole_result.epochs
+    ]
+    assert (resumed_result.best_epoch, resumed_result.stop_reason) == (
+        whole_result.best_epoch,
+        whole_result.stop_reason,
+    )
+
+
+def test_a_checkpoint_is_safetensors_and_json_and_says_when_the_training_ended(
+    group: None,
+) -> None:
+    _, result, checkpoints = dropout_training()
+
+    values = checkpoints[-1].values
+    tensors = load(checkpoints[-1].tensors)  # safetensors: no object is unpickled
+    assert {"net.w1", "best.w1", "adamw.0.exp_avg", "adamw.0.exp_avg_sq", "shuffle"} <= set(tensors)
+    assert values["epoch"] == len(result.epochs) == 5
+    assert values["stop_reason"] == result.stop_reason  # converged, or max epochs
+    assert checkpoints[0].values["stop_reason"] is None
+    assert checkpoints[-1].result(50).best_epoch == result.best_epoch
