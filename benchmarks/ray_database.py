@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ray_generate import GIB, WorkerMemory, sha256, synthdb, timed
+from ray_generate import GIB, WorkerMemory, sha256, synthdb, timed, two_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 BERKA = ROOT / "benchmarks" / "jobs" / "berka.yaml"
@@ -46,7 +46,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import ray
-    from ray.cluster_utils import Cluster
 
     with tempfile.TemporaryDirectory(prefix="ray-database-", dir=args.folder) as tmp:
         folder = Path(tmp)
@@ -70,23 +69,15 @@ def main() -> None:
         entry["single"] = {"seconds": round(seconds, 1), "peak_rss_gib": round(peak / GIB, 2)}
         print(f"one process: {rows:,} rows in {seconds:.1f} s", flush=True)
 
-        started = time.monotonic()
-        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-        try:
-            cluster.add_node(num_cpus=1)
-            ray.init(address=cluster.address)
-            cluster.wait_for_nodes()
-            ray.shutdown()
-            entry["cluster_start_seconds"] = round(time.monotonic() - started, 1)
+        with two_nodes() as (address, start_seconds):
+            entry["cluster_start_seconds"] = start_seconds
             output = folder / "ray"
             memory = WorkerMemory("TableDrawer")
             memory.start()
-            flags = ("--ray", cluster.address, "--workers", 2)
+            flags = ("--ray", address, "--workers", 2)
             seconds, peak = timed(synthdb("generate", model, "-o", output, *common, *flags))
             memory.done.set()
             memory.join()
-        finally:
-            cluster.shutdown()
         entry["ray_two_nodes"] = {
             "seconds": round(seconds, 1),
             "driver_peak_rss_gib": round(peak / GIB, 2),

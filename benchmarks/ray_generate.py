@@ -20,6 +20,7 @@ Parquet with wall time, rows/s and memory per worker. Steps:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,25 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def two_nodes() -> Iterator[tuple[str, float]]:
+    """A local Ray cluster of two nodes with one CPU each: its address and the seconds it took
+    to start (the benchmarks' commands connect to it themselves); shut down on leaving."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    started = time.monotonic()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        ray.init(address=cluster.address)
+        cluster.wait_for_nodes()
+        ray.shutdown()
+        yield cluster.address, round(time.monotonic() - started, 1)
+    finally:
+        cluster.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=300_000)
@@ -101,7 +122,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import ray
-    from ray.cluster_utils import Cluster
 
     with tempfile.TemporaryDirectory(prefix="ray-generate-", dir=args.folder) as tmp:
         folder = Path(tmp)
@@ -133,23 +153,15 @@ def main() -> None:
             single.unlink()
             print(f"one process: {seconds:.1f} s", flush=True)
 
-        started = time.monotonic()
-        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-        try:
-            cluster.add_node(num_cpus=1)
-            ray.init(address=cluster.address)
-            cluster.wait_for_nodes()
-            ray.shutdown()
-            entry["cluster_start_seconds"] = round(time.monotonic() - started, 1)
+        with two_nodes() as (address, start_seconds):
+            entry["cluster_start_seconds"] = start_seconds
             output = folder / f"ray.{args.format}"
             memory = WorkerMemory()
             memory.start()
-            flags = ("--ray", cluster.address, "--workers", 2)
+            flags = ("--ray", address, "--workers", 2)
             seconds, peak = timed(synthdb("generate", model, "-o", output, *common, *flags))
             memory.done.set()
             memory.join()
-        finally:
-            cluster.shutdown()
         ray_sha = sha256(output)
         entry["ray_two_nodes"] = {
             "seconds": round(seconds, 1),

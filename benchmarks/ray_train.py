@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ray_generate import two_nodes
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 #: the referee's Python: ``.bench-venv``'s, which has mostlyai-qa
@@ -95,7 +98,6 @@ def main() -> None:
     referee = args.referee_python if args.referee_python.exists() else Path(sys.executable)
 
     import ray
-    from ray.cluster_utils import Cluster
 
     with tempfile.TemporaryDirectory(prefix="ray-train-") as tmp:
         work = Path(tmp)
@@ -119,21 +121,13 @@ def main() -> None:
             "train_seconds": round(timed(synthdb("train", train, "-o", single, *flags)), 1)
         }
 
-        started = time.monotonic()
-        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-        try:
-            cluster.add_node(num_cpus=1)
-            ray.init(address=cluster.address)
-            cluster.wait_for_nodes()
-            ray.shutdown()
-            entry["cluster_start_seconds"] = round(time.monotonic() - started, 1)
+        with two_nodes() as (address, start_seconds):
+            entry["cluster_start_seconds"] = start_seconds
             print("training on Ray, 2 workers", flush=True)
             on_ray = work / "ray.synthdb"
-            extra = ("--ray", cluster.address, "--workers", 2)
+            extra = ("--ray", address, "--workers", 2)
             seconds = timed(synthdb("train", train, "-o", on_ray, *flags, *extra))
             runs["ray_2_workers"] = {"train_seconds": round(seconds, 1)}
-        finally:
-            cluster.shutdown()
 
         for name, model in (("single", single), ("ray_2_workers", on_ray)):
             synthetic = work / f"{name}.csv"
