@@ -175,12 +175,9 @@ class Synthesizer:
             if total is not None and context is None:
                 wanted = min(total, self.config.sample_rows or total)
                 if wanted > stream_above:
-                    if runner is not None:
-                        raise UsageError(
-                            f"{wanted:,} rows are streamed from disk, which trains here only",
-                            hint=f"train here, or set `sample_rows` to at most {stream_above:,}",
-                        )
-                    return self._fit_streamed(source, table, name, total, listener, types, progress)
+                    return self._fit_streamed(
+                        source, table, name, total, listener, types, progress, runner
+                    )
             frame = read_table(data, table)
         positions = sample_positions(len(frame), self.config.sample_rows, self.config.seed)
         if positions is not None:
@@ -258,8 +255,10 @@ class Synthesizer:
         listener: TrainingListener | None,
         types: Mapping[str, SqlType] | None,
         progress: Progress | None,
+        runner: Runner | None = None,
     ) -> Synthesizer:
-        """Learn a table too large for memory (:mod:`synthdb.streaming`)."""
+        """Learn a table too large for memory (:mod:`synthdb.streaming`); ``runner`` as
+        :meth:`fit`'s (the store's rows are shipped to a cluster's workers from its file)."""
         config = self.config
         streamed = stream_table(
             source,
@@ -293,7 +292,7 @@ class Synthesizer:
                     patience=config.patience,
                     min_delta=config.min_delta,
                 )
-                result = run(net, steps, stopping, listener, config.max_time)
+                result = (runner or run)(net, steps, stopping, listener, config.max_time)
         self._state = FittedState(
             schema, encoder, shape, net, result, streamed.nulls, None, rules=rules
         )

@@ -8,6 +8,10 @@ the token arrays through the object store, the network's shape, its initial weig
 safetensors bytes, and the loop's settings. Each worker runs the one loop
 (:func:`~synthdb.training.loop.run`) data-parallel (:mod:`synthdb.training.distributed`):
 the single process's batches, split between the workers, the same optimiser and schedule.
+A table streamed from disk (:class:`~synthdb.training.store.StoredBatches`) ships its token
+store's rows as stored (two bytes a token, from the file's map into the object store) with
+its per-column counts, and the workers draw the single process's windows from them
+(:class:`~synthdb.training.distributed.ShardedStoredBatches`).
 
 The validation accuracy needs the encoders, which stay here: after each epoch rank 0 sends
 its weights, this process scores them with the single process's validator and answers, and
@@ -50,6 +54,7 @@ from synthdb.training.distributed import (
     Agreed,
     Checkpoint,
     ShardedBatches,
+    ShardedStoredBatches,
     agreed_out_of_time,
 )
 from synthdb.training.loop import (
@@ -63,6 +68,7 @@ from synthdb.training.loop import (
     TrainingResult,
     run,
 )
+from synthdb.training.store import ArrayTokens, StoredBatches, TokenStore
 
 #: the prefix of a training's Ray Train run name, for Ray's own listings
 RUN_PREFIX = "synthdb-train-"
@@ -85,6 +91,9 @@ class Job:
     #: the training rows' and validation rows' tokens, each a reference in a list (so Ray
     #: hands over the reference, and each rank reads the array from its node's store)
     tokens: list[Any]
+    #: a streamed table's per-column token counts (the heads' start), its rows then drawn
+    #: as :class:`~synthdb.training.store.StoredBatches` draws them; None: rows in memory
+    counts: list[np.ndarray] | None
     val_tokens: list[Any]
     shape: dict[str, Any]
     #: the initial weights (safetensors): every rank starts where the single process does
@@ -137,7 +146,11 @@ class RayRunner:
         listener: TrainingListener | None,
         max_time: float | None,
     ) -> TrainingResult:
-        if type(steps) is not ShuffledBatches or type(stopping) is not Patience:
+        if (
+            type(steps) not in (ShuffledBatches, StoredBatches)
+            or not isinstance(steps, ShuffledBatches | StoredBatches)
+            or type(stopping) is not Patience
+        ):
             raise UsageError(
                 "`ray` trains a table's model without differential privacy",
                 hint="train here: leave `ray` out",
@@ -148,7 +161,8 @@ class RayRunner:
         try:
             count = worker_count(ray, self.workers)
             job = Job(
-                tokens=[ray.put(steps.data.numpy())],
+                tokens=[ray.put(_training_rows(steps))],
+                counts=list(steps.store.counts) if isinstance(steps, StoredBatches) else None,
                 val_tokens=[ray.put(stopping.val.numpy())],
                 shape=net.shape.to_dict(),
                 weights=save_weights(net.state_dict()),
@@ -177,6 +191,15 @@ class RayRunner:
             if connected:
                 ray.shutdown()
             shutil.rmtree(storage, ignore_errors=True)
+
+
+def _training_rows(steps: ShuffledBatches | StoredBatches) -> np.ndarray:
+    """The rows the workers draw from: a streamed table's as stored (two bytes a token, read
+    through the file's map into the object store, not onto this process's heap)."""
+    if isinstance(steps, StoredBatches):
+        store = steps.store
+        return store.mapped() if isinstance(store, TokenStore) else store.tokens
+    return steps.data.numpy()
 
 
 def _attempt(
@@ -417,15 +440,27 @@ def train_rank(config: dict[str, Any]) -> None:
     torch.set_num_threads(1)  # one CPU per worker; Ray reserves it
     net = AutoregressiveNet(NetworkShape.from_dict(job.shape))
     net.load_state_dict(load_weights(job.weights))
-    steps = ShardedBatches(
-        ray.get(job.tokens[0]),
-        job.batch_size,
-        job.learning_rate,
-        job.seed,
-        rank=rank,
-        world=world,
-        resume=job.resume,
-    )
+    steps: ShardedBatches | ShardedStoredBatches
+    if job.counts is None:
+        steps = ShardedBatches(
+            ray.get(job.tokens[0]),
+            job.batch_size,
+            job.learning_rate,
+            job.seed,
+            rank=rank,
+            world=world,
+            resume=job.resume,
+        )
+    else:
+        steps = ShardedStoredBatches(
+            ArrayTokens(ray.get(job.tokens[0]), job.counts),
+            job.batch_size,
+            job.learning_rate,
+            job.seed,
+            rank=rank,
+            world=world,
+            resume=job.resume,
+        )
     patience = Patience(
         ray.get(job.val_tokens[0]),
         _AskDriver(job) if rank == 0 else _unmeasured,
@@ -471,7 +506,7 @@ class _ToDriver:
         self,
         job: Job,
         net: AutoregressiveNet,
-        steps: ShardedBatches,
+        steps: ShardedBatches | ShardedStoredBatches,
         policy: Patience,
         resume: Resume | None,
     ) -> None:

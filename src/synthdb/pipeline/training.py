@@ -144,12 +144,7 @@ def fit_table(
 
     total = source_rows(open_source(source, table=table, encoding=encoding), table)
     if total is not None and min(total, config.sample_rows or total) > STREAM_ROWS:
-        if runner is not None:
-            raise UsageError(
-                f"`ray` trains a table that fits in memory; this one has {total:,} rows",
-                hint=f"leave `ray` out, or set `sample_rows` to at most {STREAM_ROWS:,}",
-            )
-        return fit_streamed(source, shown, table, total, config, listener)
+        return fit_streamed(source, shown, table, total, config, listener, runner=runner)
     frame = read_table(source, table, encoding=encoding)
     # Said once the data is ready to learn, so that a problem found while preparing it (say, a
     # NULL policy that drops every row) is the only line said.
@@ -220,9 +215,12 @@ def fit_streamed(
     total: int,
     config: TrainingConfig,
     listener: Listener,
+    *,
+    runner: Runner | None = None,
 ) -> tuple[Synthesizer, pd.DataFrame]:
     """Learn a table too large for memory in passes over its chunks (:mod:`synthdb.streaming`),
-    each pass reported as rows read; return the model and a uniform sample of the rows."""
+    each pass reported as rows read; return the model and a uniform sample of the rows.
+    ``runner`` runs the training loop elsewhere, as :func:`fit_table`'s."""
     from synthdb.synthesizer import Synthesizer
 
     sampled = f", a uniform sample of {config.sample_rows:,}" if config.sample_rows else ""
@@ -242,7 +240,7 @@ def fit_streamed(
     listener.on_training("training")
     relay = Relay(listener, header)
     synthesizer = Synthesizer(config).fit(
-        source, table=table, listener=relay, progress=progress, stream_above=0
+        source, table=table, listener=relay, progress=progress, stream_above=0, runner=runner
     )
     if not relay.started:
         listener.on_message(header)

@@ -28,6 +28,10 @@ What makes a training that lost a rank go on as if it had not (:class:`Checkpoin
   which :class:`ShardedBatches` reseeds at the start of each epoch (:func:`dropout_seed`). So a
   resumed epoch draws what the uninterrupted one drew, and the weights come out the same.
 
+:class:`ShardedStoredBatches` does the same for a table streamed from disk: every rank draws
+:class:`~synthdb.training.store.StoredBatches`' windows and batches from the same rows (the
+store's, shipped in memory), and its numpy generator's state is in the checkpoint too.
+
 Nothing here knows Ray: :mod:`synthdb.pipeline.cluster_training` starts the ranks.
 """
 
@@ -56,6 +60,10 @@ from synthdb.training.loop import (
     TrainingResult,
     _out_of_time,
 )
+from synthdb.training.store import ArrayTokens, StoredBatches
+
+#: the step strategies a checkpoint captures: rows in memory, or read from a token store
+Steps = ShuffledBatches | StoredBatches
 
 
 def dropout_seed(seed: int, epoch: int, rank: int) -> int:
@@ -78,14 +86,15 @@ class Checkpoint:
     tensors: bytes
     #: JSON: ``epoch``, ``steps``, ``records`` (the epochs so far), ``stop_reason`` (set when
     #: the loop ends after this epoch), AdamW's ``param_groups`` and per-parameter numbers,
-    #: the ``schedule``'s state, the policy's ``waited`` and ``best_loss``
+    #: the ``schedule``'s state, the policy's ``waited`` and ``best_loss``; for stored rows
+    #: ``blocks``, the block order's numpy generator's state
     state: str
 
     @classmethod
     def capture(
         cls,
         net: AutoregressiveNet,
-        steps: ShuffledBatches,
+        steps: Steps,
         policy: Patience,
         records: list[EpochRecord],
         done: int,
@@ -120,6 +129,8 @@ class Checkpoint:
             "waited": policy.waited,
             "best_loss": policy.best_loss,
         }
+        if isinstance(steps, StoredBatches):
+            state["blocks"] = steps.rng.bit_generator.state
         return cls(save_tensors(tensors), json.dumps(state))
 
     @property
@@ -156,7 +167,7 @@ class Checkpoint:
     def resume(self, batch_size: int) -> Resume:
         return Resume(self.result(batch_size), int(self.values["steps"]))
 
-    def restore_steps(self, net: AutoregressiveNet, steps: ShuffledBatches) -> None:
+    def restore_steps(self, net: AutoregressiveNet, steps: Steps) -> None:
         """Load the weights, AdamW's and the schedule's state and the shuffling generator's
         into a strategy just started (``start`` sets the heads' biases, overwritten here)."""
         values = self.values
@@ -172,6 +183,8 @@ class Checkpoint:
         steps.optimizer.load_state_dict(adamw)
         steps.scheduler.load_state_dict(values["schedule"])
         steps.generator.set_state(load_tensors(self.tensors)["shuffle"])
+        if isinstance(steps, StoredBatches):
+            steps.rng.bit_generator.state = values["blocks"]
 
     def restore_policy(self, policy: StoppingPolicy) -> None:
         """Load the kept weights and the counters into a policy just started."""
@@ -187,13 +200,61 @@ class _BatchLoss(nn.Module):
     """The network with its rank's part of the batch loss as ``forward``: DDP synchronises
     gradients through the wrapped module's forward call, and the loop calls ``loss``."""
 
-    def __init__(self, net: AutoregressiveNet, scale: float) -> None:
+    def __init__(self, net: AutoregressiveNet, world: int) -> None:
         super().__init__()
         self.net = net
-        self.scale = scale
+        self.world = world
 
-    def forward(self, tokens: Tensor) -> Tensor:
-        return self.net.row_loss(tokens).sum() * self.scale
+    def forward(self, tokens: Tensor, rows: int) -> Tensor:
+        """The rank's ``tokens``' part of the mean loss of a batch of ``rows`` rows, times
+        the world (DDP averages the ranks' gradients)."""
+        return self.net.row_loss(tokens).sum() * (self.world / rows)
+
+
+def _data_parallel(net: AutoregressiveNet, world: int) -> DistributedDataParallel:
+    # ``static_graph``: the embeddings no hidden block sees (a number's position in its
+    # bin, the last sub-column) never reach the loss, the same ones at every step. Without
+    # it DDP waits for their gradients, never all-reduces the bucket they share with
+    # others (the first layer's weight came back as the rank's own gradient), and fails
+    # at the next step. Buffers (the first layer's mask) never change, so they need not
+    # be sent at each step (only once, at the start).
+    return DistributedDataParallel(
+        _BatchLoss(net, world), forward_sync_buffers=False, static_graph=True
+    )
+
+
+def _lay_out_buckets(
+    parallel: DistributedDataParallel, optimizer: torch.optim.Optimizer, row: Tensor
+) -> None:
+    """A throwaway backward pass (its gradients dropped, no optimiser step), so that DDP's
+    gradient buckets are laid out as the uninterrupted training's are by now.
+
+    DDP lays its buckets out again after its first backward pass, in the order the
+    gradients came. With three ranks or more, where an element lies in its bucket decides
+    the order gloo's ring adds the ranks' values in: a resumed training's first step in the
+    first layout differed from the uninterrupted one's in the last bits (3.6e-7 after 3
+    epochs on 3 workers). Its dropout draws come before the epoch's reseeding.
+    """
+    parallel(row, 1).backward()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _sharded_step(
+    parallel: DistributedDataParallel,
+    optimizer: torch.optim.Optimizer,
+    rows: Tensor,
+    batch_rows: int,
+    world: int,
+) -> float:
+    """One step on the rank's ``rows`` of a batch of ``batch_rows``; the batch's mean loss."""
+    loss = parallel(rows, batch_rows)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    # the batch's mean loss, as one process records it
+    total = loss.detach() / world
+    distributed.all_reduce(total)
+    return float(total.item())
 
 
 class ShardedBatches(ShuffledBatches):
@@ -227,32 +288,9 @@ class ShardedBatches(ShuffledBatches):
         if self.resume is not None:
             self.resume.restore_steps(net, self)
             self.epoch = self.resume.epoch
-        # ``static_graph``: the embeddings no hidden block sees (a number's position in its
-        # bin, the last sub-column) never reach the loss, the same ones at every step. Without
-        # it DDP waits for their gradients, never all-reduces the bucket they share with
-        # others (the first layer's weight came back as the rank's own gradient), and fails
-        # at the next step. Buffers (the first layer's mask) never change, so they need not
-        # be sent at each step (only once, at the start).
-        self.parallel = DistributedDataParallel(
-            _BatchLoss(net, self.world / self.batch_size),
-            forward_sync_buffers=False,
-            static_graph=True,
-        )
+        self.parallel = _data_parallel(net, self.world)
         if self.resume is not None:
-            self._lay_out_buckets()
-
-    def _lay_out_buckets(self) -> None:
-        """A throwaway backward pass (its gradients dropped, no optimiser step), so that DDP's
-        gradient buckets are laid out as the uninterrupted training's are by now.
-
-        DDP lays its buckets out again after its first backward pass, in the order the
-        gradients came. With three ranks or more, where an element lies in its bucket decides
-        the order gloo's ring adds the ranks' values in: a resumed training's first step in the
-        first layout differed from the uninterrupted one's in the last bits (3.6e-7 after 3
-        epochs on 3 workers). Its dropout draws come before the epoch's reseeding.
-        """
-        self.parallel(self.data[self.rank : self.rank + 1]).backward()
-        self.optimizer.zero_grad(set_to_none=True)
+            _lay_out_buckets(self.parallel, self.optimizer, self.data[self.rank : self.rank + 1])
 
     def start_epoch(self) -> None:
         self.epoch += 1
@@ -262,14 +300,54 @@ class ShardedBatches(ShuffledBatches):
     def step(self, net: AutoregressiveNet) -> float:
         idx = self._order[self._next * self.batch_size : (self._next + 1) * self.batch_size]
         self._next += 1
-        loss = self.parallel(self.data[idx[self.rank :: self.world]])
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        # the batch's mean loss, as one process records it
-        total = loss.detach() / self.world
-        distributed.all_reduce(total)
-        return float(total.item())
+        rows = self.data[idx[self.rank :: self.world]]
+        return _sharded_step(self.parallel, self.optimizer, rows, self.batch_size, self.world)
+
+
+class ShardedStoredBatches(StoredBatches):
+    """:class:`~synthdb.training.store.StoredBatches` on ``world`` ranks, as
+    :class:`ShardedBatches` is :class:`ShuffledBatches`: every rank draws the single
+    process's windows and batches from the same rows (``tokens``, a store's rows in memory,
+    and its per-column ``counts`` for the heads) and steps on rows ``rank::world`` of each.
+    """
+
+    def __init__(
+        self,
+        tokens: ArrayTokens,
+        batch_size: int,
+        learning_rate: float,
+        seed: int,
+        *,
+        rank: int,
+        world: int,
+        resume: Checkpoint | None = None,
+    ) -> None:
+        super().__init__(tokens, batch_size, learning_rate, seed)
+        self.rank = rank
+        self.world = world
+        self.resume = resume
+        #: the epoch being run (the first is 1)
+        self.epoch = 0
+
+    def start(self, net: AutoregressiveNet) -> None:
+        super().start(net)
+        if self.resume is not None:
+            self.resume.restore_steps(net, self)
+            self.epoch = self.resume.epoch
+        self.parallel = _data_parallel(net, self.world)
+        if self.resume is not None:
+            row = self.store.read(self.rank, self.rank + 1).astype(np.int64)
+            _lay_out_buckets(self.parallel, self.optimizer, torch.from_numpy(row))
+
+    def start_epoch(self) -> None:
+        self.epoch += 1
+        torch.manual_seed(dropout_seed(self.seed, self.epoch, self.rank))
+        super().start_epoch()
+
+    def step(self, net: AutoregressiveNet) -> float:
+        batch = self.next_batch()
+        rows = batch[self.rank :: self.world]
+        return _sharded_step(self.parallel, self.optimizer, rows, len(batch), self.world)
 
 
 class Agreed:

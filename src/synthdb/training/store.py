@@ -99,6 +99,13 @@ class TokenStore:
         del view
         return out
 
+    def mapped(self) -> np.ndarray:
+        """Every row, as a read-only view of the file's map (nothing copied to the heap): what
+        ``ray.put`` copies into the object store for training on Ray."""
+        if not self.rows or not self.width:
+            return np.zeros((self.rows, self.width), dtype=self.dtype)
+        return np.asarray(np.memmap(self.path, self.dtype, "r", shape=(self.rows, self.width)))
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
@@ -117,13 +124,30 @@ class TokenStore:
         self.close()
 
 
+class ArrayTokens:
+    """Rows already in memory (a Ray worker's, from the object store) behind
+    :class:`TokenStore`'s reading interface, so that :class:`StoredBatches` draws from them
+    exactly what it draws from the store they came from."""
+
+    def __init__(self, tokens: np.ndarray, counts: Sequence[np.ndarray]) -> None:
+        self.tokens = tokens
+        self.rows, self.width = tokens.shape
+        self.counts = list(counts)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return np.array(self.tokens[start:stop])
+
+
 class StoredBatches:
     """Steps over shuffled windows of a :class:`TokenStore`, otherwise as
     :class:`~synthdb.training.loop.ShuffledBatches`: AdamW, the learning rate halved when the
     validation loss stalls, the heads started at the stored rows' token counts."""
 
-    def __init__(self, store: TokenStore, batch_size: int, learning_rate: float, seed: int) -> None:
+    def __init__(
+        self, store: TokenStore | ArrayTokens, batch_size: int, learning_rate: float, seed: int
+    ) -> None:
         self.store = store
+        self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.rows = store.rows
