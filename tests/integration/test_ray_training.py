@@ -21,7 +21,7 @@ import pytest
 import torch
 from safetensors.torch import load, save
 
-from synthdb import Synthesizer, pipeline
+from synthdb import Synthesizer, pipeline, streaming
 from synthdb.config import Privacy, TrainingConfig
 from synthdb.errors import ClusterError, UsageError
 from synthdb.model.network import AutoregressiveNet, NetworkShape
@@ -254,6 +254,40 @@ def _train_worker() -> int:
             ):
                 return int(entry.name)
     raise AssertionError("no Ray Train worker found")
+
+
+@pytest.fixture(scope="module")
+def parquet(adult: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 Adult rows in a Parquet file, streamed when the threshold is lowered to 1,000."""
+    path = tmp_path_factory.mktemp("ray-streamed") / "adult.parquet"
+    adult.sample(3_000, random_state=4).to_parquet(path, index=False)
+    return path
+
+
+def test_a_streamed_table_trains_on_ray_as_in_one_process(
+    parquet: Path, cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Setup: the single process's streamed model; the pipeline's threshold lowered to 1,000
+    # rows, so that `train --ray` streams the file (as it does above a million rows)
+    single = Synthesizer(CONFIG).fit(parquet, stream_above=1_000)
+    monkeypatch.setattr(streaming, "STREAM_ROWS", 1_000)
+    log = EventLog()
+    path = tmp_path / "streamed.synthdb"
+
+    # Run
+    done = pipeline.train(str(parquet), path, CONFIG, ray=cluster, workers=2, listener=log)
+
+    # Assert: streamed on both sides, the same epochs, accuracy within noise, and it samples
+    said = [e["text"] for e in log.events if e["event"] == "message"]
+    assert any(line.startswith("streaming ") for line in said), said
+    assert single.training_sample is not None
+    model = Synthesizer.load(path)
+    assert done.stop_reason == single.training.stop_reason == "max epochs"
+    assert len(model.training.epochs) == len(single.training.epochs) == 3
+    assert abs(model.training.best_accuracy - single.training.best_accuracy) < 0.02
+    # the first epoch's loss: the same windows and batches from the same weights
+    assert model.training.epochs[0].loss == pytest.approx(single.training.epochs[0].loss, rel=0.01)
+    assert model.sample(50, seed=2).shape == (50, 15)
 
 
 def test_more_workers_than_the_clusters_cpus_is_refused(
