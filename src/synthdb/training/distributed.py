@@ -257,13 +257,46 @@ def _sharded_step(
     return float(total.item())
 
 
-class ShardedBatches(ShuffledBatches):
-    """:class:`ShuffledBatches` on ``world`` ranks: each takes every ``world``-th row of the
-    single process's batch, and the gradients are all-reduced (DDP over gloo on CPU).
+class _Ranked:
+    """What both sharded step strategies add to their single-process class: the rank, the
+    world, a checkpoint to resume from, the epoch, DDP, and dropout reseeded per (seed,
+    epoch, rank) at each epoch, so that a training resumed from ``resume`` (a
+    :class:`Checkpoint`) draws the masks it would have. Listed first among the bases, so its
+    ``start``/``start_epoch`` wrap the single-process class's."""
 
-    Each epoch reseeds the global generator (dropout) from (seed, epoch, rank), so that a
-    training resumed from ``resume`` (a :class:`Checkpoint`) draws the masks it would have.
-    """
+    seed: int
+    optimizer: torch.optim.AdamW
+    parallel: DistributedDataParallel
+
+    def _rank(self, rank: int, world: int, resume: Checkpoint | None) -> None:
+        self.rank = rank
+        self.world = world
+        self.resume = resume
+        #: the epoch being run (the first is 1)
+        self.epoch = 0
+
+    def _one_row(self) -> Tensor:
+        """One of this rank's training rows, as int64 tokens (DDP's throwaway pass)."""
+        raise NotImplementedError
+
+    def start(self, net: AutoregressiveNet) -> None:
+        super().start(net)  # type: ignore[misc]
+        if self.resume is not None:
+            self.resume.restore_steps(net, self)  # type: ignore[arg-type]
+            self.epoch = self.resume.epoch
+        self.parallel = _data_parallel(net, self.world)
+        if self.resume is not None:
+            _lay_out_buckets(self.parallel, self.optimizer, self._one_row())
+
+    def start_epoch(self) -> None:
+        self.epoch += 1
+        torch.manual_seed(dropout_seed(self.seed, self.epoch, self.rank))
+        super().start_epoch()  # type: ignore[misc]
+
+
+class ShardedBatches(_Ranked, ShuffledBatches):
+    """:class:`ShuffledBatches` on ``world`` ranks: each takes every ``world``-th row of the
+    single process's batch, and the gradients are all-reduced (DDP over gloo on CPU)."""
 
     def __init__(
         self,
@@ -276,26 +309,11 @@ class ShardedBatches(ShuffledBatches):
         world: int,
         resume: Checkpoint | None = None,
     ) -> None:
-        super().__init__(tokens, batch_size, learning_rate, seed)
-        self.rank = rank
-        self.world = world
-        self.resume = resume
-        #: the epoch being run (the first is 1)
-        self.epoch = 0
+        ShuffledBatches.__init__(self, tokens, batch_size, learning_rate, seed)
+        self._rank(rank, world, resume)
 
-    def start(self, net: AutoregressiveNet) -> None:
-        super().start(net)
-        if self.resume is not None:
-            self.resume.restore_steps(net, self)
-            self.epoch = self.resume.epoch
-        self.parallel = _data_parallel(net, self.world)
-        if self.resume is not None:
-            _lay_out_buckets(self.parallel, self.optimizer, self.data[self.rank : self.rank + 1])
-
-    def start_epoch(self) -> None:
-        self.epoch += 1
-        torch.manual_seed(dropout_seed(self.seed, self.epoch, self.rank))
-        super().start_epoch()
+    def _one_row(self) -> Tensor:
+        return self.data[self.rank : self.rank + 1]
 
     def step(self, net: AutoregressiveNet) -> float:
         idx = self._order[self._next * self.batch_size : (self._next + 1) * self.batch_size]
@@ -304,7 +322,7 @@ class ShardedBatches(ShuffledBatches):
         return _sharded_step(self.parallel, self.optimizer, rows, self.batch_size, self.world)
 
 
-class ShardedStoredBatches(StoredBatches):
+class ShardedStoredBatches(_Ranked, StoredBatches):
     """:class:`~synthdb.training.store.StoredBatches` on ``world`` ranks, as
     :class:`ShardedBatches` is :class:`ShuffledBatches`: every rank draws the single
     process's windows and batches from the same rows (``tokens``, a store's rows in memory,
@@ -322,27 +340,11 @@ class ShardedStoredBatches(StoredBatches):
         world: int,
         resume: Checkpoint | None = None,
     ) -> None:
-        super().__init__(tokens, batch_size, learning_rate, seed)
-        self.rank = rank
-        self.world = world
-        self.resume = resume
-        #: the epoch being run (the first is 1)
-        self.epoch = 0
+        StoredBatches.__init__(self, tokens, batch_size, learning_rate, seed)
+        self._rank(rank, world, resume)
 
-    def start(self, net: AutoregressiveNet) -> None:
-        super().start(net)
-        if self.resume is not None:
-            self.resume.restore_steps(net, self)
-            self.epoch = self.resume.epoch
-        self.parallel = _data_parallel(net, self.world)
-        if self.resume is not None:
-            row = self.store.read(self.rank, self.rank + 1).astype(np.int64)
-            _lay_out_buckets(self.parallel, self.optimizer, torch.from_numpy(row))
-
-    def start_epoch(self) -> None:
-        self.epoch += 1
-        torch.manual_seed(dropout_seed(self.seed, self.epoch, self.rank))
-        super().start_epoch()
+    def _one_row(self) -> Tensor:
+        return torch.from_numpy(self.store.read(self.rank, self.rank + 1).astype(np.int64))
 
     def step(self, net: AutoregressiveNet) -> float:
         batch = self.next_batch()
